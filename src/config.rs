@@ -1,0 +1,623 @@
+//! Configuration in the shape Microsoft.Identity.Web users know: an `AzureAd` section
+//! (`Instance`, `TenantId`, `ClientId`, `Audience`/`Audiences`, `ClientCredentials`, ...), read
+//! from JSON, checked into [`ValidationOptions`] with errors that name the offending field.
+//!
+//! ```
+//! use edge_identity::config::IdentityConfig;
+//!
+//! let config = IdentityConfig::from_json(r#"{
+//!   "AzureAd": {
+//!     "Instance": "https://login.microsoftonline.com/",
+//!     "TenantId": "72f988bf-86f1-41af-91ab-2d7cd011db47",
+//!     "ClientId": "6e74172b-be56-4843-9ff4-e66a39bb12e3"
+//!   }
+//! }"#).unwrap();
+//! let options = config.azure_ad.validation_options().unwrap();
+//! assert_eq!(options.audiences, ["6e74172b-be56-4843-9ff4-e66a39bb12e3",
+//!                                "api://6e74172b-be56-4843-9ff4-e66a39bb12e3"]);
+//!
+//! let err = IdentityConfig::from_json(r#"{"AzureAd": {"TenantId": "common", "ClientId": 5}}"#)
+//!     .unwrap_err();
+//! assert_eq!(err.field, "AzureAd.ClientId");
+//! ```
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::validation::jwk::Algorithm;
+use crate::validation::parse::DEFAULT_MAX_TOKEN_BYTES;
+
+/// The public-cloud Entra instance, used when `Instance` is not set.
+pub const DEFAULT_INSTANCE: &str = "https://login.microsoftonline.com/";
+
+/// A configuration problem, naming the field (`AzureAd.TenantId`, `AzureAd.Audiences[1]`, ...).
+/// The message never repeats the field's value, which may be a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The path of the offending field.
+    pub field: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
+        ConfigError { field: field.into(), problem: problem.into() }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "configuration field {}: {}", self.field, self.problem)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A secret configuration value (a client secret, a certificate). `Debug` and `Display` never
+/// show it.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// The whole configuration document: `{"AzureAd": {...}}`. Other top-level sections (such as
+/// `DownstreamApis`) are ignored by token validation.
+#[derive(Debug, Clone, Deserialize)]
+pub struct IdentityConfig {
+    /// The `AzureAd` section.
+    #[serde(rename = "AzureAd")]
+    pub azure_ad: AzureAdConfig,
+}
+
+impl IdentityConfig {
+    /// Reads the configuration from JSON text. Errors name the field and never echo values.
+    pub fn from_json(text: &str) -> Result<IdentityConfig, ConfigError> {
+        from_json_redacted(text)
+    }
+}
+
+/// One entry of `ClientCredentials` (`{"SourceType": "ClientSecret", "ClientSecret": "..."}`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct CredentialDescription {
+    /// `ClientSecret`, `Base64Encoded` (a certificate with its private key), or `SignedAssertion`.
+    pub source_type: String,
+    /// The client secret, for `ClientSecret`.
+    #[serde(default)]
+    pub client_secret: Option<Secret>,
+    /// The certificate and key, base64-encoded, for `Base64Encoded`.
+    #[serde(default)]
+    pub base64_encoded_value: Option<Secret>,
+    /// A signed client assertion supplied by the host (federated credentials), for `SignedAssertion`.
+    #[serde(default)]
+    pub signed_assertion: Option<Secret>,
+}
+
+/// The `AzureAd` section. Field names are the Microsoft.Identity.Web ones, in PascalCase.
+///
+/// Either `Instance` + `TenantId` (Entra ID) or `Authority` (any OpenID Connect issuer) says
+/// whose tokens are accepted.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AzureAdConfig {
+    /// The Entra cloud instance, e.g. `https://login.microsoftonline.com/` (the default).
+    #[serde(default)]
+    pub instance: Option<String>,
+    /// The tenant: a GUID, a verified domain, or `common` / `organizations` / `consumers` for
+    /// multi-tenant apps.
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+    /// Any OpenID Connect issuer URL, for providers other than Entra ID.
+    #[serde(default)]
+    pub authority: Option<String>,
+    /// The application (client) id of this API.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// The accepted audience, when a single one (the App ID URI, say).
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// The accepted audiences. Default: `ClientId` and `api://{ClientId}`.
+    #[serde(default)]
+    pub audiences: Option<Vec<String>>,
+    /// Issuers accepted in addition to the authority's own.
+    #[serde(default)]
+    pub valid_issuers: Option<Vec<String>>,
+    /// For multi-tenant apps: the tenant ids whose tokens are accepted (default: any tenant).
+    #[serde(default)]
+    pub allowed_tenants: Option<Vec<String>>,
+    /// Accept tokens with neither `scp` nor `roles` (the API authorizes callers by its own ACL).
+    #[serde(default, rename = "AllowWebApiToBeAuthorizedByACL")]
+    pub allow_web_api_to_be_authorized_by_acl: bool,
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds (default 300).
+    #[serde(default)]
+    pub clock_skew_seconds: Option<u64>,
+    /// Largest token accepted, in bytes (default 16384).
+    #[serde(default)]
+    pub max_token_bytes: Option<usize>,
+    /// How long a fetched key set is used before it is fetched again, in seconds (default 43200).
+    #[serde(default)]
+    pub key_set_max_age_seconds: Option<u64>,
+    /// Least time between two fetches caused by an unknown `kid`, in seconds (default 30).
+    #[serde(default)]
+    pub key_refresh_cooldown_seconds: Option<u64>,
+    /// Timeout for one discovery or key-set request, in milliseconds (default 5000).
+    #[serde(default)]
+    pub metadata_timeout_ms: Option<u64>,
+    /// Restricts the accepted algorithms to these (default: all of [`Algorithm::ALL`]).
+    #[serde(default)]
+    pub valid_algorithms: Option<Vec<String>>,
+    /// The credentials this API proves its identity with when it acquires tokens.
+    #[serde(default)]
+    pub client_credentials: Vec<CredentialDescription>,
+}
+
+impl AzureAdConfig {
+    /// Reads the `AzureAd` section alone from JSON text.
+    pub fn from_json(text: &str) -> Result<AzureAdConfig, ConfigError> {
+        from_json_redacted(text).map_err(|e| ConfigError { field: prefixed(&e.field), ..e })
+    }
+
+    /// Checks the section and resolves defaults into the options token validation runs on.
+    pub fn validation_options(&self) -> Result<ValidationOptions, ConfigError> {
+        let client_id = non_empty(self.client_id.as_deref(), "AzureAd.ClientId")?;
+        let authority = match (&self.authority, &self.tenant_id) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::new(
+                    "AzureAd.Authority",
+                    "set either Authority (any OpenID Connect issuer) or Instance and TenantId (Entra ID), not both",
+                ))
+            }
+            (Some(authority), None) => {
+                let url = checked_url(authority, "AzureAd.Authority")?;
+                Authority::Oidc { issuer_url: url.trim_end_matches('/').to_owned() }
+            }
+            (None, Some(tenant)) => {
+                let instance = checked_url(
+                    self.instance.as_deref().unwrap_or(DEFAULT_INSTANCE),
+                    "AzureAd.Instance",
+                )?;
+                let instance = format!("{}/", instance.trim_end_matches('/'));
+                Authority::Entra { instance, tenant: TenantSpec::parse(tenant)? }
+            }
+            (None, None) => {
+                return Err(ConfigError::new(
+                    "AzureAd.TenantId",
+                    "is required (or set Authority for a provider other than Entra ID)",
+                ))
+            }
+        };
+
+        let audiences = match (&self.audience, &self.audiences) {
+            (None, None) => vec![client_id.to_owned(), format!("api://{client_id}")],
+            (one, many) => {
+                let mut list = Vec::new();
+                if let Some(a) = one {
+                    list.push(non_empty(Some(a), "AzureAd.Audience")?.to_owned());
+                }
+                for (i, a) in many.iter().flatten().enumerate() {
+                    list.push(non_empty(Some(a), &format!("AzureAd.Audiences[{i}]"))?.to_owned());
+                }
+                if list.is_empty() {
+                    return Err(ConfigError::new("AzureAd.Audiences", "must not be empty"));
+                }
+                list
+            }
+        };
+
+        let mut valid_issuers = Vec::new();
+        for (i, issuer) in self.valid_issuers.iter().flatten().enumerate() {
+            valid_issuers.push(non_empty(Some(issuer), &format!("AzureAd.ValidIssuers[{i}]"))?.to_owned());
+        }
+
+        let allowed_tenants = match &self.allowed_tenants {
+            None => None,
+            Some(list) => {
+                let mut tenants = Vec::new();
+                for (i, t) in list.iter().enumerate() {
+                    if !is_guid(t) {
+                        return Err(ConfigError::new(
+                            format!("AzureAd.AllowedTenants[{i}]"),
+                            "must be a tenant id (a GUID)",
+                        ));
+                    }
+                    tenants.push(t.to_ascii_lowercase());
+                }
+                Some(tenants)
+            }
+        };
+
+        let algorithms = match &self.valid_algorithms {
+            None => Algorithm::ALL.to_vec(),
+            Some(names) => {
+                let mut algs = Vec::new();
+                for (i, name) in names.iter().enumerate() {
+                    algs.push(Algorithm::from_name(name).ok_or_else(|| {
+                        ConfigError::new(
+                            format!("AzureAd.ValidAlgorithms[{i}]"),
+                            "must be one of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA",
+                        )
+                    })?);
+                }
+                if algs.is_empty() {
+                    return Err(ConfigError::new("AzureAd.ValidAlgorithms", "must not be empty"));
+                }
+                algs
+            }
+        };
+
+        for (i, credential) in self.client_credentials.iter().enumerate() {
+            credential.check(&format!("AzureAd.ClientCredentials[{i}]"))?;
+        }
+
+        Ok(ValidationOptions {
+            client_id: client_id.to_owned(),
+            authority,
+            audiences,
+            valid_issuers,
+            allowed_tenants,
+            allow_acl_authorization: self.allow_web_api_to_be_authorized_by_acl,
+            clock_skew: Duration::from_secs(bounded(
+                self.clock_skew_seconds,
+                300,
+                0..=3600,
+                "AzureAd.ClockSkewSeconds",
+            )?),
+            max_token_bytes: bounded(
+                self.max_token_bytes.map(|v| v as u64),
+                DEFAULT_MAX_TOKEN_BYTES as u64,
+                256..=1024 * 1024,
+                "AzureAd.MaxTokenBytes",
+            )? as usize,
+            key_set_max_age: Duration::from_secs(bounded(
+                self.key_set_max_age_seconds,
+                12 * 3600,
+                60..=7 * 24 * 3600,
+                "AzureAd.KeySetMaxAgeSeconds",
+            )?),
+            key_refresh_cooldown: Duration::from_secs(bounded(
+                self.key_refresh_cooldown_seconds,
+                30,
+                1..=3600,
+                "AzureAd.KeyRefreshCooldownSeconds",
+            )?),
+            metadata_timeout: Duration::from_millis(bounded(
+                self.metadata_timeout_ms,
+                5000,
+                100..=60_000,
+                "AzureAd.MetadataTimeoutMs",
+            )?),
+            algorithms,
+        })
+    }
+}
+
+impl CredentialDescription {
+    fn check(&self, field: &str) -> Result<(), ConfigError> {
+        let (needed, value) = match self.source_type.as_str() {
+            "ClientSecret" => ("ClientSecret", &self.client_secret),
+            "Base64Encoded" => ("Base64EncodedValue", &self.base64_encoded_value),
+            "SignedAssertion" => ("SignedAssertion", &self.signed_assertion),
+            _ => {
+                return Err(ConfigError::new(
+                    format!("{field}.SourceType"),
+                    "must be ClientSecret, Base64Encoded or SignedAssertion",
+                ))
+            }
+        };
+        match value {
+            Some(secret) if !secret.expose().is_empty() => Ok(()),
+            _ => Err(ConfigError::new(
+                format!("{field}.{needed}"),
+                format!("is required when SourceType is {}", self.source_type),
+            )),
+        }
+    }
+}
+
+/// Whose tokens are accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Authority {
+    /// Microsoft Entra ID: an instance (with a trailing `/`) and a tenant.
+    Entra {
+        /// The cloud instance, e.g. `https://login.microsoftonline.com/`.
+        instance: String,
+        /// The tenant.
+        tenant: TenantSpec,
+    },
+    /// Any OpenID Connect issuer (no trailing `/`).
+    Oidc {
+        /// The issuer URL discovery starts from.
+        issuer_url: String,
+    },
+}
+
+impl Authority {
+    /// The OpenID Connect discovery document's URL.
+    pub fn metadata_url(&self) -> String {
+        match self {
+            Authority::Entra { instance, tenant } => {
+                format!("{instance}{}/v2.0/.well-known/openid-configuration", tenant.as_str())
+            }
+            Authority::Oidc { issuer_url } => format!("{issuer_url}/.well-known/openid-configuration"),
+        }
+    }
+}
+
+/// An Entra tenant as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TenantSpec {
+    /// One tenant, by id (lower-case GUID).
+    Id(String),
+    /// One tenant, by verified domain; its id is learned from discovery.
+    Domain(String),
+    /// Any tenant: `common`, `organizations` or `consumers`.
+    Multi(String),
+}
+
+impl TenantSpec {
+    fn parse(text: &str) -> Result<TenantSpec, ConfigError> {
+        let field = "AzureAd.TenantId";
+        let text = non_empty(Some(text), field)?;
+        let lower = text.to_ascii_lowercase();
+        if matches!(lower.as_str(), "common" | "organizations" | "consumers") {
+            Ok(TenantSpec::Multi(lower))
+        } else if is_guid(text) {
+            Ok(TenantSpec::Id(lower))
+        } else if lower.contains('.')
+            && lower.split('.').all(|label| {
+                !label.is_empty() && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            })
+        {
+            Ok(TenantSpec::Domain(lower))
+        } else {
+            Err(ConfigError::new(
+                field,
+                "must be a tenant id (GUID), a domain name, or common / organizations / consumers",
+            ))
+        }
+    }
+
+    /// The tenant as it appears in URLs.
+    pub fn as_str(&self) -> &str {
+        match self {
+            TenantSpec::Id(s) | TenantSpec::Domain(s) | TenantSpec::Multi(s) => s,
+        }
+    }
+}
+
+/// Resolved, checked options for token validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationOptions {
+    /// This API's client id.
+    pub client_id: String,
+    /// Whose tokens are accepted.
+    pub authority: Authority,
+    /// Accepted `aud` values.
+    pub audiences: Vec<String>,
+    /// Issuers accepted in addition to the authority's own.
+    pub valid_issuers: Vec<String>,
+    /// Accepted tenant ids, if restricted.
+    pub allowed_tenants: Option<Vec<String>>,
+    /// Whether tokens with neither `scp` nor `roles` are accepted.
+    pub allow_acl_authorization: bool,
+    /// Clock skew tolerated on time claims.
+    pub clock_skew: Duration,
+    /// Largest token accepted, in bytes.
+    pub max_token_bytes: usize,
+    /// How long a key set is used before refetching.
+    pub key_set_max_age: Duration,
+    /// Least time between two fetches caused by unknown `kid`s.
+    pub key_refresh_cooldown: Duration,
+    /// Timeout for one metadata request.
+    pub metadata_timeout: Duration,
+    /// Accepted signing algorithms.
+    pub algorithms: Vec<Algorithm>,
+}
+
+fn prefixed(field: &str) -> String {
+    if field.is_empty() || field == "." {
+        "AzureAd".to_owned()
+    } else {
+        format!("AzureAd.{field}")
+    }
+}
+
+fn from_json_redacted<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, ConfigError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let result: Result<T, _> = serde_path_to_error::deserialize(&mut de);
+    let value = result.map_err(|e| {
+        let field = e.path().to_string();
+        let field = if field == "." { "(document)".to_owned() } else { field };
+        ConfigError::new(field, redact_quoted(&e.inner().to_string()))
+    })?;
+    de.end().map_err(|e| ConfigError::new("(document)", redact_quoted(&e.to_string())))?;
+    Ok(value)
+}
+
+/// serde's messages quote the offending value (`invalid type: string "hunter2", expected ...`);
+/// a misplaced secret must not reach a log that way, so quoted spans are elided.
+fn redact_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut inside: Option<char> = None;
+    for c in message.chars() {
+        match inside {
+            Some(close) if c == close => {
+                out.push_str("…");
+                out.push(c);
+                inside = None;
+            }
+            Some(_) => {}
+            None if c == '"' => {
+                out.push(c);
+                inside = Some('"');
+            }
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+fn non_empty<'a>(value: Option<&'a str>, field: &str) -> Result<&'a str, ConfigError> {
+    match value.map(str::trim) {
+        Some(v) if !v.is_empty() => Ok(v),
+        _ => Err(ConfigError::new(field, "is required and must not be empty")),
+    }
+}
+
+fn bounded(
+    value: Option<u64>,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+    field: &str,
+) -> Result<u64, ConfigError> {
+    let value = value.unwrap_or(default);
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(ConfigError::new(
+            field,
+            format!("must be between {} and {}", range.start(), range.end()),
+        ))
+    }
+}
+
+/// Checks an absolute `https` URL (or `http` to a loopback host, for local development) with no
+/// query or fragment, and returns it unchanged.
+fn checked_url<'a>(text: &'a str, field: &str) -> Result<&'a str, ConfigError> {
+    if is_metadata_url(text) && !text.contains(['?', '#']) {
+        Ok(text)
+    } else {
+        Err(ConfigError::new(
+            field,
+            "must be an absolute https URL (http only for 127.0.0.1, localhost or [::1]) without query or fragment",
+        ))
+    }
+}
+
+/// Whether `text` is an absolute URL the SDK may fetch metadata from: `https`, or `http` to a
+/// loopback host.
+pub(crate) fn is_metadata_url(text: &str) -> bool {
+    let Ok(uri) = text.parse::<http::Uri>() else {
+        return false;
+    };
+    match (uri.scheme_str(), uri.host()) {
+        (Some("https"), Some(host)) => !host.is_empty(),
+        (Some("http"), Some(host)) => matches!(host, "127.0.0.1" | "localhost" | "[::1]"),
+        _ => false,
+    }
+}
+
+/// Whether `text` is a GUID in its usual 8-4-4-4-12 hexadecimal form.
+pub(crate) fn is_guid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, len)| {
+            g.len() == len && g.bytes().all(|b| b.is_ascii_hexdigit())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(json: &str) -> Result<ValidationOptions, ConfigError> {
+        AzureAdConfig::from_json(json)?.validation_options()
+    }
+
+    #[test]
+    fn entra_single_tenant_defaults() {
+        let o = section(r#"{"TenantId": "72F988BF-86F1-41AF-91AB-2D7CD011DB47", "ClientId": "abc"}"#)
+            .unwrap();
+        assert_eq!(
+            o.authority.metadata_url(),
+            "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0/.well-known/openid-configuration"
+        );
+        assert_eq!(o.audiences, ["abc", "api://abc"]);
+        assert_eq!(o.clock_skew, Duration::from_secs(300));
+        assert_eq!(o.key_set_max_age, Duration::from_secs(43200));
+        assert_eq!(o.key_refresh_cooldown, Duration::from_secs(30));
+        assert_eq!(o.max_token_bytes, 16384);
+        assert_eq!(o.algorithms, Algorithm::ALL.to_vec());
+    }
+
+    #[test]
+    fn generic_oidc_authority_and_explicit_audiences() {
+        let o = section(
+            r#"{"Authority": "http://127.0.0.1:8080/realms/x/", "ClientId": "api", "Audiences": ["a", "b"], "Audience": "c"}"#,
+        )
+        .unwrap();
+        assert_eq!(o.authority.metadata_url(), "http://127.0.0.1:8080/realms/x/.well-known/openid-configuration");
+        assert_eq!(o.audiences, ["c", "a", "b"]);
+    }
+
+    #[test]
+    fn every_config_error_names_its_field() {
+        let cases = [
+            (r#"{"TenantId": "common"}"#, "AzureAd.ClientId"),
+            (r#"{"ClientId": "x"}"#, "AzureAd.TenantId"),
+            (r#"{"ClientId": "x", "TenantId": "no spaces allowed"}"#, "AzureAd.TenantId"),
+            (r#"{"ClientId": "x", "TenantId": "common", "Authority": "https://a"}"#, "AzureAd.Authority"),
+            (r#"{"ClientId": "x", "Authority": "http://evil.example"}"#, "AzureAd.Authority"),
+            (r#"{"ClientId": "x", "TenantId": "common", "Instance": "ftp://x/"}"#, "AzureAd.Instance"),
+            (r#"{"ClientId": "x", "TenantId": "common", "Audiences": ["a", ""]}"#, "AzureAd.Audiences[1]"),
+            (r#"{"ClientId": "x", "TenantId": "common", "AllowedTenants": ["nope"]}"#, "AzureAd.AllowedTenants[0]"),
+            (r#"{"ClientId": "x", "TenantId": "common", "ValidAlgorithms": ["RS256", "HS256"]}"#, "AzureAd.ValidAlgorithms[1]"),
+            (r#"{"ClientId": "x", "TenantId": "common", "ClockSkewSeconds": 99999}"#, "AzureAd.ClockSkewSeconds"),
+            (r#"{"ClientId": "x", "TenantId": "common", "ClockSkewSeconds": "five"}"#, "AzureAd.ClockSkewSeconds"),
+            (r#"{"ClientId": "x", "TenantId": "common", "ClientCredentials": [{"SourceType": "ClientSecret"}]}"#, "AzureAd.ClientCredentials[0].ClientSecret"),
+            (r#"{"ClientId": "x", "TenantId": "common", "ClientCredentials": [{"SourceType": "Magic"}]}"#, "AzureAd.ClientCredentials[0].SourceType"),
+        ];
+        for (json, field) in cases {
+            let err = section(json).unwrap_err();
+            assert_eq!(err.field, field, "{json}: {err}");
+        }
+        let err = IdentityConfig::from_json("{\"AzureAd\": 5}").unwrap_err();
+        assert_eq!(err.field, "AzureAd");
+        let err = IdentityConfig::from_json("not json").unwrap_err();
+        assert_eq!(err.field, "(document)");
+    }
+
+    #[test]
+    fn config_errors_and_debug_never_show_secret_values() {
+        let json = r#"{"ClientId": "x", "TenantId": "common", "ClockSkewSeconds": "hunter2-secret"}"#;
+        let err = section(json).unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        let config = AzureAdConfig::from_json(
+            r#"{"ClientId": "x", "TenantId": "common", "ClientCredentials": [{"SourceType": "ClientSecret", "ClientSecret": "hunter2-secret"}]}"#,
+        )
+        .unwrap();
+        assert!(!format!("{config:?}").contains("hunter2"));
+        assert_eq!(
+            config.client_credentials[0].client_secret.as_ref().map(Secret::expose),
+            Some("hunter2-secret")
+        );
+    }
+
+    #[test]
+    fn guids_are_recognised_strictly() {
+        assert!(is_guid("72f988bf-86f1-41af-91ab-2d7cd011db47"));
+        assert!(!is_guid("72f988bf-86f1-41af-91ab-2d7cd011db4"));
+        assert!(!is_guid("72f988bf86f141af91ab2d7cd011db47"));
+        assert!(!is_guid("zzf988bf-86f1-41af-91ab-2d7cd011db47"));
+    }
+}

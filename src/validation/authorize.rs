@@ -1,0 +1,150 @@
+//! What a validated token grants: its delegated scopes (`scp`) and app roles (`roles`), and the
+//! checks a route makes on them, like Microsoft.Identity.Web's `RequiredScope`,
+//! `RequiredScopeOrAppPermission` and the "neither scope nor role" rule.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use crate::error::ValidationError;
+
+/// An incoming access token, kept for acquiring tokens on the caller's behalf. Its `Debug` and
+/// `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BearerToken(String);
+
+impl BearerToken {
+    pub(crate) fn new(token: &str) -> Self {
+        BearerToken(token.to_owned())
+    }
+
+    /// The token text, for the one place that must send it (an On-Behalf-Of request).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BearerToken(***)")
+    }
+}
+
+/// A token that passed validation: its claims, and the authorization checks to make on them.
+#[derive(Clone)]
+pub struct ValidatedToken {
+    token: BearerToken,
+    claims: Map<String, Value>,
+}
+
+impl fmt::Debug for ValidatedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ValidatedToken")
+            .field("tid", &self.tenant_id())
+            .field("oid", &self.object_id())
+            .field("scopes", &self.scopes().collect::<Vec<_>>())
+            .field("roles", &self.roles().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ValidatedToken {
+    pub(crate) fn new(token: &str, claims: Map<String, Value>) -> Self {
+        ValidatedToken { token: BearerToken::new(token), claims }
+    }
+
+    /// The token as presented (for On-Behalf-Of).
+    pub fn token(&self) -> &BearerToken {
+        &self.token
+    }
+
+    /// Every claim.
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.claims
+    }
+
+    /// One string claim.
+    pub fn claim_str(&self, name: &str) -> Option<&str> {
+        self.claims.get(name).and_then(Value::as_str)
+    }
+
+    /// `iss`.
+    pub fn issuer(&self) -> Option<&str> {
+        self.claim_str("iss")
+    }
+
+    /// `sub`.
+    pub fn subject(&self) -> Option<&str> {
+        self.claim_str("sub")
+    }
+
+    /// Entra's `oid`: the caller's object id, stable across apps.
+    pub fn object_id(&self) -> Option<&str> {
+        self.claim_str("oid")
+    }
+
+    /// Entra's `tid`: the caller's tenant.
+    pub fn tenant_id(&self) -> Option<&str> {
+        self.claim_str("tid")
+    }
+
+    /// `exp`, in Unix seconds.
+    pub fn expires_at(&self) -> Option<u64> {
+        self.claims.get("exp").and_then(Value::as_f64).map(|v| v.max(0.0) as u64)
+    }
+
+    /// The delegated scopes (`scp`, space-separated).
+    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+        self.claim_str("scp").unwrap_or("").split(' ').filter(|s| !s.is_empty())
+    }
+
+    /// The app roles (`roles`, an array of strings).
+    pub fn roles(&self) -> impl Iterator<Item = &str> {
+        self.claims
+            .get("roles")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+    }
+
+    /// Whether the token was issued to an application acting as itself (roles, no scopes).
+    pub fn is_app_only(&self) -> bool {
+        self.scopes().next().is_none()
+    }
+
+    /// `Ok` if the token has at least one of `scopes` (like `[RequiredScope]`).
+    pub fn require_scope(&self, scopes: &[&str]) -> Result<(), ValidationError> {
+        self.require_scope_or_app_permission(scopes, &[])
+    }
+
+    /// `Ok` if the token has at least one of `roles`.
+    pub fn require_app_role(&self, roles: &[&str]) -> Result<(), ValidationError> {
+        self.require_scope_or_app_permission(&[], roles)
+    }
+
+    /// `Ok` if the token has at least one of `scopes` or at least one of `roles`
+    /// (like `[RequiredScopeOrAppPermission]`); otherwise a 403 `insufficient_scope`.
+    pub fn require_scope_or_app_permission(
+        &self,
+        scopes: &[&str],
+        roles: &[&str],
+    ) -> Result<(), ValidationError> {
+        let has_scope = self.scopes().any(|s| scopes.contains(&s));
+        let has_role = self.roles().any(|r| roles.contains(&r));
+        if has_scope || has_role {
+            Ok(())
+        } else {
+            Err(ValidationError::InsufficientScope {
+                scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+                roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            })
+        }
+    }
+
+    /// The rule every token meets unless ACL authorization is enabled: it grants some scope or
+    /// some role.
+    pub(crate) fn has_scope_or_role(&self) -> bool {
+        self.scopes().next().is_some() || self.roles().next().is_some()
+    }
+}

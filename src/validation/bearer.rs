@@ -1,0 +1,61 @@
+//! Reading the bearer token out of a request's `Authorization` header (RFC 6750 §2.1).
+
+use crate::error::ValidationError;
+
+/// The token from the values of a request's `Authorization` headers.
+///
+/// * none, or a scheme other than `Bearer` → [`ValidationError::MissingToken`] (401, bare challenge);
+/// * several headers, or a `Bearer` value that is not a token68 → [`ValidationError::InvalidRequest`] (400).
+pub fn bearer_token<'a>(authorization: &[&'a str]) -> Result<&'a str, ValidationError> {
+    let value = match authorization {
+        [] => return Err(ValidationError::MissingToken),
+        [one] => *one,
+        _ => return Err(ValidationError::InvalidRequest("more than one Authorization header")),
+    };
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(ValidationError::MissingToken);
+    }
+    let token = rest.trim_start_matches(' ');
+    if is_token68(token) {
+        Ok(token)
+    } else {
+        Err(ValidationError::InvalidRequest("the bearer token is not a token68 string"))
+    }
+}
+
+/// The same, from an `http` request.
+pub fn bearer_token_from_request<B>(request: &http::Request<B>) -> Result<&str, ValidationError> {
+    let values: Result<Vec<&str>, _> = request
+        .headers()
+        .get_all(http::header::AUTHORIZATION)
+        .iter()
+        .map(|v| v.to_str())
+        .collect();
+    let values = values
+        .map_err(|_| ValidationError::InvalidRequest("the Authorization header is not ASCII"))?;
+    bearer_token(&values)
+}
+
+/// RFC 7235 token68: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+fn is_token68(text: &str) -> bool {
+    let body = text.trim_end_matches('=');
+    !body.is_empty()
+        && body.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive_and_value_must_be_token68() {
+        assert_eq!(bearer_token(&["Bearer abc.def.ghi"]), Ok("abc.def.ghi"));
+        assert_eq!(bearer_token(&["bearer  abc"]), Ok("abc"));
+        assert_eq!(bearer_token(&[]), Err(ValidationError::MissingToken));
+        assert_eq!(bearer_token(&["Basic dXNlcjpwYXNz"]), Err(ValidationError::MissingToken));
+        assert_eq!(bearer_token(&["Bearer"]).unwrap_err().code(), "authorization_header_invalid");
+        assert_eq!(bearer_token(&["Bearer a b"]).unwrap_err().code(), "authorization_header_invalid");
+        assert_eq!(bearer_token(&["Bearer a", "Bearer b"]).unwrap_err().status(), 400);
+    }
+}

@@ -1,0 +1,388 @@
+//! The issuer's signing keys: OpenID Connect discovery, the JWK Set, and their caches.
+//!
+//! * **Where from.** `GET {authority}/.well-known/openid-configuration`, then its `jwks_uri`,
+//!   through the platform's [`HttpClient`], each with a timeout.
+//! * **Isolate cache.** The parsed set and every key imported into the signature backend live for
+//!   the isolate's life, and are used for `key_set_max_age` (default 12 h) before refetching.
+//! * **Rotation.** A token whose `kid` is not in the set causes one refetch, and such refetches
+//!   happen at most once per `key_refresh_cooldown` (default 30 s), whatever the traffic.
+//! * **Stale if error.** When a refetch fails, the keys already held keep being used; a failed
+//!   fetch is not retried before the cooldown has passed.
+//! * **Single flight.** Concurrent requests that need a fetch wait for one fetch.
+//! * **Shared store.** With a [`KeyValueStore`], both documents and their fetch time are kept
+//!   there too, so a new isolate validates its first request without calling the issuer.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures_util::lock::Mutex;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::base64url;
+use crate::config::is_metadata_url;
+use crate::error::{KeySourceError, ValidationError};
+use crate::platform::{Clock, HttpClient, KeyValueStore, SignatureVerifier, VerifyingKey};
+use crate::validation::jwk::{Algorithm, Jwk, JwkSet};
+
+/// Largest discovery document accepted, in bytes.
+pub const MAX_DISCOVERY_BYTES: usize = 256 * 1024;
+
+/// Version tag of the shared-store entry format; entries of another version are ignored.
+const STORE_FORMAT: u64 = 1;
+
+/// Fetch behaviour of a [`KeySource`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySourcePolicy {
+    /// The discovery document's URL.
+    pub metadata_url: String,
+    /// How long a fetched set is used before it is fetched again.
+    pub max_age: Duration,
+    /// Least time between two fetches not forced by age.
+    pub cooldown: Duration,
+    /// Timeout for each HTTP request.
+    pub timeout: Duration,
+}
+
+/// A key from the issuer's set, with the backend keys imported from it so far.
+pub struct CachedKey {
+    /// The key as published.
+    pub jwk: Jwk,
+    imported: RefCell<Vec<(Algorithm, VerifyingKey)>>,
+}
+
+impl CachedKey {
+    fn new(jwk: Jwk) -> Self {
+        CachedKey { jwk, imported: RefCell::new(Vec::new()) }
+    }
+
+    /// The backend key for `alg`, imported on first use and kept for the isolate's life.
+    pub(crate) async fn imported(
+        &self,
+        verifier: &dyn SignatureVerifier,
+        alg: Algorithm,
+    ) -> Result<VerifyingKey, ValidationError> {
+        if let Some((_, key)) = self.imported.borrow().iter().find(|(a, _)| *a == alg) {
+            return Ok(key.clone());
+        }
+        let key = verifier
+            .import_key(&self.jwk.material, alg)
+            .await
+            .map_err(|_| ValidationError::KeyNotUsable)?;
+        self.imported.borrow_mut().push((alg, key.clone()));
+        Ok(key)
+    }
+}
+
+/// The issuer's metadata and keys as fetched at one moment.
+pub struct KeySnapshot {
+    /// `issuer` from the discovery document.
+    pub issuer: String,
+    /// The usable keys, in document order.
+    pub keys: Vec<CachedKey>,
+    /// When the documents were fetched from the issuer, in Unix milliseconds.
+    pub fetched_at_ms: u64,
+}
+
+/// What a key search found.
+pub(crate) enum KeyLookup {
+    /// The indexes of the keys that may verify the token, in set order.
+    Found(Vec<usize>),
+    /// Keys with the token's `kid` exist, but none may verify its algorithm.
+    NotUsable,
+    /// No key with the token's `kid` (or, without a `kid`, no key at all).
+    Unknown,
+}
+
+impl KeySnapshot {
+    pub(crate) fn lookup(&self, kid: Option<&str>, alg: Algorithm) -> KeyLookup {
+        let named: Vec<(usize, &CachedKey)> = self
+            .keys
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| kid.is_none_or(|kid| k.jwk.kid.as_deref() == Some(kid)))
+            .collect();
+        if named.is_empty() {
+            return KeyLookup::Unknown;
+        }
+        let fitting: Vec<usize> =
+            named.into_iter().filter(|(_, k)| k.jwk.fits(alg)).map(|(i, _)| i).collect();
+        if fitting.is_empty() {
+            KeyLookup::NotUsable
+        } else {
+            KeyLookup::Found(fitting)
+        }
+    }
+}
+
+/// Where a [`TokenValidator`](crate::TokenValidator) gets its keys: one per authority, shared
+/// by every request of the isolate.
+pub struct KeySource {
+    policy: KeySourcePolicy,
+    store_key: String,
+    http: Rc<dyn HttpClient>,
+    clock: Rc<dyn Clock>,
+    store: Option<Rc<dyn KeyValueStore>>,
+    snapshot: RefCell<Option<Rc<KeySnapshot>>>,
+    last_attempt_ms: Cell<Option<u64>>,
+    last_error: RefCell<Option<KeySourceError>>,
+    fetch_lock: Mutex<()>,
+}
+
+impl KeySource {
+    /// A key source with nothing cached yet.
+    pub fn new(
+        policy: KeySourcePolicy,
+        http: Rc<dyn HttpClient>,
+        clock: Rc<dyn Clock>,
+        store: Option<Rc<dyn KeyValueStore>>,
+    ) -> Self {
+        let store_key = store_key(&policy.metadata_url);
+        KeySource {
+            policy,
+            store_key,
+            http,
+            clock,
+            store,
+            snapshot: RefCell::new(None),
+            last_attempt_ms: Cell::new(None),
+            last_error: RefCell::new(None),
+            fetch_lock: Mutex::new(()),
+        }
+    }
+
+    /// The shared-store key the documents are kept under (no secret in it: a hash of the URL).
+    pub fn store_key(&self) -> &str {
+        &self.store_key
+    }
+
+    fn cached(&self) -> Option<Rc<KeySnapshot>> {
+        self.snapshot.borrow().clone()
+    }
+
+    fn is_fresh(&self, snapshot: &KeySnapshot, now: u64) -> bool {
+        now.saturating_sub(snapshot.fetched_at_ms) < millis(self.policy.max_age)
+    }
+
+    fn in_cooldown(&self, now: u64) -> bool {
+        self.last_attempt_ms
+            .get()
+            .is_some_and(|at| now.saturating_sub(at) < millis(self.policy.cooldown))
+    }
+
+    /// The keys to validate with now: the cached set while it is fresh; otherwise the shared
+    /// store's or the issuer's, falling back to what is held when the issuer can't be reached.
+    pub async fn current(&self) -> Result<Rc<KeySnapshot>, ValidationError> {
+        let now = self.clock.now_millis();
+        if let Some(snapshot) = self.cached().filter(|s| self.is_fresh(s, now)) {
+            return Ok(snapshot);
+        }
+        let _single_flight = self.fetch_lock.lock().await;
+        let now = self.clock.now_millis();
+        if let Some(snapshot) = self.cached().filter(|s| self.is_fresh(s, now)) {
+            return Ok(snapshot);
+        }
+        let mut held = self.cached();
+        if held.is_none() {
+            if let Some(stored) = self.load_from_store().await {
+                if self.is_fresh(&stored, now) {
+                    return Ok(self.install(stored));
+                }
+                held = Some(self.install(stored));
+            }
+        }
+        if self.in_cooldown(now) {
+            return held.ok_or_else(|| self.unavailable());
+        }
+        match self.fetch(now).await {
+            Ok(snapshot) => Ok(snapshot),
+            Err(error) => held.ok_or(ValidationError::KeysUnavailable(error)),
+        }
+    }
+
+    /// Called when a token names a `kid` that `seen` lacks: refetches once, unless another
+    /// request already did or the cooldown forbids it. Returns the newer set, if there is one.
+    pub async fn refresh_for_unknown_kid(&self, seen: &Rc<KeySnapshot>) -> Option<Rc<KeySnapshot>> {
+        let _single_flight = self.fetch_lock.lock().await;
+        if let Some(current) = self.cached().filter(|c| !Rc::ptr_eq(c, seen)) {
+            return Some(current);
+        }
+        let now = self.clock.now_millis();
+        if self.in_cooldown(now) {
+            return None;
+        }
+        self.fetch(now).await.ok()
+    }
+
+    fn unavailable(&self) -> ValidationError {
+        let why = self
+            .last_error
+            .borrow()
+            .clone()
+            .unwrap_or(KeySourceError::Discovery("has not been fetched"));
+        ValidationError::KeysUnavailable(why)
+    }
+
+    fn install(&self, snapshot: KeySnapshot) -> Rc<KeySnapshot> {
+        let snapshot = Rc::new(snapshot);
+        *self.snapshot.borrow_mut() = Some(snapshot.clone());
+        snapshot
+    }
+
+    /// Fetches both documents from the issuer; on success installs and shares them.
+    async fn fetch(&self, now: u64) -> Result<Rc<KeySnapshot>, KeySourceError> {
+        self.last_attempt_ms.set(Some(now));
+        let result = self.fetch_documents().await;
+        match result {
+            Ok((issuer, jwks_uri, jwks)) => {
+                let set = JwkSet::parse(&jwks).map_err(KeySourceError::KeySet);
+                let set = match set {
+                    Ok(set) => set,
+                    Err(e) => {
+                        *self.last_error.borrow_mut() = Some(e.clone());
+                        return Err(e);
+                    }
+                };
+                *self.last_error.borrow_mut() = None;
+                self.save_to_store(&issuer, &jwks_uri, &jwks, now).await;
+                Ok(self.install(snapshot(issuer, set, now)))
+            }
+            Err(e) => {
+                *self.last_error.borrow_mut() = Some(e.clone());
+                Err(e)
+            }
+        }
+    }
+
+    async fn fetch_documents(&self) -> Result<(String, String, Vec<u8>), KeySourceError> {
+        let discovery = self.get(&self.policy.metadata_url, MAX_DISCOVERY_BYTES).await?;
+        let (issuer, jwks_uri) = parse_discovery(&discovery)?;
+        let jwks = self.get(&jwks_uri, crate::validation::jwk::MAX_JWKS_BYTES).await?;
+        Ok((issuer, jwks_uri, jwks))
+    }
+
+    async fn get(&self, url: &str, max_bytes: usize) -> Result<Vec<u8>, KeySourceError> {
+        let request = http::Request::get(url)
+            .header(http::header::ACCEPT, "application/json")
+            .body(Vec::new())
+            .map_err(|_| KeySourceError::Discovery("names an invalid URL"))?;
+        let response = self
+            .http
+            .send(request, self.policy.timeout)
+            .await
+            .map_err(KeySourceError::Http)?;
+        if !response.status().is_success() {
+            return Err(KeySourceError::Status(response.status().as_u16()));
+        }
+        let body = response.into_body();
+        if body.len() > max_bytes {
+            return Err(KeySourceError::Discovery("or key set is too large"));
+        }
+        Ok(body)
+    }
+
+    async fn load_from_store(&self) -> Option<KeySnapshot> {
+        let store = self.store.as_ref()?;
+        // The store is an optimisation: a failing or corrupt store means "not there".
+        let bytes = store.get(&self.store_key).await.ok()??;
+        let entry: Value = serde_json::from_slice(&bytes).ok()?;
+        if entry.get("format")?.as_u64()? != STORE_FORMAT
+            || entry.get("metadata_url")?.as_str()? != self.policy.metadata_url
+        {
+            return None;
+        }
+        let fetched_at_ms = entry.get("fetched_at_ms")?.as_u64()?;
+        let discovery = serde_json::to_vec(entry.get("discovery")?).ok()?;
+        let (issuer, _) = parse_discovery(&discovery).ok()?;
+        let jwks = serde_json::to_vec(entry.get("jwks")?).ok()?;
+        let set = JwkSet::parse(&jwks).ok()?;
+        Some(snapshot(issuer, set, fetched_at_ms))
+    }
+
+    async fn save_to_store(&self, issuer: &str, jwks_uri: &str, jwks: &[u8], now: u64) {
+        let Some(store) = &self.store else { return };
+        let Ok(jwks) = serde_json::from_slice::<Value>(jwks) else { return };
+        let entry = json!({
+            "format": STORE_FORMAT,
+            "metadata_url": self.policy.metadata_url,
+            "fetched_at_ms": now,
+            "discovery": {"issuer": issuer, "jwks_uri": jwks_uri},
+            "jwks": jwks,
+        });
+        let Ok(bytes) = serde_json::to_vec(&entry) else { return };
+        // Kept twice the max age, so a new isolate can still fall back on it when the issuer is down.
+        let ttl = (self.policy.max_age * 2).max(Duration::from_secs(60));
+        // Best-effort: a store failure must never fail validation.
+        let _ = store.put(&self.store_key, bytes, ttl).await;
+    }
+}
+
+fn snapshot(issuer: String, set: JwkSet, fetched_at_ms: u64) -> KeySnapshot {
+    KeySnapshot { issuer, keys: set.keys.into_iter().map(CachedKey::new).collect(), fetched_at_ms }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The shared-store key for an authority's documents.
+fn store_key(metadata_url: &str) -> String {
+    format!("edge-identity/v1/oidc/{}", base64url::encode(&Sha256::digest(metadata_url.as_bytes())))
+}
+
+/// Reads `issuer` and `jwks_uri` from a discovery document.
+pub fn parse_discovery(document: &[u8]) -> Result<(String, String), KeySourceError> {
+    if document.len() > MAX_DISCOVERY_BYTES {
+        return Err(KeySourceError::Discovery("is too large"));
+    }
+    let value: Value =
+        serde_json::from_slice(document).map_err(|_| KeySourceError::Discovery("is not JSON"))?;
+    let issuer = value
+        .get("issuer")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or(KeySourceError::Discovery("has no issuer"))?;
+    let jwks_uri = value
+        .get("jwks_uri")
+        .and_then(Value::as_str)
+        .ok_or(KeySourceError::Discovery("has no jwks_uri"))?;
+    if !is_metadata_url(jwks_uri) {
+        return Err(KeySourceError::Discovery("has a jwks_uri that is not https"));
+    }
+    Ok((issuer.to_owned(), jwks_uri.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discovery_documents_are_checked() {
+        let ok = br#"{"issuer": "https://idp.example", "jwks_uri": "https://idp.example/keys"}"#;
+        assert_eq!(
+            parse_discovery(ok),
+            Ok(("https://idp.example".into(), "https://idp.example/keys".into()))
+        );
+        let cases: [(&[u8], &str); 5] = [
+            (b"<html>", "is not JSON"),
+            (br#"{"jwks_uri": "https://idp.example/keys"}"#, "has no issuer"),
+            (br#"{"issuer": "", "jwks_uri": "https://idp.example/keys"}"#, "has no issuer"),
+            (br#"{"issuer": "https://idp.example"}"#, "has no jwks_uri"),
+            (
+                br#"{"issuer": "https://idp.example", "jwks_uri": "http://idp.example/keys"}"#,
+                "has a jwks_uri that is not https",
+            ),
+        ];
+        for (doc, why) in cases {
+            assert_eq!(parse_discovery(doc), Err(KeySourceError::Discovery(why)));
+        }
+    }
+
+    #[test]
+    fn store_key_hides_the_url_and_is_stable() {
+        let a = store_key("https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration");
+        assert!(a.starts_with("edge-identity/v1/oidc/") && !a.contains("microsoftonline"));
+        assert_eq!(a, store_key("https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration"));
+    }
+}

@@ -1,0 +1,193 @@
+//! Validating incoming access tokens.
+//!
+//! | file | concern |
+//! |---|---|
+//! | [`bearer`] | the `Authorization: Bearer` header |
+//! | [`parse`] | the compact JWS, refused at the first hostile shape |
+//! | [`jwk`] | algorithms, public keys, whether a key fits a token |
+//! | [`keys`] | discovery, the key set, its caches and rotation |
+//! | [`signature`] | one signature against one key |
+//! | [`claims`](self) | lifetime, issuer, audience, tenant |
+//! | [`authorize`] | scopes and app roles |
+//!
+//! [`TokenValidator::validate`] runs them in that order: cheap structural checks first, then the
+//! key, the signature, and only then the claims of a token known to come from the issuer.
+
+pub mod authorize;
+pub mod bearer;
+mod claims;
+pub mod jwk;
+pub mod keys;
+pub mod parse;
+pub mod signature;
+
+use std::rc::Rc;
+
+use crate::config::{AzureAdConfig, ConfigError, ValidationOptions};
+use crate::error::ValidationError;
+use crate::platform::Platform;
+use authorize::ValidatedToken;
+use keys::{KeyLookup, KeySnapshot, KeySource, KeySourcePolicy};
+use parse::Jws;
+
+/// Most keys tried for a token without `kid` (bounds the work one request can cause).
+const MAX_KEYS_TRIED_WITHOUT_KID: usize = 4;
+
+/// Validates the access tokens of incoming requests for one API. Build one per isolate and
+/// keep it: it holds the issuer's keys between requests.
+///
+/// ```no_run
+/// # async fn example(platform: edge_identity::Platform, request: http::Request<Vec<u8>>)
+/// #     -> http::Response<Vec<u8>> {
+/// use edge_identity::{config::IdentityConfig, TokenValidator};
+///
+/// let config = IdentityConfig::from_json(r#"{"AzureAd": {
+///     "TenantId": "72f988bf-86f1-41af-91ab-2d7cd011db47", "ClientId": "my-api-client-id"}}"#)
+///     .expect("configuration");
+/// let validator = TokenValidator::from_config(&config.azure_ad, platform).expect("configuration");
+///
+/// let token = match validator.validate_request(&request).await {
+///     Ok(token) => token,
+///     Err(error) => return error.to_response(), // 401/403 with WWW-Authenticate, or 503
+/// };
+/// if let Err(error) = token.require_scope(&["access_as_user"]) {
+///     return error.to_response(); // 403 insufficient_scope
+/// }
+/// http::Response::new(format!("hello {}", token.object_id().unwrap_or("?")).into_bytes())
+/// # }
+/// ```
+pub struct TokenValidator {
+    options: ValidationOptions,
+    platform: Platform,
+    keys: KeySource,
+}
+
+impl std::fmt::Debug for TokenValidator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenValidator").field("options", &self.options).finish_non_exhaustive()
+    }
+}
+
+impl TokenValidator {
+    /// A validator for checked options.
+    pub fn new(options: ValidationOptions, platform: Platform) -> Self {
+        let policy = KeySourcePolicy {
+            metadata_url: options.authority.metadata_url(),
+            max_age: options.key_set_max_age,
+            cooldown: options.key_refresh_cooldown,
+            timeout: options.metadata_timeout,
+        };
+        let keys = KeySource::new(
+            policy,
+            Rc::clone(&platform.http),
+            Rc::clone(&platform.clock),
+            platform.store.clone(),
+        );
+        TokenValidator { options, platform, keys }
+    }
+
+    /// A validator for an `AzureAd` configuration section.
+    pub fn from_config(config: &AzureAdConfig, platform: Platform) -> Result<Self, ConfigError> {
+        Ok(Self::new(config.validation_options()?, platform))
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &ValidationOptions {
+        &self.options
+    }
+
+    /// The issuer's key source (for inspection and tests).
+    pub fn key_source(&self) -> &KeySource {
+        &self.keys
+    }
+
+    /// Validates the bearer token of `request`.
+    pub async fn validate_request<B>(
+        &self,
+        request: &http::Request<B>,
+    ) -> Result<ValidatedToken, ValidationError> {
+        let token = bearer::bearer_token_from_request(request)?;
+        self.validate(token).await
+    }
+
+    /// Validates an `Authorization` header value (`None` when the request had none).
+    pub async fn validate_authorization(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<ValidatedToken, ValidationError> {
+        let values: Vec<&str> = authorization.into_iter().collect();
+        let token = bearer::bearer_token(&values)?;
+        self.validate(token).await
+    }
+
+    /// Validates a compact JWT access token.
+    pub async fn validate(&self, token: &str) -> Result<ValidatedToken, ValidationError> {
+        let jws = Jws::parse(token, self.options.max_token_bytes)?;
+        let alg = jws.header().alg;
+        if !self.options.algorithms.contains(&alg) {
+            return Err(ValidationError::AlgorithmNotAllowed);
+        }
+        let claims = jws.claims()?;
+
+        let snapshot = self.keys.current().await?;
+        let (snapshot, key_index) = self.verify_signature(&jws, snapshot).await?;
+        let key = snapshot.keys.get(key_index).ok_or(ValidationError::UnknownKey)?;
+
+        let now = self.platform.clock.now_millis();
+        claims::check(&claims, &self.options, &snapshot.issuer, &key.jwk, now)?;
+
+        let validated = ValidatedToken::new(token, claims);
+        if !self.options.allow_acl_authorization && !validated.has_scope_or_role() {
+            return Err(ValidationError::NoScopeOrRole);
+        }
+        Ok(validated)
+    }
+
+    /// Finds the key for `jws` (refreshing the set once for an unknown `kid`) and verifies the
+    /// signature. Returns the set used and the index of the key that verified.
+    async fn verify_signature(
+        &self,
+        jws: &Jws<'_>,
+        snapshot: Rc<KeySnapshot>,
+    ) -> Result<(Rc<KeySnapshot>, usize), ValidationError> {
+        let header = jws.header();
+        let mut snapshot = snapshot;
+        let mut lookup_result = classify(&snapshot, header.kid.as_deref(), header.alg);
+        if lookup_result == Err(ValidationError::UnknownKey) && header.kid.is_some() {
+            if let Some(newer) = self.keys.refresh_for_unknown_kid(&snapshot).await {
+                snapshot = newer;
+                lookup_result = classify(&snapshot, header.kid.as_deref(), header.alg);
+            }
+        }
+        let candidates = lookup_result?;
+        let verifier = self.platform.verifier.as_ref();
+        let mut last_error = ValidationError::InvalidSignature;
+        for index in candidates.into_iter().take(MAX_KEYS_TRIED_WITHOUT_KID) {
+            let Some(key) = snapshot.keys.get(index) else { continue };
+            let verified = match key.imported(verifier, header.alg).await {
+                Ok(imported) => {
+                    signature::verify_with_imported(verifier, jws, &key.jwk, &imported).await
+                }
+                Err(e) => Err(e),
+            };
+            match verified {
+                Ok(()) => return Ok((snapshot, index)),
+                Err(e) => last_error = e,
+            }
+        }
+        Err(last_error)
+    }
+}
+
+/// The indexes of the keys that may verify a token with `kid` and `alg`, or why there are none.
+fn classify(
+    snapshot: &KeySnapshot,
+    kid: Option<&str>,
+    alg: jwk::Algorithm,
+) -> Result<Vec<usize>, ValidationError> {
+    match snapshot.lookup(kid, alg) {
+        KeyLookup::Found(indexes) => Ok(indexes),
+        KeyLookup::NotUsable => Err(ValidationError::KeyNotUsable),
+        KeyLookup::Unknown => Err(ValidationError::UnknownKey),
+    }
+}
