@@ -143,7 +143,10 @@ fn unique_object(bytes: &[u8], part: TokenPart) -> Result<Map<String, Value>, Va
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     match serde_json::from_slice::<UniqueObject>(bytes) {
         Ok(UniqueObject(map)) => Ok(map),
-        Err(_) if first != Some(&b'{') => {
+        Err(_)
+            if first != Some(&b'{')
+                && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() =>
+        {
             Err(ValidationError::Malformed(Malformation::NotAnObject(part)))
         }
         Err(e) if e.classify() == serde_json::error::Category::Data => {

@@ -1,0 +1,214 @@
+//! The issuer's keys over time: rotation, the refetch cooldown, stale-if-error, single flight,
+//! and sharing the documents through a key-value store so a cold isolate needs no fetch.
+#![cfg(all(feature = "rust-crypto", not(target_arch = "wasm32")))]
+
+mod support;
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use edge_identity::error::KeySourceError;
+use edge_identity::platform::rust_crypto::RustCryptoVerifier;
+use edge_identity::platform::{KeyValueStore, MemoryStore, Platform};
+use edge_identity::validation::jwk::JwkSetError;
+use edge_identity::{IdentityConfig, TokenValidator, ValidationError};
+use futures::executor::block_on;
+use futures::future::join_all;
+use serde_json::json;
+use support::signing::TestSigner;
+use support::*;
+
+struct Isolate {
+    idp: Rc<ScriptedIdp>,
+    clock: Rc<ManualClock>,
+    validator: TokenValidator,
+}
+
+/// A fresh isolate: nothing cached in memory.
+fn isolate(idp: Rc<ScriptedIdp>, clock: Rc<ManualClock>, store: Option<Rc<dyn KeyValueStore>>) -> Isolate {
+    let mut platform = Platform::new(idp.clone(), Rc::new(RustCryptoVerifier), clock.clone());
+    if let Some(store) = store {
+        platform = platform.with_store(store);
+    }
+    let config = IdentityConfig::from_json(&entra_config(json!({}))).unwrap();
+    let validator = TokenValidator::from_config(&config.azure_ad, platform).unwrap();
+    Isolate { idp, clock, validator }
+}
+
+fn with_keys(seeds: &[u8]) -> Isolate {
+    let keys = seeds.iter().map(|s| TestSigner::ec(*s).public_jwk(&format!("k{s}"))).collect();
+    isolate(rc(ScriptedIdp::entra(TENANT, keys)), rc(ManualClock::at_secs(T0)), None)
+}
+
+fn token(seed: u8, now: u64) -> String {
+    TestSigner::ec(seed).sign(&format!("k{seed}"), &entra_claims(now))
+}
+
+impl Isolate {
+    fn check(&self, token: &str) -> Result<edge_identity::ValidatedToken, ValidationError> {
+        block_on(self.validator.validate(token))
+    }
+    fn now(&self) -> u64 {
+        self.clock.secs()
+    }
+}
+
+#[test]
+fn an_unknown_kid_causes_one_refetch_and_the_rotated_key_is_accepted() {
+    let api = with_keys(&[1]);
+    assert!(api.check(&token(1, api.now())).is_ok());
+    assert_eq!(api.idp.jwks_fetches(), 1);
+
+    // The issuer rotates in key 2 later on.
+    api.clock.advance(Duration::from_secs(3600));
+    api.idp.set_keys(vec![TestSigner::ec(1).public_jwk("k1"), TestSigner::ec(2).public_jwk("k2")]);
+    assert!(api.check(&token(2, api.now())).is_ok(), "the new key is found by one refetch");
+    assert_eq!(api.idp.jwks_fetches(), 2);
+    assert!(api.check(&token(2, api.now())).is_ok());
+    assert!(api.check(&token(1, api.now())).is_ok());
+    assert_eq!(api.idp.jwks_fetches(), 2, "no further fetch once the key is known");
+}
+
+#[test]
+fn a_burst_of_unknown_kids_fetches_at_most_once_per_cooldown() {
+    let api = with_keys(&[1]);
+    assert!(api.check(&token(1, api.now())).is_ok());
+    api.clock.advance(Duration::from_secs(31));
+
+    let forged: Vec<String> = (100..150).map(|seed| token(seed, api.now())).collect();
+    let results = block_on(join_all(forged.iter().map(|t| api.validator.validate(t))));
+    assert!(results.iter().all(|r| matches!(r, Err(ValidationError::UnknownKey))));
+    assert_eq!(api.idp.jwks_fetches(), 2, "50 concurrent unknown kids → one refetch");
+
+    api.clock.advance(Duration::from_secs(20));
+    for t in &forged[..10] {
+        assert_eq!(api.check(t).unwrap_err(), ValidationError::UnknownKey);
+    }
+    assert_eq!(api.idp.jwks_fetches(), 2, "still inside the 30 s cooldown");
+
+    api.clock.advance(Duration::from_secs(11));
+    for t in &forged[..10] {
+        assert_eq!(api.check(t).unwrap_err(), ValidationError::UnknownKey);
+    }
+    assert_eq!(api.idp.jwks_fetches(), 3, "one more once the cooldown has passed");
+}
+
+#[test]
+fn when_the_key_server_is_down_the_cached_keys_keep_working() {
+    let api = with_keys(&[1]);
+    assert!(api.check(&token(1, api.now())).is_ok());
+    let fetched = api.idp.request_count();
+
+    // Past the key set's max age, with the issuer unreachable.
+    api.clock.advance(Duration::from_secs(13 * 3600));
+    api.idp.down.set(true);
+    assert!(api.check(&token(1, api.now())).is_ok(), "stale keys serve while the issuer is down");
+    assert_eq!(api.idp.request_count(), fetched + 1, "one attempt to refresh");
+    assert!(api.check(&token(1, api.now())).is_ok());
+    assert_eq!(api.idp.request_count(), fetched + 1, "a failed refresh is not retried inside the cooldown");
+
+    api.clock.advance(Duration::from_secs(31));
+    api.idp.down.set(false);
+    assert!(api.check(&token(1, api.now())).is_ok());
+    assert_eq!(api.idp.jwks_fetches(), 2, "refreshed once the issuer is back");
+}
+
+#[test]
+fn the_key_set_is_refetched_after_its_max_age() {
+    let api = with_keys(&[1]);
+    assert!(api.check(&token(1, api.now())).is_ok());
+    api.clock.advance(Duration::from_secs(12 * 3600 - 1));
+    assert!(api.check(&token(1, api.now())).is_ok());
+    assert_eq!(api.idp.jwks_fetches(), 1, "still fresh");
+    api.clock.advance(Duration::from_secs(1));
+    assert!(api.check(&token(1, api.now())).is_ok());
+    assert_eq!(api.idp.jwks_fetches(), 2, "12 h is the default max age");
+}
+
+#[test]
+fn concurrent_first_requests_of_a_cold_isolate_share_one_fetch() {
+    let api = with_keys(&[1]);
+    let tokens: Vec<String> = (0..20).map(|_| token(1, api.now())).collect();
+    let results = block_on(join_all(tokens.iter().map(|t| api.validator.validate(t))));
+    assert!(results.iter().all(Result::is_ok));
+    assert_eq!(api.idp.request_count(), 2, "one discovery and one key set fetch for 20 requests");
+}
+
+#[test]
+fn an_issuer_that_cannot_be_reached_with_nothing_cached_answers_503_and_is_not_hammered() {
+    let api = with_keys(&[1]);
+    api.idp.down.set(true);
+    let err = api.check(&token(1, api.now())).unwrap_err();
+    assert!(matches!(err, ValidationError::KeysUnavailable(KeySourceError::Http(_))), "{err:?}");
+    let response = err.to_response();
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().get("www-authenticate").is_none());
+    assert_eq!(api.idp.request_count(), 1);
+    assert!(api.check(&token(1, api.now())).is_err());
+    assert_eq!(api.idp.request_count(), 1, "no retry inside the cooldown");
+    api.clock.advance(Duration::from_secs(30));
+    api.idp.down.set(false);
+    assert!(api.check(&token(1, api.now())).is_ok());
+}
+
+#[test]
+fn a_key_set_holding_a_symmetric_key_is_refused_whole() {
+    let api = with_keys(&[1]);
+    api.idp.set_keys(vec![TestSigner::ec(1).public_jwk("k1"), json!({"kty": "oct", "kid": "h", "k": "c2VjcmV0"})]);
+    let err = api.check(&token(1, api.now())).unwrap_err();
+    assert_eq!(err, ValidationError::KeysUnavailable(KeySourceError::KeySet(JwkSetError::SymmetricKey)));
+}
+
+#[test]
+fn a_cold_isolate_validates_from_the_shared_store_without_calling_the_issuer() {
+    let store = rc(MemoryStore::new());
+    let idp = rc(ScriptedIdp::entra(TENANT, vec![TestSigner::ec(1).public_jwk("k1")]));
+    let clock = rc(ManualClock::at_secs(T0));
+    let first = isolate(idp.clone(), clock.clone(), Some(store.clone()));
+    assert!(first.check(&token(1, clock.secs())).is_ok());
+    assert_eq!(idp.request_count(), 2);
+
+    let key = first.validator.key_source().store_key().to_owned();
+    let (stored, ttl) = store.entry(&key).expect("documents shared");
+    assert!(ttl >= Duration::from_secs(60));
+    let stored: serde_json::Value = serde_json::from_slice(&stored).unwrap();
+    assert_eq!(stored["fetched_at_ms"], json!(T0 * 1000));
+    assert_eq!(stored["discovery"]["issuer"], json!(v2_issuer(TENANT)));
+
+    clock.advance(Duration::from_secs(600));
+    let second = isolate(idp.clone(), clock.clone(), Some(store.clone()));
+    assert!(second.check(&token(1, clock.secs())).is_ok());
+    assert_eq!(idp.request_count(), 2, "the new isolate made no request to the issuer");
+
+    // Even past the max age, with the issuer down, a new isolate falls back on the stored set.
+    clock.advance(Duration::from_secs(13 * 3600));
+    idp.down.set(true);
+    let third = isolate(idp.clone(), clock.clone(), Some(store.clone()));
+    assert!(third.check(&token(1, clock.secs())).is_ok());
+}
+
+#[test]
+fn a_corrupt_store_entry_is_ignored_and_replaced() {
+    let store = rc(MemoryStore::new());
+    let idp = rc(ScriptedIdp::entra(TENANT, vec![TestSigner::ec(1).public_jwk("k1")]));
+    let clock = rc(ManualClock::at_secs(T0));
+    let api = isolate(idp.clone(), clock.clone(), Some(store.clone()));
+    let key = api.validator.key_source().store_key().to_owned();
+    for garbage in [&b"not json"[..], br#"{"format": 1}"#, br#"{"format": 99, "jwks": {}}"#] {
+        store.overwrite(&key, garbage.to_vec());
+        let api = isolate(idp.clone(), clock.clone(), Some(store.clone()));
+        assert!(api.check(&token(1, clock.secs())).is_ok());
+        let (fresh, _) = store.entry(&key).unwrap();
+        assert_ne!(fresh, garbage.to_vec(), "the bad entry was overwritten");
+    }
+}
+
+#[test]
+fn a_failing_store_never_fails_validation() {
+    let idp = rc(ScriptedIdp::entra(TENANT, vec![TestSigner::ec(1).public_jwk("k1")]));
+    let clock = rc(ManualClock::at_secs(T0));
+    let api = isolate(idp.clone(), clock.clone(), Some(Rc::new(FailingStore)));
+    assert!(api.check(&token(1, clock.secs())).is_ok());
+    assert!(api.check(&token(1, clock.secs())).is_ok());
+    assert_eq!(idp.jwks_fetches(), 1);
+}

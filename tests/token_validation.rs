@@ -1,0 +1,416 @@
+//! The validator end to end at the platform seam: every rejection the SDK promises, the issuer
+//! forms Entra uses, authorization, and the RFC 6750 answers.
+#![cfg(all(feature = "rust-crypto", not(target_arch = "wasm32")))]
+
+mod support;
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use edge_identity::error::{Malformation, TokenPart};
+use edge_identity::platform::rust_crypto::RustCryptoVerifier;
+use edge_identity::platform::Platform;
+use edge_identity::{IdentityConfig, TokenValidator, ValidationError};
+use futures::executor::block_on;
+use serde_json::{json, Value};
+use support::signing::TestSigner;
+use support::*;
+
+struct Api {
+    idp: Rc<ScriptedIdp>,
+    clock: Rc<ManualClock>,
+    validator: TokenValidator,
+}
+
+fn api_for(tenant: &str, keys: Vec<Value>, config: &str) -> Api {
+    let idp = rc(ScriptedIdp::entra(tenant, keys));
+    let clock = rc(ManualClock::at_secs(T0));
+    let platform = Platform::new(idp.clone(), Rc::new(RustCryptoVerifier), clock.clone());
+    let config = IdentityConfig::from_json(config).unwrap();
+    let validator = TokenValidator::from_config(&config.azure_ad, platform).unwrap();
+    Api { idp, clock, validator }
+}
+
+/// A single-tenant API whose issuer publishes the RSA key `rsa`, a P-256 key `ec` and an
+/// Ed25519 key `ed`.
+fn api(extra_config: Value) -> Api {
+    let keys = vec![
+        TestSigner::Rsa.public_jwk("rsa"),
+        TestSigner::rfc_ec().public_jwk("ec"),
+        TestSigner::rfc_ed().public_jwk("ed"),
+    ];
+    api_for(TENANT, keys, &entra_config(extra_config))
+}
+
+impl Api {
+    fn check(&self, token: &str) -> Result<edge_identity::ValidatedToken, ValidationError> {
+        block_on(self.validator.validate(token))
+    }
+}
+
+fn rs256(claims: &Value) -> String {
+    TestSigner::Rsa.sign("rsa", claims)
+}
+
+#[test]
+fn accepts_an_entra_v2_token_with_each_allowed_key_type() {
+    let api = api(json!({}));
+    let claims = entra_claims(T0);
+    for token in [
+        rs256(&claims),
+        TestSigner::rfc_ec().sign("ec", &claims),
+        TestSigner::rfc_ed().sign("ed", &claims),
+    ] {
+        let ok = api.check(&token).expect("a genuine token is accepted");
+        assert_eq!(ok.tenant_id(), Some(TENANT));
+        assert_eq!(ok.object_id(), Some("a1b2c3d4-0000-4000-8000-000000000001"));
+        assert_eq!(ok.scopes().collect::<Vec<_>>(), ["access_as_user", "User.Read"]);
+        assert_eq!(ok.token().expose(), token);
+    }
+    assert_eq!(api.idp.jwks_fetches(), 1, "one key set fetch serves every request");
+}
+
+#[test]
+fn accepts_the_entra_v1_issuer_form_and_the_app_id_uri_audience() {
+    let api = api(json!({}));
+    let claims = with(
+        entra_claims(T0),
+        json!({"iss": format!("https://sts.windows.net/{TENANT}/"), "aud": format!("api://{CLIENT_ID}"), "ver": "1.0"}),
+    );
+    assert!(api.check(&rs256(&claims)).is_ok());
+}
+
+#[test]
+fn lifetime_is_checked_with_the_configured_clock_skew() {
+    let api = api(json!({"ClockSkewSeconds": 120}));
+    let token = rs256(&entra_claims(T0));
+    api.clock.advance(Duration::from_secs(3600 + 119));
+    assert!(api.check(&token).is_ok(), "within the skew after exp");
+    api.clock.advance(Duration::from_secs(1));
+    assert_eq!(api.check(&token).unwrap_err(), ValidationError::Expired);
+
+    let api = api_default_skew_at(T0);
+    let early = rs256(&with(entra_claims(T0), json!({"nbf": T0 + 301})));
+    assert_eq!(api.check(&early).unwrap_err(), ValidationError::NotYetValid);
+    let within = rs256(&with(entra_claims(T0), json!({"nbf": T0 + 299})));
+    assert!(api.check(&within).is_ok());
+    let future = rs256(&with(entra_claims(T0), json!({"iat": T0 + 600})));
+    assert_eq!(api.check(&future).unwrap_err(), ValidationError::IssuedInFuture);
+}
+
+fn api_default_skew_at(secs: u64) -> Api {
+    let api = api(json!({}));
+    assert_eq!(api.clock.secs(), secs);
+    api
+}
+
+#[test]
+fn exp_is_required_and_time_claims_must_be_numbers() {
+    let api = api(json!({}));
+    let no_exp = rs256(&with(entra_claims(T0), json!({"exp": null})));
+    assert_eq!(api.check(&no_exp).unwrap_err(), ValidationError::Malformed(Malformation::Claim("exp")));
+    let text_exp = rs256(&with(entra_claims(T0), json!({"exp": "tomorrow"})));
+    assert_eq!(api.check(&text_exp).unwrap_err(), ValidationError::Malformed(Malformation::Claim("exp")));
+    let text_nbf = rs256(&with(entra_claims(T0), json!({"nbf": "now"})));
+    assert_eq!(api.check(&text_nbf).unwrap_err(), ValidationError::Malformed(Malformation::Claim("nbf")));
+}
+
+#[test]
+fn a_single_tenant_api_refuses_other_issuers_and_tenants() {
+    let api = api(json!({}));
+    let other_issuer = rs256(&with(entra_claims(T0), json!({"iss": "https://evil.example/v2.0"})));
+    assert_eq!(api.check(&other_issuer).unwrap_err(), ValidationError::InvalidIssuer);
+    let other_tenant = rs256(&with(
+        entra_claims(T0),
+        json!({"iss": v2_issuer(OTHER_TENANT), "tid": OTHER_TENANT}),
+    ));
+    assert_eq!(api.check(&other_tenant).unwrap_err(), ValidationError::TenantNotAllowed);
+    let mismatched = rs256(&with(entra_claims(T0), json!({"iss": v2_issuer(OTHER_TENANT)})));
+    assert_eq!(api.check(&mismatched).unwrap_err(), ValidationError::InvalidIssuer);
+    let no_iss = rs256(&with(entra_claims(T0), json!({"iss": null})));
+    assert_eq!(api.check(&no_iss).unwrap_err(), ValidationError::InvalidIssuer);
+}
+
+fn multi_tenant_api(extra: Value) -> Api {
+    let mut issuer_bound_key = TestSigner::Rsa.public_jwk("rsa");
+    issuer_bound_key["issuer"] = json!(format!("{INSTANCE}{{tenantid}}/v2.0"));
+    let mut config = json!({"Instance": INSTANCE, "TenantId": "organizations", "ClientId": CLIENT_ID});
+    config.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    api_for("organizations", vec![issuer_bound_key], &json!({"AzureAd": config}).to_string())
+}
+
+#[test]
+fn a_multi_tenant_api_substitutes_tid_into_the_issuer_and_honours_allowed_tenants() {
+    let api = multi_tenant_api(json!({}));
+    let from_other = rs256(&with(
+        entra_claims(T0),
+        json!({"iss": v2_issuer(OTHER_TENANT), "tid": OTHER_TENANT}),
+    ));
+    assert!(api.check(&from_other).is_ok(), "any tenant, when its issuer names its own tid");
+    // A token whose issuer names one tenant and whose tid names another is refused.
+    let spoofed = rs256(&with(entra_claims(T0), json!({"iss": v2_issuer(OTHER_TENANT)})));
+    assert_eq!(api.check(&spoofed).unwrap_err(), ValidationError::InvalidIssuer);
+    let no_guid = rs256(&with(entra_claims(T0), json!({"tid": "contoso", "iss": v2_issuer("contoso")})));
+    assert_eq!(api.check(&no_guid).unwrap_err(), ValidationError::TenantNotAllowed);
+
+    let restricted = multi_tenant_api(json!({"AllowedTenants": [TENANT]}));
+    assert!(restricted.check(&rs256(&entra_claims(T0))).is_ok());
+    assert_eq!(restricted.check(&from_other).unwrap_err(), ValidationError::TenantNotAllowed);
+}
+
+#[test]
+fn an_entra_key_bound_to_an_issuer_verifies_only_tokens_of_that_issuer() {
+    let mut key = TestSigner::Rsa.public_jwk("rsa");
+    key["issuer"] = json!(v2_issuer(TENANT));
+    let api = api_for(TENANT, vec![key], &entra_config(json!({})));
+    assert!(api.check(&rs256(&entra_claims(T0))).is_ok());
+    // The v1 form is a valid issuer for the tenant, but not the one this key is bound to.
+    let v1 = rs256(&with(entra_claims(T0), json!({"iss": format!("https://sts.windows.net/{TENANT}/")})));
+    assert_eq!(api.check(&v1).unwrap_err(), ValidationError::InvalidIssuer);
+}
+
+#[test]
+fn a_generic_oidc_authority_accepts_exactly_its_discovered_issuer() {
+    let idp = rc(ScriptedIdp::entra(TENANT, vec![TestSigner::Rsa.public_jwk("rsa")]));
+    idp.discovery.replace(json!({"issuer": "https://idp.example/realms/shop", "jwks_uri": "https://idp.example/realms/shop/certs"}));
+    let idp = rc(ScriptedIdp { metadata_url: "https://idp.example/realms/shop/.well-known/openid-configuration".into(), ..Rc::try_unwrap(idp).ok().unwrap() });
+    let clock = rc(ManualClock::at_secs(T0));
+    let platform = Platform::new(idp.clone(), Rc::new(RustCryptoVerifier), clock);
+    let config = IdentityConfig::from_json(
+        r#"{"AzureAd": {"Authority": "https://idp.example/realms/shop", "ClientId": "shop-api", "AllowWebApiToBeAuthorizedByACL": true}}"#,
+    )
+    .unwrap();
+    let validator = TokenValidator::from_config(&config.azure_ad, platform).unwrap();
+    let claims = json!({"iss": "https://idp.example/realms/shop", "aud": "shop-api", "exp": T0 + 60, "sub": "u1"});
+    assert!(block_on(validator.validate(&rs256(&claims))).is_ok());
+    let other = with(claims, json!({"iss": "https://idp.example/realms/other"}));
+    assert_eq!(block_on(validator.validate(&rs256(&other))).unwrap_err(), ValidationError::InvalidIssuer);
+}
+
+#[test]
+fn the_audience_must_be_one_of_the_configured_ones() {
+    let api = api(json!({}));
+    let wrong = rs256(&with(entra_claims(T0), json!({"aud": "api://someone-else"})));
+    assert_eq!(api.check(&wrong).unwrap_err(), ValidationError::InvalidAudience);
+    let list = rs256(&with(entra_claims(T0), json!({"aud": ["x", CLIENT_ID]})));
+    assert!(api.check(&list).is_ok());
+    let missing = rs256(&with(entra_claims(T0), json!({"aud": null})));
+    assert_eq!(api.check(&missing).unwrap_err(), ValidationError::InvalidAudience);
+    let numeric = rs256(&with(entra_claims(T0), json!({"aud": 5})));
+    assert_eq!(api.check(&numeric).unwrap_err(), ValidationError::Malformed(Malformation::Claim("aud")));
+
+    let custom = api_for(TENANT, vec![TestSigner::Rsa.public_jwk("rsa")], &entra_config(json!({"Audiences": ["https://api.contoso.com"]})));
+    assert_eq!(custom.check(&rs256(&entra_claims(T0))).unwrap_err(), ValidationError::InvalidAudience);
+}
+
+#[test]
+fn tampered_tokens_and_signatures_from_unpublished_keys_are_refused() {
+    let api = api(json!({}));
+    let token = rs256(&entra_claims(T0));
+    let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+    let forged = with(entra_claims(T0), json!({"scp": "admin"}));
+    parts[1] = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, forged.to_string());
+    assert_eq!(api.check(&parts.join(".")).unwrap_err(), ValidationError::InvalidSignature);
+
+    // Signed by a key the issuer never published, under the kid of one it did.
+    let impostor = TestSigner::ec(9).sign("ec", &entra_claims(T0));
+    assert_eq!(api.check(&impostor).unwrap_err(), ValidationError::InvalidSignature);
+    // A signature of the wrong length for the key never reaches the backend.
+    let short = format!("{}.{}.AAAA", parts[0], parts[1]);
+    assert_eq!(api.check(&short).unwrap_err(), ValidationError::InvalidSignature);
+}
+
+#[test]
+fn none_and_hmac_algorithms_are_refused_even_when_keyed_with_the_public_key() {
+    let api = api(json!({}));
+    let b64 = |v: &Value| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, v.to_string());
+    let claims = b64(&entra_claims(T0));
+    let none = format!("{}.{claims}.", b64(&json!({"alg": "none"})));
+    assert_eq!(api.check(&none).unwrap_err(), ValidationError::AlgorithmNotAllowed);
+    let none_sig = format!("{}.{claims}.AAAA", b64(&json!({"alg": "none", "kid": "rsa"})));
+    assert_eq!(api.check(&none_sig).unwrap_err(), ValidationError::AlgorithmNotAllowed);
+
+    // The classic confusion attack: HS256 with the RSA public key's bytes as the HMAC secret.
+    use sha2::Digest;
+    let header = b64(&json!({"alg": "HS256", "kid": "rsa"}));
+    let input = format!("{header}.{claims}");
+    let fake_mac = sha2::Sha256::digest(input.as_bytes());
+    let hs = format!("{input}.{}", base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, fake_mac));
+    assert_eq!(api.check(&hs).unwrap_err(), ValidationError::AlgorithmNotAllowed);
+
+    let restricted = api_for(TENANT, vec![TestSigner::rfc_ec().public_jwk("ec")], &entra_config(json!({"ValidAlgorithms": ["RS256"]})));
+    let es = TestSigner::rfc_ec().sign("ec", &entra_claims(T0));
+    assert_eq!(restricted.check(&es).unwrap_err(), ValidationError::AlgorithmNotAllowed);
+}
+
+#[test]
+fn a_kid_only_finds_a_key_it_never_lets_the_token_choose_the_algorithm() {
+    let api = api(json!({}));
+    // ES256 signature presented under the RSA key's kid: the key does not fit the algorithm.
+    let header = json!({"alg": "ES256", "kid": "rsa"});
+    let token = TestSigner::rfc_ec().sign_with_header(&header, &entra_claims(T0));
+    assert_eq!(api.check(&token).unwrap_err(), ValidationError::KeyNotUsable);
+}
+
+/// The same bytes under a lenient decoder, but with set bits in the unused tail.
+fn non_canonical(b64: &str) -> String {
+    const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    assert_eq!(b64.len() % 4, 3, "needs a final group with unused bits");
+    let last = b64.chars().last().unwrap();
+    let bumped = ALPHABET.chars().nth(ALPHABET.find(last).unwrap() + 1).unwrap();
+    format!("{}{bumped}", &b64[..b64.len() - 1])
+}
+
+#[test]
+fn hostile_token_shapes_are_refused_with_typed_errors() {
+    let api = api(json!({}));
+    let signer = TestSigner::Rsa;
+    let claims = entra_claims(T0);
+    let good = rs256(&claims);
+    let enc = |s: &str| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, s);
+    let m = ValidationError::Malformed;
+    let header_with = |extra: Value| with(json!({"alg": "RS256", "kid": "rsa"}), extra);
+    let cases: Vec<(&str, String, ValidationError)> = vec![
+        ("oversized", format!("{good}{}", "A".repeat(16 * 1024)), ValidationError::TokenTooLarge { limit: 16 * 1024 }),
+        ("two segments", good.rsplitn(2, '.').nth(1).unwrap().to_owned(), m(Malformation::NotThreeSegments)),
+        ("four segments", format!("{good}.AAAA"), m(Malformation::NotThreeSegments)),
+        ("padded base64", format!("{good}=="), m(Malformation::Encoding(TokenPart::Signature))),
+        ("standard alphabet", good.replacen('-', "+", 1).replacen('_', "/", 1), m(Malformation::Encoding(TokenPart::Signature))),
+        ("non-canonical trailing bits", format!("{}.e30.AA", non_canonical(&enc(r#"{"alg":"RS256","kid":"rs"}"#))), m(Malformation::Encoding(TokenPart::Header))),
+        ("header not JSON", signer.sign_raw(b"{alg: RS256}", claims.to_string().as_bytes()), m(Malformation::NotJson(TokenPart::Header))),
+        ("header an array", signer.sign_raw(b"[\"RS256\"]", claims.to_string().as_bytes()), m(Malformation::NotAnObject(TokenPart::Header))),
+        ("duplicate header member", signer.sign_raw(br#"{"alg":"RS256","kid":"rsa","kid":"ec"}"#, claims.to_string().as_bytes()), m(Malformation::DuplicateMember(TokenPart::Header))),
+        ("claims not JSON", signer.sign_raw(br#"{"alg":"RS256","kid":"rsa"}"#, b"hello"), m(Malformation::NotJson(TokenPart::Payload))),
+        ("claims a string", signer.sign_raw(br#"{"alg":"RS256","kid":"rsa"}"#, b"\"hello\""), m(Malformation::NotAnObject(TokenPart::Payload))),
+        ("duplicate claim", signer.sign_raw(br#"{"alg":"RS256","kid":"rsa"}"#, format!(r#"{{"aud":"{CLIENT_ID}","aud":"x","exp":{}}}"#, T0 + 60).as_bytes()), m(Malformation::DuplicateMember(TokenPart::Payload))),
+        ("missing alg", signer.sign_with_header(&json!({"kid": "rsa"}), &claims), m(Malformation::HeaderParameter("alg"))),
+        ("kid not a string", signer.sign_with_header(&header_with(json!({"kid": 7})), &claims), m(Malformation::HeaderParameter("kid"))),
+        ("unknown crit", signer.sign_with_header(&header_with(json!({"crit": ["exp"], "exp": 1})), &claims), ValidationError::UnsupportedCriticalHeader),
+        ("duplicate crit", signer.sign_with_header(&header_with(json!({"crit": ["b64", "b64"]})), &claims), m(Malformation::InvalidCrit)),
+        ("empty crit", signer.sign_with_header(&header_with(json!({"crit": []})), &claims), m(Malformation::InvalidCrit)),
+        ("embedded jwk", signer.sign_with_header(&header_with(json!({"jwk": TestSigner::Rsa.public_jwk("x")})), &claims), ValidationError::KeyInHeader("jwk")),
+        ("embedded x5c", signer.sign_with_header(&header_with(json!({"x5c": ["MIIB"]})), &claims), ValidationError::KeyInHeader("x5c")),
+        ("remote jku", signer.sign_with_header(&header_with(json!({"jku": "https://attacker.example/keys"})), &claims), ValidationError::KeyInHeader("jku")),
+        ("remote x5u", signer.sign_with_header(&header_with(json!({"x5u": "https://attacker.example/cert"})), &claims), ValidationError::KeyInHeader("x5u")),
+        ("empty", String::new(), m(Malformation::NotThreeSegments)),
+        ("dots only", "..".into(), m(Malformation::NotJson(TokenPart::Header))),
+    ];
+    for (name, token, expected) in cases {
+        assert_eq!(api.check(&token).unwrap_err(), expected, "{name}");
+    }
+    assert!(
+        api.idp.requests.borrow().iter().all(|u| !u.contains("attacker")),
+        "jku/x5u are never fetched"
+    );
+    assert_eq!(api.idp.request_count(), 0, "no hostile shape gets as far as a key lookup");
+}
+
+#[test]
+fn arbitrary_corruptions_of_a_token_never_panic_and_are_refused() {
+    let api = api(json!({}));
+    let token = rs256(&entra_claims(T0)).into_bytes();
+    // A small deterministic generator: bit flips, truncations, insertions, byte swaps.
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let alphabet = b"AZaz09-_.=+/ {}\"\\\x00\xff";
+    for round in 0..3000 {
+        let mut t = token.clone();
+        for _ in 0..(1 + next() % 4) {
+            let at = (next() as usize) % t.len().max(1);
+            match next() % 4 {
+                0 => t[at] ^= 1 << (next() % 8),
+                1 => t.truncate(at),
+                2 => t.insert(at, alphabet[(next() as usize) % alphabet.len()]),
+                _ => {
+                    let last = t.len().saturating_sub(1);
+                    let other = ((next() as usize) % t.len().max(1)).min(last);
+                    t.swap(at.min(last), other);
+                }
+            }
+            if t.is_empty() {
+                break;
+            }
+        }
+        if t == token {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&t);
+        assert!(api.check(&text).is_err(), "round {round}: a corrupted token was accepted");
+    }
+}
+
+#[test]
+fn a_token_with_neither_scope_nor_role_is_refused_unless_acl_authorization_is_enabled() {
+    let bare = with(entra_claims(T0), json!({"scp": null}));
+    let api = api(json!({}));
+    let err = api.check(&rs256(&bare)).unwrap_err();
+    assert_eq!(err, ValidationError::NoScopeOrRole);
+    assert_eq!(err.status(), 403);
+    let acl = api_for(TENANT, vec![TestSigner::Rsa.public_jwk("rsa")], &entra_config(json!({"AllowWebApiToBeAuthorizedByACL": true})));
+    assert!(acl.check(&rs256(&bare)).is_ok());
+}
+
+#[test]
+fn required_scopes_and_app_roles_answer_403_insufficient_scope() {
+    let api = api(json!({}));
+    let user = api.check(&rs256(&entra_claims(T0))).unwrap();
+    assert!(user.require_scope(&["access_as_user"]).is_ok());
+    assert!(!user.is_app_only());
+    let err = user.require_scope(&["Files.Write", "Files.ReadWrite"]).unwrap_err();
+    let response = err.to_response();
+    assert_eq!(response.status(), 403);
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        "Bearer error=\"insufficient_scope\", error_description=\"the token does not grant a required scope or app role\", scope=\"Files.Write Files.ReadWrite\""
+    );
+    let body: Value = serde_json::from_slice(response.body()).unwrap();
+    assert_eq!(body["error"], "insufficient_scope");
+    assert_eq!(body["scopes"], json!(["Files.Write", "Files.ReadWrite"]));
+
+    let app = api.check(&rs256(&with(entra_claims(T0), json!({"scp": null, "roles": ["Jobs.Resume"]})))).unwrap();
+    assert!(app.is_app_only());
+    assert!(app.require_app_role(&["Jobs.Resume"]).is_ok());
+    assert!(app.require_scope_or_app_permission(&["access_as_user"], &["Jobs.Resume"]).is_ok());
+    assert!(app.require_scope(&["access_as_user"]).is_err());
+}
+
+#[test]
+fn failures_answer_rfc_6750_challenges_without_echoing_the_token() {
+    let api = api(json!({}));
+    let missing = block_on(api.validator.validate_authorization(None)).unwrap_err();
+    let r = missing.to_response();
+    assert_eq!((r.status().as_u16(), r.headers()["www-authenticate"].to_str().unwrap()), (401, "Bearer"));
+
+    let token = rs256(&with(entra_claims(T0), json!({"exp": T0 - 3600})));
+    let request = http::Request::get("/api/me").header("authorization", format!("Bearer {token}")).body(()).unwrap();
+    let err = block_on(api.validator.validate_request(&request)).unwrap_err();
+    assert_eq!(err, ValidationError::Expired);
+    let r = err.to_response();
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.headers()["www-authenticate"],
+        "Bearer error=\"invalid_token\", error_description=\"the token is expired\""
+    );
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let body = String::from_utf8(r.body().clone()).unwrap();
+    assert!(body.contains("\"code\":\"token_expired\""), "{body}");
+
+    let signature = token.rsplit('.').next().unwrap();
+    let payload = token.split('.').nth(1).unwrap();
+    for text in [body, format!("{err:?}"), err.to_string()] {
+        assert!(!text.contains(signature) && !text.contains(payload), "{text}");
+    }
+    let ok = api.check(&rs256(&entra_claims(T0))).unwrap();
+    let debug = format!("{ok:?}");
+    assert!(!debug.contains(&rs256(&entra_claims(T0))[..40]), "{debug}");
+    assert!(format!("{:?}", ok.token()).contains("***"));
+
+    let twice = http::Request::get("/").header("authorization", "Bearer a").header("authorization", "Bearer b").body(()).unwrap();
+    let err = block_on(api.validator.validate_request(&twice)).unwrap_err();
+    assert_eq!(err.to_response().status(), 400);
+}
