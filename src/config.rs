@@ -462,7 +462,7 @@ fn redact_quoted(message: &str) -> String {
     for c in message.chars() {
         match inside {
             Some(close) if c == close => {
-                out.push_str("…");
+                out.push('…');
                 out.push(c);
                 inside = None;
             }

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every test of edge-identity. Installs what it needs first (pinned; skipped when present).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/toolchain.sh
+. scripts/toolchain.sh
+
+ensure_rust_targets
+ensure_wasm_bindgen_cli
+ensure_node
+export PATH="$HOME/.cargo/bin:$PATH"
+
+say "native: unit, integration and doc tests (pure-Rust crypto backend)"
+cargo test --workspace --features edge-identity/rust-crypto
+
+say "WebCrypto backend inside Node (wasm32-unknown-unknown, wasm-bindgen-test)"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test --target wasm32-unknown-unknown --features webcrypto --test webcrypto
+
+say "the core and every adapter build for their targets"
+cargo check --lib --target wasm32-unknown-unknown --features worker
+cargo check --lib --target wasm32-wasip2 --features rust-crypto
+
+say "no tokio in the core (with or without the pure-Rust backend)"
+for features in "" "--features rust-crypto"; do
+  # shellcheck disable=SC2086
+  if cargo tree -e normal -p edge-identity $features | grep -q tokio; then
+    echo "tokio found in the core's dependency tree ($features)" >&2
+    exit 1
+  fi
+done
+
+say "lints: no unwrap/expect/indexing/panic reachable in the library"
+cargo clippy --lib --features rust-crypto -- -D warnings
+cargo clippy --lib --target wasm32-unknown-unknown --features worker -- -D warnings
+
+say "all tests passed"

@@ -1,0 +1,37 @@
+# Installs what the build and tests need, pinned, and skips whatever is already there.
+# Sourced by scripts/test.sh; versions and offline facts: ../shared/toolchain.md.
+
+WASM_BINDGEN_VERSION=0.2.130
+
+say() { printf '==> %s\n' "$*"; }
+
+ensure_rust_targets() {
+  local installed
+  installed=$(rustup target list --installed)
+  for target in wasm32-unknown-unknown wasm32-wasip2; do
+    if ! grep -qx "$target" <<<"$installed"; then
+      say "adding Rust target $target"
+      rustup target add "$target"
+    fi
+  done
+  if ! cargo clippy --version >/dev/null 2>&1; then
+    say "adding clippy"
+    rustup component add clippy
+  fi
+}
+
+ensure_wasm_bindgen_cli() {
+  # The test runner must match the wasm-bindgen crate version exactly (Cargo.toml pins it).
+  if [ "$(wasm-bindgen-test-runner --version 2>/dev/null)" != "wasm-bindgen-test-runner $WASM_BINDGEN_VERSION" ]; then
+    say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once)"
+    # Not --locked: its lockfile names a crate version the registry index here lacks.
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+  fi
+}
+
+ensure_node() {
+  if ! command -v node >/dev/null 2>&1; then
+    say "installing Node.js (runs the WebCrypto tests)"
+    apt-get update -qq && apt-get install -y -qq nodejs
+  fi
+}
