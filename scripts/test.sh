@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 ensure_rust_targets
 ensure_wasm_bindgen_cli
 ensure_node
-export PATH="$HOME/.cargo/bin:$PATH"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 say "native: unit, integration and doc tests (pure-Rust crypto backend)"
 cargo test --workspace --features edge-identity/rust-crypto
