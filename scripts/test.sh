@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 ensure_rust_targets
 ensure_wasm_bindgen_cli
 ensure_node
+ensure_npm_packages
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
-say "native: unit, integration and doc tests (pure-Rust crypto backend)"
+say "native: unit, integration and doc tests (pure-Rust crypto backend, a real OIDC server on 127.0.0.1)"
 cargo test --workspace --features edge-identity/rust-crypto
 
 say "WebCrypto backend inside Node (wasm32-unknown-unknown, wasm-bindgen-test)"

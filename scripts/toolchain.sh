@@ -35,3 +35,13 @@ ensure_node() {
     apt-get update -qq && apt-get install -y -qq nodejs
   fi
 }
+
+ensure_npm_packages() {
+  # package-lock.json pins every JavaScript tool the tests start; reinstall only when it changed.
+  local stamp=node_modules/.edge-identity-lock
+  if ! cmp -s package-lock.json "$stamp" 2>/dev/null; then
+    say "installing the pinned npm packages (npm ci)"
+    npm ci --no-audit --no-fund
+    cp package-lock.json "$stamp"
+  fi
+}

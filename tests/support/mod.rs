@@ -6,6 +6,8 @@ pub mod signing_keys;
 pub mod vectors;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod signing;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod loopback_http;
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;

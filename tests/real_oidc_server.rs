@@ -1,0 +1,109 @@
+//! Validation against a real third-party OpenID Connect server (npm `oauth2-mock-server`) on
+//! 127.0.0.1: discovery, JWKS and RS256 signatures produced by software this project didn't write.
+#![cfg(all(feature = "rust-crypto", not(target_arch = "wasm32")))]
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::rc::Rc;
+
+use edge_identity::platform::rust_crypto::RustCryptoVerifier;
+use edge_identity::platform::{Platform, SystemClock};
+use edge_identity::{IdentityConfig, TokenValidator, ValidationError};
+use futures::executor::block_on;
+use serde_json::Value;
+use support::loopback_http::LoopbackHttp;
+
+/// The server process; stopped (by its own PID) when dropped, even if the test fails.
+struct OidcServer {
+    child: Child,
+    issuer: String,
+    tokens: Value,
+}
+
+impl Drop for OidcServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server() -> OidcServer {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    assert!(
+        root.join("node_modules/oauth2-mock-server").is_dir(),
+        "oauth2-mock-server is not installed: run `npm ci` at the repository root (scripts/test.sh does)"
+    );
+    let mut child = Command::new("node")
+        .arg(root.join("tests/e2e/oidc-server.mjs"))
+        .current_dir(root)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("node starts");
+    let mut line = String::new();
+    let stdout = child.stdout.take().expect("stdout");
+    BufReader::new(stdout).read_line(&mut line).expect("the server announces itself");
+    let announced: Value = match serde_json::from_str(&line) {
+        Ok(v) => v,
+        Err(_) => {
+            let _ = child.kill();
+            panic!("the OIDC server did not start (it printed {line:?})");
+        }
+    };
+    OidcServer {
+        child,
+        issuer: announced["issuer"].as_str().expect("issuer").to_owned(),
+        tokens: announced["tokens"].clone(),
+    }
+}
+
+fn validator_for(issuer: &str) -> TokenValidator {
+    let config = IdentityConfig::from_json(&format!(
+        r#"{{"AzureAd": {{"Authority": "{issuer}", "ClientId": "edge-api"}}}}"#
+    ))
+    .expect("config");
+    let platform = Platform::new(Rc::new(LoopbackHttp), Rc::new(RustCryptoVerifier), Rc::new(SystemClock));
+    TokenValidator::from_config(&config.azure_ad, platform).expect("options")
+}
+
+#[test]
+fn tokens_from_a_real_oidc_server_are_validated_through_its_discovery_and_jwks() {
+    let server = start_server();
+    assert!(server.issuer.starts_with("http://127.0.0.1:"), "{}", server.issuer);
+    let validator = validator_for(&server.issuer);
+    let token = |name: &str| server.tokens[name].as_str().expect(name).to_owned();
+
+    let ok = block_on(validator.validate(&token("valid"))).expect("the server's token is accepted");
+    assert_eq!(ok.subject(), Some("user-1"));
+    assert_eq!(ok.issuer(), Some(server.issuer.as_str()));
+    assert!(ok.require_scope(&["access_as_user"]).is_ok());
+
+    assert_eq!(block_on(validator.validate(&token("expired"))).unwrap_err(), ValidationError::Expired);
+    assert_eq!(
+        block_on(validator.validate(&token("wrongAudience"))).unwrap_err(),
+        ValidationError::InvalidAudience
+    );
+    assert_eq!(block_on(validator.validate(&token("noScope"))).unwrap_err(), ValidationError::NoScopeOrRole);
+
+    let valid = token("valid");
+    let (input, signature) = valid.rsplit_once('.').unwrap();
+    let flipped = if signature.starts_with('A') { "B" } else { "A" };
+    let tampered = format!("{input}.{flipped}{}", &signature[1..]);
+    assert_eq!(block_on(validator.validate(&tampered)).unwrap_err(), ValidationError::InvalidSignature);
+}
+
+#[test]
+fn a_stopped_oidc_server_leaves_nothing_cached_and_answers_503() {
+    let server = start_server();
+    let issuer = server.issuer.clone();
+    let token = server.tokens["valid"].as_str().unwrap().to_owned();
+    drop(server);
+    let validator = validator_for(&issuer);
+    let err = block_on(validator.validate(&token)).unwrap_err();
+    assert!(matches!(err, ValidationError::KeysUnavailable(_)), "{err:?}");
+    assert_eq!(err.to_response().status(), 503);
+}
