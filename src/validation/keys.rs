@@ -233,26 +233,14 @@ impl KeySource {
     /// Fetches both documents from the issuer; on success installs and shares them.
     async fn fetch(&self, now: u64) -> Result<Rc<KeySnapshot>, KeySourceError> {
         self.last_attempt_ms.set(Some(now));
-        let result = self.fetch_documents().await;
-        match result {
-            Ok((issuer, jwks_uri, jwks)) => {
-                let set = JwkSet::parse(&jwks).map_err(KeySourceError::KeySet);
-                let set = match set {
-                    Ok(set) => set,
-                    Err(e) => {
-                        *self.last_error.borrow_mut() = Some(e.clone());
-                        return Err(e);
-                    }
-                };
-                *self.last_error.borrow_mut() = None;
-                self.save_to_store(&issuer, &jwks_uri, &jwks, now).await;
-                Ok(self.install(snapshot(issuer, set, now)))
-            }
-            Err(e) => {
-                *self.last_error.borrow_mut() = Some(e.clone());
-                Err(e)
-            }
-        }
+        let fetched = self.fetch_documents().await.and_then(|(issuer, jwks_uri, jwks)| {
+            let set = JwkSet::parse(&jwks).map_err(KeySourceError::KeySet)?;
+            Ok((issuer, jwks_uri, jwks, set))
+        });
+        *self.last_error.borrow_mut() = fetched.as_ref().err().cloned();
+        let (issuer, jwks_uri, jwks, set) = fetched?;
+        self.save_to_store(&issuer, &jwks_uri, &jwks, now).await;
+        Ok(self.install(snapshot(issuer, set, now)))
     }
 
     async fn fetch_documents(&self) -> Result<(String, String, Vec<u8>), KeySourceError> {
