@@ -21,6 +21,7 @@
 //! assert_eq!(err.field, "AzureAd.ClientId");
 //! ```
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -43,7 +44,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
+    pub(crate) fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
         ConfigError { field: field.into(), problem: problem.into() }
     }
 }
@@ -80,13 +81,72 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// The whole configuration document: `{"AzureAd": {...}}`. Other top-level sections (such as
-/// `DownstreamApis`) are ignored by token validation.
+/// The whole configuration document: `{"AzureAd": {...}, "DownstreamApis": {...},
+/// "TokenCache": {...}}`. Only `AzureAd` is required; other top-level sections are ignored.
 #[derive(Debug, Clone, Deserialize)]
 pub struct IdentityConfig {
-    /// The `AzureAd` section.
+    /// The `AzureAd` section: who this API is and whose tokens it accepts.
     #[serde(rename = "AzureAd")]
     pub azure_ad: AzureAdConfig,
+    /// The `DownstreamApis` section: the APIs this API calls, by name.
+    #[serde(rename = "DownstreamApis", default)]
+    pub downstream_apis: BTreeMap<String, DownstreamApiConfig>,
+    /// The `TokenCache` section: bounds and margins of the token cache.
+    #[serde(rename = "TokenCache", default)]
+    pub token_cache: TokenCacheConfig,
+}
+
+/// One entry of `DownstreamApis`, in the Microsoft.Identity.Web shape:
+/// `{"BaseUrl": "https://graph.microsoft.com/v1.0", "Scopes": ["User.Read"], "RelativePath": "me"}`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct DownstreamApiConfig {
+    /// The API's base URL (`https`, or `http` to a loopback host for local development).
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// The scopes a token for this API is requested with.
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    /// The default path below `BaseUrl`.
+    #[serde(default)]
+    pub relative_path: Option<String>,
+    /// The default method (`GET` unless set).
+    #[serde(default)]
+    pub http_method: Option<String>,
+    /// Call as the application (client credentials) instead of on behalf of the user.
+    #[serde(default)]
+    pub request_app_token: bool,
+    /// Timeout of one call, in milliseconds (default 10000).
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+    /// Extra request headers sent on every call.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// RFC 8693 token exchange only: the `audience` parameter for this API.
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// RFC 8693 token exchange only: the `resource` parameter for this API.
+    #[serde(default)]
+    pub resource: Option<String>,
+}
+
+/// The `TokenCache` section. Every member is optional.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct TokenCacheConfig {
+    /// Most tokens kept in isolate memory (default 1000).
+    #[serde(default)]
+    pub max_entries: Option<u64>,
+    /// Most bytes of tokens kept in isolate memory (default 4 MiB).
+    #[serde(default)]
+    pub max_bytes: Option<u64>,
+    /// A cached token is served only while more than this many seconds of life are left
+    /// (default 300).
+    #[serde(default)]
+    pub expiry_margin_seconds: Option<u64>,
+    /// How long a long-running session is kept after its last use, in days (default 90).
+    #[serde(default)]
+    pub session_max_idle_days: Option<u64>,
 }
 
 impl IdentityConfig {
@@ -169,6 +229,24 @@ pub struct AzureAdConfig {
     /// The credentials this API proves its identity with when it acquires tokens.
     #[serde(default)]
     pub client_credentials: Vec<CredentialDescription>,
+    /// The token endpoint, for a generic `Authority` whose discovery document should not be
+    /// used for it. Entra's is derived from `Instance` and the tenant.
+    #[serde(default)]
+    pub token_endpoint: Option<String>,
+    /// How a user's token is exchanged: `JwtBearer` (the Entra on-behalf-of grant, the default
+    /// with `TenantId`) or `TokenExchange` (RFC 8693, the default with `Authority`).
+    #[serde(default)]
+    pub on_behalf_of_grant: Option<String>,
+    /// Client capabilities announced to Entra (e.g. `["cp1"]` for continuous access evaluation),
+    /// sent in the `claims` parameter.
+    #[serde(default)]
+    pub client_capabilities: Vec<String>,
+    /// The signature algorithm of certificate client assertions: `RS256` (default) or `PS256`.
+    #[serde(default)]
+    pub client_assertion_algorithm: Option<String>,
+    /// Time budget of one token acquisition, retry included, in milliseconds (default 10000).
+    #[serde(default)]
+    pub token_request_timeout_ms: Option<u64>,
 }
 
 impl AzureAdConfig {
@@ -226,7 +304,8 @@ impl AzureAdConfig {
 
         let mut valid_issuers = Vec::new();
         for (i, issuer) in self.valid_issuers.iter().flatten().enumerate() {
-            valid_issuers.push(non_empty(Some(issuer), &format!("AzureAd.ValidIssuers[{i}]"))?.to_owned());
+            valid_issuers
+                .push(non_empty(Some(issuer), &format!("AzureAd.ValidIssuers[{i}]"))?.to_owned());
         }
 
         let allowed_tenants = match &self.allowed_tenants {
@@ -312,7 +391,7 @@ impl AzureAdConfig {
 }
 
 impl CredentialDescription {
-    fn check(&self, field: &str) -> Result<(), ConfigError> {
+    pub(crate) fn check(&self, field: &str) -> Result<(), ConfigError> {
         let (needed, value) = match self.source_type.as_str() {
             "ClientSecret" => ("ClientSecret", &self.client_secret),
             "Base64Encoded" => ("Base64EncodedValue", &self.base64_encoded_value),
@@ -358,7 +437,9 @@ impl Authority {
             Authority::Entra { instance, tenant } => {
                 format!("{instance}{}/v2.0/.well-known/openid-configuration", tenant.as_str())
             }
-            Authority::Oidc { issuer_url } => format!("{issuer_url}/.well-known/openid-configuration"),
+            Authority::Oidc { issuer_url } => {
+                format!("{issuer_url}/.well-known/openid-configuration")
+            }
         }
     }
 }
@@ -477,14 +558,14 @@ fn redact_quoted(message: &str) -> String {
     out
 }
 
-fn non_empty<'a>(value: Option<&'a str>, field: &str) -> Result<&'a str, ConfigError> {
+pub(crate) fn non_empty<'a>(value: Option<&'a str>, field: &str) -> Result<&'a str, ConfigError> {
     match value.map(str::trim) {
         Some(v) if !v.is_empty() => Ok(v),
         _ => Err(ConfigError::new(field, "is required and must not be empty")),
     }
 }
 
-fn bounded(
+pub(crate) fn bounded(
     value: Option<u64>,
     default: u64,
     range: std::ops::RangeInclusive<u64>,
@@ -503,7 +584,7 @@ fn bounded(
 
 /// Checks an absolute `https` URL (or `http` to a loopback host, for local development) with no
 /// query or fragment, and returns it unchanged.
-fn checked_url<'a>(text: &'a str, field: &str) -> Result<&'a str, ConfigError> {
+pub(crate) fn checked_url<'a>(text: &'a str, field: &str) -> Result<&'a str, ConfigError> {
     if is_metadata_url(text) && !text.contains(['?', '#']) {
         Ok(text)
     } else {
@@ -531,9 +612,10 @@ pub(crate) fn is_metadata_url(text: &str) -> bool {
 pub(crate) fn is_guid(text: &str) -> bool {
     let groups: Vec<&str> = text.split('-').collect();
     groups.len() == 5
-        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, len)| {
-            g.len() == len && g.bytes().all(|b| b.is_ascii_hexdigit())
-        })
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, len)| g.len() == len && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 #[cfg(test)]
@@ -546,8 +628,9 @@ mod tests {
 
     #[test]
     fn entra_single_tenant_defaults() {
-        let o = section(r#"{"TenantId": "72F988BF-86F1-41AF-91AB-2D7CD011DB47", "ClientId": "abc"}"#)
-            .unwrap();
+        let o =
+            section(r#"{"TenantId": "72F988BF-86F1-41AF-91AB-2D7CD011DB47", "ClientId": "abc"}"#)
+                .unwrap();
         assert_eq!(
             o.authority.metadata_url(),
             "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0/.well-known/openid-configuration"
@@ -566,7 +649,10 @@ mod tests {
             r#"{"Authority": "http://127.0.0.1:8080/realms/x/", "ClientId": "api", "Audiences": ["a", "b"], "Audience": "c"}"#,
         )
         .unwrap();
-        assert_eq!(o.authority.metadata_url(), "http://127.0.0.1:8080/realms/x/.well-known/openid-configuration");
+        assert_eq!(
+            o.authority.metadata_url(),
+            "http://127.0.0.1:8080/realms/x/.well-known/openid-configuration"
+        );
         assert_eq!(o.audiences, ["c", "a", "b"]);
     }
 
@@ -576,16 +662,43 @@ mod tests {
             (r#"{"TenantId": "common"}"#, "AzureAd.ClientId"),
             (r#"{"ClientId": "x"}"#, "AzureAd.TenantId"),
             (r#"{"ClientId": "x", "TenantId": "no spaces allowed"}"#, "AzureAd.TenantId"),
-            (r#"{"ClientId": "x", "TenantId": "common", "Authority": "https://a"}"#, "AzureAd.Authority"),
+            (
+                r#"{"ClientId": "x", "TenantId": "common", "Authority": "https://a"}"#,
+                "AzureAd.Authority",
+            ),
             (r#"{"ClientId": "x", "Authority": "http://evil.example"}"#, "AzureAd.Authority"),
-            (r#"{"ClientId": "x", "TenantId": "common", "Instance": "ftp://x/"}"#, "AzureAd.Instance"),
-            (r#"{"ClientId": "x", "TenantId": "common", "Audiences": ["a", ""]}"#, "AzureAd.Audiences[1]"),
-            (r#"{"ClientId": "x", "TenantId": "common", "AllowedTenants": ["nope"]}"#, "AzureAd.AllowedTenants[0]"),
-            (r#"{"ClientId": "x", "TenantId": "common", "ValidAlgorithms": ["RS256", "HS256"]}"#, "AzureAd.ValidAlgorithms[1]"),
-            (r#"{"ClientId": "x", "TenantId": "common", "ClockSkewSeconds": 99999}"#, "AzureAd.ClockSkewSeconds"),
-            (r#"{"ClientId": "x", "TenantId": "common", "ClockSkewSeconds": "five"}"#, "AzureAd.ClockSkewSeconds"),
-            (r#"{"ClientId": "x", "TenantId": "common", "ClientCredentials": [{"SourceType": "ClientSecret"}]}"#, "AzureAd.ClientCredentials[0].ClientSecret"),
-            (r#"{"ClientId": "x", "TenantId": "common", "ClientCredentials": [{"SourceType": "Magic"}]}"#, "AzureAd.ClientCredentials[0].SourceType"),
+            (
+                r#"{"ClientId": "x", "TenantId": "common", "Instance": "ftp://x/"}"#,
+                "AzureAd.Instance",
+            ),
+            (
+                r#"{"ClientId": "x", "TenantId": "common", "Audiences": ["a", ""]}"#,
+                "AzureAd.Audiences[1]",
+            ),
+            (
+                r#"{"ClientId": "x", "TenantId": "common", "AllowedTenants": ["nope"]}"#,
+                "AzureAd.AllowedTenants[0]",
+            ),
+            (
+                r#"{"ClientId": "x", "TenantId": "common", "ValidAlgorithms": ["RS256", "HS256"]}"#,
+                "AzureAd.ValidAlgorithms[1]",
+            ),
+            (
+                r#"{"ClientId": "x", "TenantId": "common", "ClockSkewSeconds": 99999}"#,
+                "AzureAd.ClockSkewSeconds",
+            ),
+            (
+                r#"{"ClientId": "x", "TenantId": "common", "ClockSkewSeconds": "five"}"#,
+                "AzureAd.ClockSkewSeconds",
+            ),
+            (
+                r#"{"ClientId": "x", "TenantId": "common", "ClientCredentials": [{"SourceType": "ClientSecret"}]}"#,
+                "AzureAd.ClientCredentials[0].ClientSecret",
+            ),
+            (
+                r#"{"ClientId": "x", "TenantId": "common", "ClientCredentials": [{"SourceType": "Magic"}]}"#,
+                "AzureAd.ClientCredentials[0].SourceType",
+            ),
         ];
         for (json, field) in cases {
             let err = section(json).unwrap_err();
@@ -599,7 +712,8 @@ mod tests {
 
     #[test]
     fn config_errors_and_debug_never_show_secret_values() {
-        let json = r#"{"ClientId": "x", "TenantId": "common", "ClockSkewSeconds": "hunter2-secret"}"#;
+        let json =
+            r#"{"ClientId": "x", "TenantId": "common", "ClockSkewSeconds": "hunter2-secret"}"#;
         let err = section(json).unwrap_err();
         assert!(!err.to_string().contains("hunter2"), "{err}");
         let config = AzureAdConfig::from_json(

@@ -56,7 +56,9 @@ impl fmt::Display for Malformation {
             Malformation::NotThreeSegments => f.write_str("the token is not a compact JWS"),
             Malformation::Encoding(p) => write!(f, "the token {} is not base64url", p.name()),
             Malformation::NotJson(p) => write!(f, "the token {} is not JSON", p.name()),
-            Malformation::NotAnObject(p) => write!(f, "the token {} is not a JSON object", p.name()),
+            Malformation::NotAnObject(p) => {
+                write!(f, "the token {} is not a JSON object", p.name())
+            }
             Malformation::DuplicateMember(p) => {
                 write!(f, "the token {} repeats a member", p.name())
             }
@@ -212,7 +214,9 @@ impl ValidationError {
             ValidationError::KeyInHeader(member) => {
                 format!("the token header must not carry a key ({member})")
             }
-            ValidationError::AlgorithmNotAllowed => "the token signing algorithm is not allowed".into(),
+            ValidationError::AlgorithmNotAllowed => {
+                "the token signing algorithm is not allowed".into()
+            }
             ValidationError::UnknownKey => "the token signing key is not known".into(),
             ValidationError::KeyNotUsable => {
                 "the token signing key may not be used with its algorithm".into()

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use edge_identity::error::KeySourceError;
-use edge_identity::platform::rust_crypto::RustCryptoVerifier;
+use edge_identity::platform::rust_crypto::RustCrypto;
 use edge_identity::platform::{KeyValueStore, MemoryStore, Platform};
 use edge_identity::validation::jwk::JwkSetError;
 use edge_identity::{IdentityConfig, TokenValidator, ValidationError};
@@ -25,8 +25,12 @@ struct Isolate {
 }
 
 /// A fresh isolate: nothing cached in memory.
-fn isolate(idp: Rc<ScriptedIdp>, clock: Rc<ManualClock>, store: Option<Rc<dyn KeyValueStore>>) -> Isolate {
-    let mut platform = Platform::new(idp.clone(), Rc::new(RustCryptoVerifier), clock.clone());
+fn isolate(
+    idp: Rc<ScriptedIdp>,
+    clock: Rc<ManualClock>,
+    store: Option<Rc<dyn KeyValueStore>>,
+) -> Isolate {
+    let mut platform = Platform::new(idp.clone(), Rc::new(RustCrypto), clock.clone());
     if let Some(store) = store {
         platform = platform.with_store(store);
     }
@@ -105,7 +109,11 @@ fn when_the_key_server_is_down_the_cached_keys_keep_working() {
     assert!(api.check(&token(1, api.now())).is_ok(), "stale keys serve while the issuer is down");
     assert_eq!(api.idp.request_count(), fetched + 1, "one attempt to refresh");
     assert!(api.check(&token(1, api.now())).is_ok());
-    assert_eq!(api.idp.request_count(), fetched + 1, "a failed refresh is not retried inside the cooldown");
+    assert_eq!(
+        api.idp.request_count(),
+        fetched + 1,
+        "a failed refresh is not retried inside the cooldown"
+    );
 
     api.clock.advance(Duration::from_secs(31));
     api.idp.down.set(false);
@@ -154,9 +162,15 @@ fn an_issuer_that_cannot_be_reached_with_nothing_cached_answers_503_and_is_not_h
 #[test]
 fn a_key_set_holding_a_symmetric_key_is_refused_whole() {
     let api = with_keys(&[1]);
-    api.idp.set_keys(vec![TestSigner::ec(1).public_jwk("k1"), json!({"kty": "oct", "kid": "h", "k": "c2VjcmV0"})]);
+    api.idp.set_keys(vec![
+        TestSigner::ec(1).public_jwk("k1"),
+        json!({"kty": "oct", "kid": "h", "k": "c2VjcmV0"}),
+    ]);
     let err = api.check(&token(1, api.now())).unwrap_err();
-    assert_eq!(err, ValidationError::KeysUnavailable(KeySourceError::KeySet(JwkSetError::SymmetricKey)));
+    assert_eq!(
+        err,
+        ValidationError::KeysUnavailable(KeySourceError::KeySet(JwkSetError::SymmetricKey))
+    );
 }
 
 #[test]

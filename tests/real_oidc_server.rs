@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
 
-use edge_identity::platform::rust_crypto::RustCryptoVerifier;
+use edge_identity::platform::rust_crypto::RustCrypto;
 use edge_identity::platform::{Platform, SystemClock};
 use edge_identity::{IdentityConfig, TokenValidator, ValidationError};
 use futures::executor::block_on;
@@ -66,7 +66,7 @@ fn validator_for(issuer: &str) -> TokenValidator {
         r#"{{"AzureAd": {{"Authority": "{issuer}", "ClientId": "edge-api"}}}}"#
     ))
     .expect("config");
-    let platform = Platform::new(Rc::new(LoopbackHttp), Rc::new(RustCryptoVerifier), Rc::new(SystemClock));
+    let platform = Platform::new(Rc::new(LoopbackHttp), Rc::new(RustCrypto), Rc::new(SystemClock));
     TokenValidator::from_config(&config.azure_ad, platform).expect("options")
 }
 
@@ -82,18 +82,27 @@ fn tokens_from_a_real_oidc_server_are_validated_through_its_discovery_and_jwks()
     assert_eq!(ok.issuer(), Some(server.issuer.as_str()));
     assert!(ok.require_scope(&["access_as_user"]).is_ok());
 
-    assert_eq!(block_on(validator.validate(&token("expired"))).unwrap_err(), ValidationError::Expired);
+    assert_eq!(
+        block_on(validator.validate(&token("expired"))).unwrap_err(),
+        ValidationError::Expired
+    );
     assert_eq!(
         block_on(validator.validate(&token("wrongAudience"))).unwrap_err(),
         ValidationError::InvalidAudience
     );
-    assert_eq!(block_on(validator.validate(&token("noScope"))).unwrap_err(), ValidationError::NoScopeOrRole);
+    assert_eq!(
+        block_on(validator.validate(&token("noScope"))).unwrap_err(),
+        ValidationError::NoScopeOrRole
+    );
 
     let valid = token("valid");
     let (input, signature) = valid.rsplit_once('.').unwrap();
     let flipped = if signature.starts_with('A') { "B" } else { "A" };
     let tampered = format!("{input}.{flipped}{}", &signature[1..]);
-    assert_eq!(block_on(validator.validate(&tampered)).unwrap_err(), ValidationError::InvalidSignature);
+    assert_eq!(
+        block_on(validator.validate(&tampered)).unwrap_err(),
+        ValidationError::InvalidSignature
+    );
 }
 
 #[test]

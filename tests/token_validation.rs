@@ -8,7 +8,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use edge_identity::error::{Malformation, TokenPart};
-use edge_identity::platform::rust_crypto::RustCryptoVerifier;
+use edge_identity::platform::rust_crypto::RustCrypto;
 use edge_identity::platform::Platform;
 use edge_identity::{IdentityConfig, TokenValidator, ValidationError};
 use futures::executor::block_on;
@@ -25,7 +25,7 @@ struct Api {
 fn api_for(tenant: &str, keys: Vec<Value>, config: &str) -> Api {
     let idp = rc(ScriptedIdp::entra(tenant, keys));
     let clock = rc(ManualClock::at_secs(T0));
-    let platform = Platform::new(idp.clone(), Rc::new(RustCryptoVerifier), clock.clone());
+    let platform = Platform::new(idp.clone(), Rc::new(RustCrypto), clock.clone());
     let config = IdentityConfig::from_json(config).unwrap();
     let validator = TokenValidator::from_config(&config.azure_ad, platform).unwrap();
     Api { idp, clock, validator }
@@ -108,11 +108,20 @@ fn api_default_skew_at(secs: u64) -> Api {
 fn exp_is_required_and_time_claims_must_be_numbers() {
     let api = api(json!({}));
     let no_exp = rs256(&with(entra_claims(T0), json!({"exp": null})));
-    assert_eq!(api.check(&no_exp).unwrap_err(), ValidationError::Malformed(Malformation::Claim("exp")));
+    assert_eq!(
+        api.check(&no_exp).unwrap_err(),
+        ValidationError::Malformed(Malformation::Claim("exp"))
+    );
     let text_exp = rs256(&with(entra_claims(T0), json!({"exp": "tomorrow"})));
-    assert_eq!(api.check(&text_exp).unwrap_err(), ValidationError::Malformed(Malformation::Claim("exp")));
+    assert_eq!(
+        api.check(&text_exp).unwrap_err(),
+        ValidationError::Malformed(Malformation::Claim("exp"))
+    );
     let text_nbf = rs256(&with(entra_claims(T0), json!({"nbf": "now"})));
-    assert_eq!(api.check(&text_nbf).unwrap_err(), ValidationError::Malformed(Malformation::Claim("nbf")));
+    assert_eq!(
+        api.check(&text_nbf).unwrap_err(),
+        ValidationError::Malformed(Malformation::Claim("nbf"))
+    );
 }
 
 #[test]
@@ -134,7 +143,8 @@ fn a_single_tenant_api_refuses_other_issuers_and_tenants() {
 fn multi_tenant_api(extra: Value) -> Api {
     let mut issuer_bound_key = TestSigner::Rsa.public_jwk("rsa");
     issuer_bound_key["issuer"] = json!(format!("{INSTANCE}{{tenantid}}/v2.0"));
-    let mut config = json!({"Instance": INSTANCE, "TenantId": "organizations", "ClientId": CLIENT_ID});
+    let mut config =
+        json!({"Instance": INSTANCE, "TenantId": "organizations", "ClientId": CLIENT_ID});
     config.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
     api_for("organizations", vec![issuer_bound_key], &json!({"AzureAd": config}).to_string())
 }
@@ -150,7 +160,8 @@ fn a_multi_tenant_api_substitutes_tid_into_the_issuer_and_honours_allowed_tenant
     // A token whose issuer names one tenant and whose tid names another is refused.
     let spoofed = rs256(&with(entra_claims(T0), json!({"iss": v2_issuer(OTHER_TENANT)})));
     assert_eq!(api.check(&spoofed).unwrap_err(), ValidationError::InvalidIssuer);
-    let no_guid = rs256(&with(entra_claims(T0), json!({"tid": "contoso", "iss": v2_issuer("contoso")})));
+    let no_guid =
+        rs256(&with(entra_claims(T0), json!({"tid": "contoso", "iss": v2_issuer("contoso")})));
     assert_eq!(api.check(&no_guid).unwrap_err(), ValidationError::TenantNotAllowed);
 
     let restricted = multi_tenant_api(json!({"AllowedTenants": [TENANT]}));
@@ -165,7 +176,10 @@ fn an_entra_key_bound_to_an_issuer_verifies_only_tokens_of_that_issuer() {
     let api = api_for(TENANT, vec![key], &entra_config(json!({})));
     assert!(api.check(&rs256(&entra_claims(T0))).is_ok());
     // The v1 form is a valid issuer for the tenant, but not the one this key is bound to.
-    let v1 = rs256(&with(entra_claims(T0), json!({"iss": format!("https://sts.windows.net/{TENANT}/")})));
+    let v1 = rs256(&with(
+        entra_claims(T0),
+        json!({"iss": format!("https://sts.windows.net/{TENANT}/")}),
+    ));
     assert_eq!(api.check(&v1).unwrap_err(), ValidationError::InvalidIssuer);
 }
 
@@ -173,9 +187,12 @@ fn an_entra_key_bound_to_an_issuer_verifies_only_tokens_of_that_issuer() {
 fn a_generic_oidc_authority_accepts_exactly_its_discovered_issuer() {
     let idp = rc(ScriptedIdp::entra(TENANT, vec![TestSigner::Rsa.public_jwk("rsa")]));
     idp.discovery.replace(json!({"issuer": "https://idp.example/realms/shop", "jwks_uri": "https://idp.example/realms/shop/certs"}));
-    let idp = rc(ScriptedIdp { metadata_url: "https://idp.example/realms/shop/.well-known/openid-configuration".into(), ..Rc::try_unwrap(idp).ok().unwrap() });
+    let idp = rc(ScriptedIdp {
+        metadata_url: "https://idp.example/realms/shop/.well-known/openid-configuration".into(),
+        ..Rc::try_unwrap(idp).ok().unwrap()
+    });
     let clock = rc(ManualClock::at_secs(T0));
-    let platform = Platform::new(idp.clone(), Rc::new(RustCryptoVerifier), clock);
+    let platform = Platform::new(idp.clone(), Rc::new(RustCrypto), clock);
     let config = IdentityConfig::from_json(
         r#"{"AzureAd": {"Authority": "https://idp.example/realms/shop", "ClientId": "shop-api", "AllowWebApiToBeAuthorizedByACL": true}}"#,
     )
@@ -184,7 +201,10 @@ fn a_generic_oidc_authority_accepts_exactly_its_discovered_issuer() {
     let claims = json!({"iss": "https://idp.example/realms/shop", "aud": "shop-api", "exp": T0 + 60, "sub": "u1"});
     assert!(block_on(validator.validate(&rs256(&claims))).is_ok());
     let other = with(claims, json!({"iss": "https://idp.example/realms/other"}));
-    assert_eq!(block_on(validator.validate(&rs256(&other))).unwrap_err(), ValidationError::InvalidIssuer);
+    assert_eq!(
+        block_on(validator.validate(&rs256(&other))).unwrap_err(),
+        ValidationError::InvalidIssuer
+    );
 }
 
 #[test]
@@ -197,10 +217,20 @@ fn the_audience_must_be_one_of_the_configured_ones() {
     let missing = rs256(&with(entra_claims(T0), json!({"aud": null})));
     assert_eq!(api.check(&missing).unwrap_err(), ValidationError::InvalidAudience);
     let numeric = rs256(&with(entra_claims(T0), json!({"aud": 5})));
-    assert_eq!(api.check(&numeric).unwrap_err(), ValidationError::Malformed(Malformation::Claim("aud")));
+    assert_eq!(
+        api.check(&numeric).unwrap_err(),
+        ValidationError::Malformed(Malformation::Claim("aud"))
+    );
 
-    let custom = api_for(TENANT, vec![TestSigner::Rsa.public_jwk("rsa")], &entra_config(json!({"Audiences": ["https://api.contoso.com"]})));
-    assert_eq!(custom.check(&rs256(&entra_claims(T0))).unwrap_err(), ValidationError::InvalidAudience);
+    let custom = api_for(
+        TENANT,
+        vec![TestSigner::Rsa.public_jwk("rsa")],
+        &entra_config(json!({"Audiences": ["https://api.contoso.com"]})),
+    );
+    assert_eq!(
+        custom.check(&rs256(&entra_claims(T0))).unwrap_err(),
+        ValidationError::InvalidAudience
+    );
 }
 
 #[test]
@@ -209,7 +239,10 @@ fn tampered_tokens_and_signatures_from_unpublished_keys_are_refused() {
     let token = rs256(&entra_claims(T0));
     let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
     let forged = with(entra_claims(T0), json!({"scp": "admin"}));
-    parts[1] = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, forged.to_string());
+    parts[1] = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        forged.to_string(),
+    );
     assert_eq!(api.check(&parts.join(".")).unwrap_err(), ValidationError::InvalidSignature);
 
     // Signed by a key the issuer never published, under the kid of one it did.
@@ -223,7 +256,9 @@ fn tampered_tokens_and_signatures_from_unpublished_keys_are_refused() {
 #[test]
 fn none_and_hmac_algorithms_are_refused_even_when_keyed_with_the_public_key() {
     let api = api(json!({}));
-    let b64 = |v: &Value| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, v.to_string());
+    let b64 = |v: &Value| {
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, v.to_string())
+    };
     let claims = b64(&entra_claims(T0));
     let none = format!("{}.{claims}.", b64(&json!({"alg": "none"})));
     assert_eq!(api.check(&none).unwrap_err(), ValidationError::AlgorithmNotAllowed);
@@ -235,10 +270,17 @@ fn none_and_hmac_algorithms_are_refused_even_when_keyed_with_the_public_key() {
     let header = b64(&json!({"alg": "HS256", "kid": "rsa"}));
     let input = format!("{header}.{claims}");
     let fake_mac = sha2::Sha256::digest(input.as_bytes());
-    let hs = format!("{input}.{}", base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, fake_mac));
+    let hs = format!(
+        "{input}.{}",
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, fake_mac)
+    );
     assert_eq!(api.check(&hs).unwrap_err(), ValidationError::AlgorithmNotAllowed);
 
-    let restricted = api_for(TENANT, vec![TestSigner::rfc_ec().public_jwk("ec")], &entra_config(json!({"ValidAlgorithms": ["RS256"]})));
+    let restricted = api_for(
+        TENANT,
+        vec![TestSigner::rfc_ec().public_jwk("ec")],
+        &entra_config(json!({"ValidAlgorithms": ["RS256"]})),
+    );
     let es = TestSigner::rfc_ec().sign("ec", &entra_claims(T0));
     assert_eq!(restricted.check(&es).unwrap_err(), ValidationError::AlgorithmNotAllowed);
 }
@@ -267,31 +309,123 @@ fn hostile_token_shapes_are_refused_with_typed_errors() {
     let signer = TestSigner::Rsa;
     let claims = entra_claims(T0);
     let good = rs256(&claims);
-    let enc = |s: &str| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, s);
+    let enc =
+        |s: &str| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, s);
     let m = ValidationError::Malformed;
     let header_with = |extra: Value| with(json!({"alg": "RS256", "kid": "rsa"}), extra);
     let cases: Vec<(&str, String, ValidationError)> = vec![
-        ("oversized", format!("{good}{}", "A".repeat(16 * 1024)), ValidationError::TokenTooLarge { limit: 16 * 1024 }),
-        ("two segments", good.rsplitn(2, '.').nth(1).unwrap().to_owned(), m(Malformation::NotThreeSegments)),
+        (
+            "oversized",
+            format!("{good}{}", "A".repeat(16 * 1024)),
+            ValidationError::TokenTooLarge { limit: 16 * 1024 },
+        ),
+        (
+            "two segments",
+            good.rsplit_once('.').unwrap().0.to_owned(),
+            m(Malformation::NotThreeSegments),
+        ),
         ("four segments", format!("{good}.AAAA"), m(Malformation::NotThreeSegments)),
         ("padded base64", format!("{good}=="), m(Malformation::Encoding(TokenPart::Signature))),
-        ("standard alphabet", good.replacen('-', "+", 1).replacen('_', "/", 1), m(Malformation::Encoding(TokenPart::Signature))),
-        ("non-canonical trailing bits", format!("{}.e30.AA", non_canonical(&enc(r#"{"alg":"RS256","kid":"rs"}"#))), m(Malformation::Encoding(TokenPart::Header))),
-        ("header not JSON", signer.sign_raw(b"{alg: RS256}", claims.to_string().as_bytes()), m(Malformation::NotJson(TokenPart::Header))),
-        ("header an array", signer.sign_raw(b"[\"RS256\"]", claims.to_string().as_bytes()), m(Malformation::NotAnObject(TokenPart::Header))),
-        ("duplicate header member", signer.sign_raw(br#"{"alg":"RS256","kid":"rsa","kid":"ec"}"#, claims.to_string().as_bytes()), m(Malformation::DuplicateMember(TokenPart::Header))),
-        ("claims not JSON", signer.sign_raw(br#"{"alg":"RS256","kid":"rsa"}"#, b"hello"), m(Malformation::NotJson(TokenPart::Payload))),
-        ("claims a string", signer.sign_raw(br#"{"alg":"RS256","kid":"rsa"}"#, b"\"hello\""), m(Malformation::NotAnObject(TokenPart::Payload))),
-        ("duplicate claim", signer.sign_raw(br#"{"alg":"RS256","kid":"rsa"}"#, format!(r#"{{"aud":"{CLIENT_ID}","aud":"x","exp":{}}}"#, T0 + 60).as_bytes()), m(Malformation::DuplicateMember(TokenPart::Payload))),
-        ("missing alg", signer.sign_with_header(&json!({"kid": "rsa"}), &claims), m(Malformation::HeaderParameter("alg"))),
-        ("kid not a string", signer.sign_with_header(&header_with(json!({"kid": 7})), &claims), m(Malformation::HeaderParameter("kid"))),
-        ("unknown crit", signer.sign_with_header(&header_with(json!({"crit": ["exp"], "exp": 1})), &claims), ValidationError::UnsupportedCriticalHeader),
-        ("duplicate crit", signer.sign_with_header(&header_with(json!({"crit": ["b64", "b64"]})), &claims), m(Malformation::InvalidCrit)),
-        ("empty crit", signer.sign_with_header(&header_with(json!({"crit": []})), &claims), m(Malformation::InvalidCrit)),
-        ("embedded jwk", signer.sign_with_header(&header_with(json!({"jwk": TestSigner::Rsa.public_jwk("x")})), &claims), ValidationError::KeyInHeader("jwk")),
-        ("embedded x5c", signer.sign_with_header(&header_with(json!({"x5c": ["MIIB"]})), &claims), ValidationError::KeyInHeader("x5c")),
-        ("remote jku", signer.sign_with_header(&header_with(json!({"jku": "https://attacker.example/keys"})), &claims), ValidationError::KeyInHeader("jku")),
-        ("remote x5u", signer.sign_with_header(&header_with(json!({"x5u": "https://attacker.example/cert"})), &claims), ValidationError::KeyInHeader("x5u")),
+        (
+            "standard alphabet",
+            good.replacen('-', "+", 1).replacen('_', "/", 1),
+            m(Malformation::Encoding(TokenPart::Signature)),
+        ),
+        (
+            "non-canonical trailing bits",
+            format!("{}.e30.AA", non_canonical(&enc(r#"{"alg":"RS256","kid":"rs"}"#))),
+            m(Malformation::Encoding(TokenPart::Header)),
+        ),
+        (
+            "header not JSON",
+            signer.sign_raw(b"{alg: RS256}", claims.to_string().as_bytes()),
+            m(Malformation::NotJson(TokenPart::Header)),
+        ),
+        (
+            "header an array",
+            signer.sign_raw(b"[\"RS256\"]", claims.to_string().as_bytes()),
+            m(Malformation::NotAnObject(TokenPart::Header)),
+        ),
+        (
+            "duplicate header member",
+            signer.sign_raw(
+                br#"{"alg":"RS256","kid":"rsa","kid":"ec"}"#,
+                claims.to_string().as_bytes(),
+            ),
+            m(Malformation::DuplicateMember(TokenPart::Header)),
+        ),
+        (
+            "claims not JSON",
+            signer.sign_raw(br#"{"alg":"RS256","kid":"rsa"}"#, b"hello"),
+            m(Malformation::NotJson(TokenPart::Payload)),
+        ),
+        (
+            "claims a string",
+            signer.sign_raw(br#"{"alg":"RS256","kid":"rsa"}"#, b"\"hello\""),
+            m(Malformation::NotAnObject(TokenPart::Payload)),
+        ),
+        (
+            "duplicate claim",
+            signer.sign_raw(
+                br#"{"alg":"RS256","kid":"rsa"}"#,
+                format!(r#"{{"aud":"{CLIENT_ID}","aud":"x","exp":{}}}"#, T0 + 60).as_bytes(),
+            ),
+            m(Malformation::DuplicateMember(TokenPart::Payload)),
+        ),
+        (
+            "missing alg",
+            signer.sign_with_header(&json!({"kid": "rsa"}), &claims),
+            m(Malformation::HeaderParameter("alg")),
+        ),
+        (
+            "kid not a string",
+            signer.sign_with_header(&header_with(json!({"kid": 7})), &claims),
+            m(Malformation::HeaderParameter("kid")),
+        ),
+        (
+            "unknown crit",
+            signer.sign_with_header(&header_with(json!({"crit": ["exp"], "exp": 1})), &claims),
+            ValidationError::UnsupportedCriticalHeader,
+        ),
+        (
+            "duplicate crit",
+            signer.sign_with_header(&header_with(json!({"crit": ["b64", "b64"]})), &claims),
+            m(Malformation::InvalidCrit),
+        ),
+        (
+            "empty crit",
+            signer.sign_with_header(&header_with(json!({"crit": []})), &claims),
+            m(Malformation::InvalidCrit),
+        ),
+        (
+            "embedded jwk",
+            signer.sign_with_header(
+                &header_with(json!({"jwk": TestSigner::Rsa.public_jwk("x")})),
+                &claims,
+            ),
+            ValidationError::KeyInHeader("jwk"),
+        ),
+        (
+            "embedded x5c",
+            signer.sign_with_header(&header_with(json!({"x5c": ["MIIB"]})), &claims),
+            ValidationError::KeyInHeader("x5c"),
+        ),
+        (
+            "remote jku",
+            signer.sign_with_header(
+                &header_with(json!({"jku": "https://attacker.example/keys"})),
+                &claims,
+            ),
+            ValidationError::KeyInHeader("jku"),
+        ),
+        (
+            "remote x5u",
+            signer.sign_with_header(
+                &header_with(json!({"x5u": "https://attacker.example/cert"})),
+                &claims,
+            ),
+            ValidationError::KeyInHeader("x5u"),
+        ),
         ("empty", String::new(), m(Malformation::NotThreeSegments)),
         ("dots only", "..".into(), m(Malformation::NotJson(TokenPart::Header))),
     ];
@@ -351,7 +485,11 @@ fn a_token_with_neither_scope_nor_role_is_refused_unless_acl_authorization_is_en
     let err = api.check(&rs256(&bare)).unwrap_err();
     assert_eq!(err, ValidationError::NoScopeOrRole);
     assert_eq!(err.status(), 403);
-    let acl = api_for(TENANT, vec![TestSigner::Rsa.public_jwk("rsa")], &entra_config(json!({"AllowWebApiToBeAuthorizedByACL": true})));
+    let acl = api_for(
+        TENANT,
+        vec![TestSigner::Rsa.public_jwk("rsa")],
+        &entra_config(json!({"AllowWebApiToBeAuthorizedByACL": true})),
+    );
     assert!(acl.check(&rs256(&bare)).is_ok());
 }
 
@@ -372,7 +510,9 @@ fn required_scopes_and_app_roles_answer_403_insufficient_scope() {
     assert_eq!(body["error"], "insufficient_scope");
     assert_eq!(body["scopes"], json!(["Files.Write", "Files.ReadWrite"]));
 
-    let app = api.check(&rs256(&with(entra_claims(T0), json!({"scp": null, "roles": ["Jobs.Resume"]})))).unwrap();
+    let app = api
+        .check(&rs256(&with(entra_claims(T0), json!({"scp": null, "roles": ["Jobs.Resume"]}))))
+        .unwrap();
     assert!(app.is_app_only());
     assert!(app.require_app_role(&["Jobs.Resume"]).is_ok());
     assert!(app.require_scope_or_app_permission(&["access_as_user"], &["Jobs.Resume"]).is_ok());
@@ -384,10 +524,16 @@ fn failures_answer_rfc_6750_challenges_without_echoing_the_token() {
     let api = api(json!({}));
     let missing = block_on(api.validator.validate_authorization(None)).unwrap_err();
     let r = missing.to_response();
-    assert_eq!((r.status().as_u16(), r.headers()["www-authenticate"].to_str().unwrap()), (401, "Bearer"));
+    assert_eq!(
+        (r.status().as_u16(), r.headers()["www-authenticate"].to_str().unwrap()),
+        (401, "Bearer")
+    );
 
     let token = rs256(&with(entra_claims(T0), json!({"exp": T0 - 3600})));
-    let request = http::Request::get("/api/me").header("authorization", format!("Bearer {token}")).body(()).unwrap();
+    let request = http::Request::get("/api/me")
+        .header("authorization", format!("Bearer {token}"))
+        .body(())
+        .unwrap();
     let err = block_on(api.validator.validate_request(&request)).unwrap_err();
     assert_eq!(err, ValidationError::Expired);
     let r = err.to_response();
@@ -410,7 +556,11 @@ fn failures_answer_rfc_6750_challenges_without_echoing_the_token() {
     assert!(!debug.contains(&rs256(&entra_claims(T0))[..40]), "{debug}");
     assert!(format!("{:?}", ok.token()).contains("***"));
 
-    let twice = http::Request::get("/").header("authorization", "Bearer a").header("authorization", "Bearer b").body(()).unwrap();
+    let twice = http::Request::get("/")
+        .header("authorization", "Bearer a")
+        .header("authorization", "Bearer b")
+        .body(())
+        .unwrap();
     let err = block_on(api.validator.validate_request(&twice)).unwrap_err();
     assert_eq!(err.to_response().status(), 400);
 }

@@ -7,7 +7,7 @@ mod support;
 
 use std::rc::Rc;
 
-use edge_identity::platform::webcrypto::{JsClock, WebCryptoVerifier};
+use edge_identity::platform::webcrypto::{JsClock, WebCrypto};
 use edge_identity::platform::{Clock, Platform};
 use edge_identity::{IdentityConfig, TokenValidator, ValidationError};
 use js_sys::{Object, Reflect, Uint8Array};
@@ -18,8 +18,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::wasm_bindgen_test;
 
-fn verifier() -> WebCryptoVerifier {
-    WebCryptoVerifier::new().expect("Node provides globalThis.crypto.subtle")
+fn verifier() -> WebCrypto {
+    WebCrypto::new().expect("Node provides globalThis.crypto.subtle")
 }
 
 #[wasm_bindgen_test]
@@ -53,17 +53,21 @@ async fn webcrypto_rs256_token(claims: &serde_json::Value) -> String {
         b64(claims.to_string().as_bytes())
     );
     let crypto = Reflect::get(&js_sys::global(), &"crypto".into()).unwrap();
-    let subtle: web_sys::SubtleCrypto = Reflect::get(&crypto, &"subtle".into()).unwrap().unchecked_into();
+    let subtle: web_sys::SubtleCrypto =
+        Reflect::get(&crypto, &"subtle".into()).unwrap().unchecked_into();
     let alg = Object::new();
     Reflect::set(&alg, &"name".into(), &"RSASSA-PKCS1-v1_5".into()).unwrap();
     Reflect::set(&alg, &"hash".into(), &"SHA-256".into()).unwrap();
     let jwk: Object = js_sys::JSON::parse(&rsa_private_jwk().to_string()).unwrap().unchecked_into();
     let usages = js_sys::Array::of1(&JsValue::from_str("sign"));
-    let key = JsFuture::from(subtle.import_key_with_object("jwk", &jwk, &alg, false, &usages).unwrap())
-        .await
-        .unwrap();
+    let key =
+        JsFuture::from(subtle.import_key_with_object("jwk", &jwk, &alg, false, &usages).unwrap())
+            .await
+            .unwrap();
     let signature = JsFuture::from(
-        subtle.sign_with_object_and_u8_array(&alg, &key.unchecked_into(), input.as_bytes()).unwrap(),
+        subtle
+            .sign_with_object_and_u8_array(&alg, &key.unchecked_into(), input.as_bytes())
+            .unwrap(),
     )
     .await
     .unwrap();
@@ -90,8 +94,52 @@ async fn a_token_validates_end_to_end_with_webcrypto_and_tampering_is_caught() {
     let mut parts: Vec<&str> = token.split('.').collect();
     let forged = b64(with(entra_claims(T0), json!({"oid": "someone-else"})).to_string().as_bytes());
     parts[1] = &forged;
-    assert_eq!(validator.validate(&parts.join(".")).await.unwrap_err(), ValidationError::InvalidSignature);
+    assert_eq!(
+        validator.validate(&parts.join(".")).await.unwrap_err(),
+        ValidationError::InvalidSignature
+    );
 
     clock.advance(std::time::Duration::from_secs(3600 + 301));
     assert_eq!(validator.validate(&token).await.unwrap_err(), ValidationError::Expired);
+}
+
+// The `Crypto` checks shared with the pure-Rust backend (`tests/crypto_backend.rs`).
+
+#[wasm_bindgen_test]
+async fn rs256_signing_reproduces_rfc7515_a2_with_webcrypto() {
+    crypto_vectors::rs256_signing_reproduces_rfc7515_a2(&verifier()).await;
+}
+
+#[wasm_bindgen_test]
+async fn ps256_signatures_verify_and_use_a_fresh_salt_with_webcrypto() {
+    crypto_vectors::ps256_signatures_verify_and_use_a_fresh_salt(&verifier()).await;
+}
+
+#[wasm_bindgen_test]
+async fn undersized_or_malformed_signing_keys_are_refused_by_webcrypto() {
+    crypto_vectors::undersized_or_malformed_signing_keys_are_refused(&verifier()).await;
+}
+
+#[wasm_bindgen_test]
+async fn aes_256_gcm_matches_the_published_test_case_16_with_webcrypto() {
+    crypto_vectors::aes_256_gcm_matches_the_published_test_case_16(&verifier()).await;
+}
+
+#[wasm_bindgen_test]
+async fn tampered_sealed_values_do_not_open_with_webcrypto() {
+    crypto_vectors::tampered_sealed_values_do_not_open(&verifier()).await;
+}
+
+#[wasm_bindgen_test]
+fn random_fills_the_buffer_and_draws_differ_with_webcrypto() {
+    crypto_vectors::random_fills_the_buffer_and_draws_differ(&verifier());
+}
+
+#[wasm_bindgen_test]
+async fn js_clock_sleep_waits_on_set_timeout() {
+    let before = js_sys::Date::now();
+    JsClock.sleep(std::time::Duration::from_millis(50)).await;
+    let waited = js_sys::Date::now() - before;
+    assert!(waited >= 45.0, "sleep(50 ms) returned after {waited} ms");
+    assert!(waited < 5_000.0, "sleep(50 ms) took {waited} ms");
 }

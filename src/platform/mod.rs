@@ -1,13 +1,16 @@
 //! The seam between the SDK's core and the platform it runs on.
 //!
-//! The core never names a runtime. It reaches the outside world through four small traits:
+//! The core never names a runtime. It reaches the outside world through small traits:
 //!
 //! | trait | what it does | Workers | Spin / native |
 //! |---|---|---|---|
 //! | [`HttpClient`] | one HTTP exchange, `http::Request<Vec<u8>>` in, `http::Response<Vec<u8>>` out | `worker::Fetch` | the host's outbound HTTP |
-//! | [`Clock`] | the current Unix time in milliseconds | `Date.now()` | [`SystemClock`] |
+//! | [`Clock`] | the current Unix time in milliseconds, and waiting | `Date.now()`, `setTimeout` | [`SystemClock`] |
 //! | [`SignatureVerifier`] | import a public key, verify a signature | `crypto.subtle` | RustCrypto |
+//! | [`Crypto`] | the above, plus random bytes, RSA signing (client assertions) and AES-256-GCM (cache sealing) | `crypto.subtle` | RustCrypto |
 //! | [`KeyValueStore`] | get / put with a time-to-live / delete | Workers KV | the host's key-value store, [`MemoryStore`] |
+//! | [`Background`] | run work after the response is sent | `ctx.wait_until` | none: the SDK refreshes inline |
+//! | [`Logger`] | one line of text for the operator | `console.warn` | stderr, or nothing |
 //!
 //! The traits are object safe and their futures are not `Send`: WebAssembly hosts run one thread
 //! per isolate, so the core holds them as `Rc<dyn Trait>` and awaits them on that thread.
@@ -68,10 +71,14 @@ pub trait HttpClient {
     ) -> LocalFuture<'_, Result<http::Response<Vec<u8>>, HttpError>>;
 }
 
-/// The current time, as the platform knows it.
+/// The current time, as the platform knows it, and a way to wait.
 pub trait Clock {
     /// Milliseconds since the Unix epoch.
     fn now_millis(&self) -> u64;
+
+    /// Resolves after about `duration`. The SDK waits only to honour a provider's short
+    /// `Retry-After` inside a request's time budget.
+    fn sleep(&self, duration: Duration) -> LocalFuture<'_, ()>;
 }
 
 /// `std::time::SystemTime`, for native code and WASI. Not for `wasm32-unknown-unknown`,
@@ -88,30 +95,55 @@ impl Clock for SystemClock {
             .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
             .unwrap_or(0)
     }
-}
 
-/// A public key imported by a [`SignatureVerifier`], in whatever form that backend keeps it
-/// (a WebCrypto `CryptoKey`, a parsed RSA key, ...). The core caches these and hands them back.
-#[derive(Clone)]
-pub struct VerifyingKey(Rc<dyn Any>);
-
-impl VerifyingKey {
-    /// Wraps a backend's own key value.
-    pub fn new<T: Any>(key: T) -> Self {
-        VerifyingKey(Rc::new(key))
-    }
-
-    /// The backend's own key value, if it is of type `T`.
-    pub fn downcast_ref<T: Any>(&self) -> Option<&T> {
-        self.0.downcast_ref::<T>()
+    /// Blocks the thread: native and WASI hosts run one request per thread or component call.
+    fn sleep(&self, duration: Duration) -> LocalFuture<'_, ()> {
+        std::thread::sleep(duration);
+        Box::pin(std::future::ready(()))
     }
 }
 
-impl fmt::Debug for VerifyingKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("VerifyingKey(..)")
-    }
+macro_rules! backend_key {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $name(Rc<dyn Any>);
+
+        impl $name {
+            /// Wraps a backend's own key value.
+            pub fn new<T: Any>(key: T) -> Self {
+                $name(Rc::new(key))
+            }
+
+            /// The backend's own key value, if it is of type `T`.
+            pub fn downcast_ref<T: Any>(&self) -> Option<&T> {
+                self.0.downcast_ref::<T>()
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($name), "(..)"))
+            }
+        }
+    };
 }
+
+backend_key!(
+    /// A public key imported by a [`SignatureVerifier`], in whatever form that backend keeps it
+    /// (a WebCrypto `CryptoKey`, a parsed RSA key, ...). The core caches these and hands them back.
+    VerifyingKey
+);
+backend_key!(
+    /// An RSA private key imported by a [`Crypto`] backend for signing client assertions.
+    /// It can't be exported or printed.
+    SigningKey
+);
+backend_key!(
+    /// An AES-256-GCM key imported by a [`Crypto`] backend for sealing cache entries.
+    /// It can't be exported or printed.
+    SealingKey
+);
 
 /// Why a signature backend could not do its work (as opposed to a signature that does not verify).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,6 +179,111 @@ pub trait SignatureVerifier {
     ) -> LocalFuture<'a, Result<bool, CryptoError>>;
 }
 
+/// The algorithms a [`Crypto`] backend signs client assertions with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AssertionAlgorithm {
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    RS256,
+    /// RSASSA-PSS with SHA-256, MGF1 with SHA-256 and a 32-byte salt.
+    PS256,
+}
+
+impl AssertionAlgorithm {
+    /// The JOSE `alg` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            AssertionAlgorithm::RS256 => "RS256",
+            AssertionAlgorithm::PS256 => "PS256",
+        }
+    }
+}
+
+/// The AES-GCM nonce length in bytes.
+pub const SEAL_NONCE_LEN: usize = 12;
+/// The AES-GCM tag length in bytes, appended to every sealed value.
+pub const SEAL_TAG_LEN: usize = 16;
+
+/// Everything cryptographic the SDK needs beyond verification: random bytes, RSA signatures for
+/// client assertions, and AES-256-GCM for sealing cache entries. Backends: `webcrypto`
+/// (`crypto.subtle`, `crypto.getRandomValues`) and `rust-crypto` (RustCrypto, the OS RNG).
+pub trait Crypto: SignatureVerifier {
+    /// Fills `buf` with cryptographically secure random bytes.
+    fn random(&self, buf: &mut [u8]) -> Result<(), CryptoError>;
+
+    /// Imports an RSA private key, PKCS#8 DER (`-----BEGIN PRIVATE KEY-----`), 2048 to 4096
+    /// bits, for signing with `alg` only.
+    fn import_signing_key<'a>(
+        &'a self,
+        pkcs8_der: &'a [u8],
+        alg: AssertionAlgorithm,
+    ) -> LocalFuture<'a, Result<SigningKey, CryptoError>>;
+
+    /// Signs `message` with `key`, using the algorithm the key was imported for.
+    fn sign<'a>(
+        &'a self,
+        key: &'a SigningKey,
+        message: &'a [u8],
+    ) -> LocalFuture<'a, Result<Vec<u8>, CryptoError>>;
+
+    /// Imports a 32-byte AES-256-GCM key.
+    fn import_sealing_key<'a>(
+        &'a self,
+        raw: &'a [u8; 32],
+    ) -> LocalFuture<'a, Result<SealingKey, CryptoError>>;
+
+    /// Encrypts `plaintext` and authenticates it with `aad`: the ciphertext followed by the
+    /// [`SEAL_TAG_LEN`]-byte tag.
+    fn seal<'a>(
+        &'a self,
+        key: &'a SealingKey,
+        nonce: &'a [u8; SEAL_NONCE_LEN],
+        aad: &'a [u8],
+        plaintext: &'a [u8],
+    ) -> LocalFuture<'a, Result<Vec<u8>, CryptoError>>;
+
+    /// Decrypts what [`seal`](Crypto::seal) produced. `Ok(None)` when the value, nonce or `aad`
+    /// does not authenticate (tampered, another key, too short).
+    fn open<'a>(
+        &'a self,
+        key: &'a SealingKey,
+        nonce: &'a [u8; SEAL_NONCE_LEN],
+        aad: &'a [u8],
+        sealed: &'a [u8],
+    ) -> LocalFuture<'a, Result<Option<Vec<u8>>, CryptoError>>;
+}
+
+/// Runs work after the response has been sent (Workers: `ctx.wait_until`). Hosts without it
+/// (Spin) have none, and the SDK then refreshes tokens inline once they reach the margin.
+pub trait Background {
+    /// Starts `work`; the host keeps the request alive until it finishes.
+    fn spawn(&self, work: LocalFuture<'static, ()>);
+}
+
+/// Where the SDK writes the few lines an operator should see (a cache store failing, a key set
+/// served stale). Lines never contain tokens, secrets or claims.
+pub trait Logger {
+    /// Writes one warning line.
+    fn warn(&self, message: &str);
+}
+
+/// A [`Logger`] that discards everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoLogger;
+
+impl Logger for NoLogger {
+    fn warn(&self, _message: &str) {}
+}
+
+/// A [`Logger`] writing to standard error, for native and WASI hosts.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StderrLogger;
+
+impl Logger for StderrLogger {
+    fn warn(&self, message: &str) {
+        eprintln!("edge-identity: {message}");
+    }
+}
+
 /// Why a key-value store operation failed. The SDK treats every store as best-effort.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreError(pub String);
@@ -177,32 +314,37 @@ pub trait KeyValueStore {
     fn delete<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<(), StoreError>>;
 }
 
-/// The platform services a [`TokenValidator`](crate::TokenValidator) uses.
+/// The platform services the SDK uses: the [`TokenValidator`](crate::TokenValidator), the
+/// [`TokenAcquirer`](crate::TokenAcquirer) and the [`DownstreamApis`](crate::DownstreamApis).
 #[derive(Clone)]
 pub struct Platform {
-    /// Outbound HTTP, for OIDC discovery and the key set.
+    /// Outbound HTTP: discovery, key sets, token requests, downstream calls.
     pub http: Rc<dyn HttpClient>,
-    /// Signature verification.
-    pub verifier: Rc<dyn SignatureVerifier>,
+    /// Signatures, random bytes, client-assertion signing and cache sealing.
+    pub crypto: Rc<dyn Crypto>,
     /// The time source for token lifetimes and cache ages.
     pub clock: Rc<dyn Clock>,
-    /// Where discovery and key-set documents are shared between isolates, if anywhere.
+    /// Where documents and tokens are shared between isolates, if anywhere.
     pub store: Option<Rc<dyn KeyValueStore>>,
+    /// Where operator warnings go; [`NoLogger`] unless set.
+    pub logger: Rc<dyn Logger>,
 }
 
 impl Platform {
-    /// A platform without a shared store.
-    pub fn new(
-        http: Rc<dyn HttpClient>,
-        verifier: Rc<dyn SignatureVerifier>,
-        clock: Rc<dyn Clock>,
-    ) -> Self {
-        Platform { http, verifier, clock, store: None }
+    /// A platform without a shared store, logging nowhere.
+    pub fn new(http: Rc<dyn HttpClient>, crypto: Rc<dyn Crypto>, clock: Rc<dyn Clock>) -> Self {
+        Platform { http, crypto, clock, store: None, logger: Rc::new(NoLogger) }
     }
 
-    /// The same platform, sharing documents through `store`.
+    /// The same platform, sharing documents and tokens through `store`.
     pub fn with_store(mut self, store: Rc<dyn KeyValueStore>) -> Self {
         self.store = Some(store);
+        self
+    }
+
+    /// The same platform, writing warnings to `logger`.
+    pub fn with_logger(mut self, logger: Rc<dyn Logger>) -> Self {
+        self.logger = logger;
         self
     }
 }

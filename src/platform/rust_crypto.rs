@@ -1,18 +1,25 @@
-//! Pure-Rust signature verification with the RustCrypto crates (`rsa`, `p256`, `p384`,
-//! `ed25519-dalek`), for hosts without WebCrypto: Spin, native servers, tests.
+//! Pure-Rust cryptography with the RustCrypto crates (`rsa`, `p256`, `p384`, `ed25519-dalek`,
+//! `aes-gcm`) and the operating system's random numbers, for hosts without WebCrypto: Spin,
+//! native servers, tests.
 //!
 //! Behaves as the `webcrypto` backend does: PSS salts must equal the digest length (RFC 7518
 //! §3.5), ECDSA signatures are raw `r || s` with `0 < r, s < n`, Ed25519 is verified strictly.
 
-use rsa::signature::Verifier as _;
+use aes_gcm::aead::{Aead as _, KeyInit as _, Payload};
+use rand_core::{OsRng, RngCore as _};
+use rsa::pkcs8::DecodePrivateKey as _;
+use rsa::signature::{RandomizedSigner as _, SignatureEncoding as _, Verifier as _};
 use sha2::{Sha256, Sha384, Sha512};
 
-use super::{CryptoError, LocalFuture, SignatureVerifier, VerifyingKey};
+use super::{
+    AssertionAlgorithm, Crypto, CryptoError, LocalFuture, SealingKey, SignatureVerifier,
+    SigningKey, VerifyingKey, SEAL_NONCE_LEN,
+};
 use crate::validation::jwk::{Algorithm, Curve, KeyMaterial, MAX_RSA_BITS};
 
-/// The RustCrypto [`SignatureVerifier`].
+/// The RustCrypto [`Crypto`] backend (and so [`SignatureVerifier`]).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct RustCryptoVerifier;
+pub struct RustCrypto;
 
 /// A key prepared for exactly one algorithm.
 enum PreparedKey {
@@ -103,7 +110,7 @@ where
     rsa::pss::Signature::try_from(signature).is_ok_and(|s| key.verify(message, &s).is_ok())
 }
 
-impl SignatureVerifier for RustCryptoVerifier {
+impl SignatureVerifier for RustCrypto {
     fn import_key<'a>(
         &'a self,
         material: &'a KeyMaterial,
@@ -126,4 +133,107 @@ impl SignatureVerifier for RustCryptoVerifier {
             Ok(check(key, message, signature))
         })
     }
+}
+
+/// An RSA private key prepared for one assertion algorithm.
+enum PrivateKey {
+    Rs256(rsa::pkcs1v15::SigningKey<Sha256>),
+    Ps256(rsa::pss::BlindedSigningKey<Sha256>),
+}
+
+/// The smallest RSA key the SDK signs with.
+const MIN_SIGNING_RSA_BITS: usize = 2048;
+
+impl Crypto for RustCrypto {
+    fn random(&self, buf: &mut [u8]) -> Result<(), CryptoError> {
+        OsRng
+            .try_fill_bytes(buf)
+            .map_err(|_| CryptoError("the operating system gave no random bytes".into()))
+    }
+
+    fn import_signing_key<'a>(
+        &'a self,
+        pkcs8_der: &'a [u8],
+        alg: AssertionAlgorithm,
+    ) -> LocalFuture<'a, Result<SigningKey, CryptoError>> {
+        Box::pin(async move {
+            let key = rsa::RsaPrivateKey::from_pkcs8_der(pkcs8_der)
+                .map_err(|_| refused("not a PKCS#8 RSA private key"))?;
+            let bits = rsa::traits::PublicKeyParts::n(&key).bits();
+            if !(MIN_SIGNING_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
+                return Err(refused("RSA signing keys must have 2048 to 4096 bits"));
+            }
+            Ok(SigningKey::new(match alg {
+                AssertionAlgorithm::RS256 => PrivateKey::Rs256(rsa::pkcs1v15::SigningKey::new(key)),
+                AssertionAlgorithm::PS256 => {
+                    PrivateKey::Ps256(rsa::pss::BlindedSigningKey::new(key))
+                }
+            }))
+        })
+    }
+
+    fn sign<'a>(
+        &'a self,
+        key: &'a SigningKey,
+        message: &'a [u8],
+    ) -> LocalFuture<'a, Result<Vec<u8>, CryptoError>> {
+        Box::pin(async move {
+            let key = key
+                .downcast_ref::<PrivateKey>()
+                .ok_or_else(|| CryptoError("the key was imported by another backend".into()))?;
+            let failed = |_| CryptoError("RSA signing failed".into());
+            Ok(match key {
+                PrivateKey::Rs256(k) => {
+                    k.try_sign_with_rng(&mut OsRng, message).map_err(failed)?.to_vec()
+                }
+                PrivateKey::Ps256(k) => {
+                    k.try_sign_with_rng(&mut OsRng, message).map_err(failed)?.to_vec()
+                }
+            })
+        })
+    }
+
+    fn import_sealing_key<'a>(
+        &'a self,
+        raw: &'a [u8; 32],
+    ) -> LocalFuture<'a, Result<SealingKey, CryptoError>> {
+        Box::pin(async move {
+            let cipher = aes_gcm::Aes256Gcm::new_from_slice(raw)
+                .map_err(|_| CryptoError("AES-256-GCM needs a 32-byte key".into()))?;
+            Ok(SealingKey::new(cipher))
+        })
+    }
+
+    fn seal<'a>(
+        &'a self,
+        key: &'a SealingKey,
+        nonce: &'a [u8; SEAL_NONCE_LEN],
+        aad: &'a [u8],
+        plaintext: &'a [u8],
+    ) -> LocalFuture<'a, Result<Vec<u8>, CryptoError>> {
+        Box::pin(async move {
+            let cipher = aes_key(key)?;
+            cipher
+                .encrypt(&aes_gcm::Nonce::from(*nonce), Payload { msg: plaintext, aad })
+                .map_err(|_| CryptoError("AES-GCM encryption failed".into()))
+        })
+    }
+
+    fn open<'a>(
+        &'a self,
+        key: &'a SealingKey,
+        nonce: &'a [u8; SEAL_NONCE_LEN],
+        aad: &'a [u8],
+        sealed: &'a [u8],
+    ) -> LocalFuture<'a, Result<Option<Vec<u8>>, CryptoError>> {
+        Box::pin(async move {
+            let cipher = aes_key(key)?;
+            Ok(cipher.decrypt(&aes_gcm::Nonce::from(*nonce), Payload { msg: sealed, aad }).ok())
+        })
+    }
+}
+
+fn aes_key(key: &SealingKey) -> Result<&aes_gcm::Aes256Gcm, CryptoError> {
+    key.downcast_ref::<aes_gcm::Aes256Gcm>()
+        .ok_or_else(|| CryptoError("the key was imported by another backend".into()))
 }

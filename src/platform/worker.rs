@@ -1,12 +1,16 @@
-//! Cloudflare Workers: outbound HTTP through `Fetch`, Workers KV as the shared store, and
+//! Cloudflare Workers: outbound HTTP through `Fetch`, Workers KV as the shared store,
+//! `console.warn` as the [`Logger`], `ctx.wait_until` as the [`Background`] runner, and
 //! [`platform`] to assemble them with WebCrypto and `Date.now()`.
 
 use std::rc::Rc;
 use std::time::Duration;
 
+use super::webcrypto::{JsClock, WebCrypto};
+use super::{
+    Background, CryptoError, HttpClient, HttpError, KeyValueStore, LocalFuture, Logger, Platform,
+    StoreError,
+};
 use futures_util::future::{select, Either};
-use super::webcrypto::{JsClock, WebCryptoVerifier};
-use super::{CryptoError, HttpClient, HttpError, KeyValueStore, LocalFuture, Platform, StoreError};
 
 /// Workers KV refuses a shorter `expiration_ttl`.
 pub const KV_MIN_TTL: Duration = Duration::from_secs(60);
@@ -38,8 +42,8 @@ impl HttpClient for WorkerFetch {
             if !body.is_empty() {
                 init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
             }
-            let request = worker::Request::new_with_init(&parts.uri.to_string(), &init)
-                .map_err(transport)?;
+            let request =
+                worker::Request::new_with_init(&parts.uri.to_string(), &init).map_err(transport)?;
             let controller = worker::AbortController::default();
             let signal = controller.signal();
             let fetch = worker::Fetch::Request(request);
@@ -112,15 +116,48 @@ impl KeyValueStore for WorkersKv {
     }
 }
 
-/// The Workers platform: `fetch`, `crypto.subtle`, `Date.now()`, and the KV namespace bound as
-/// `kv_binding` if one is named. A named binding that is missing is an error, not a silent
-/// downgrade.
+/// A [`Logger`] writing to `console.warn`, which `wrangler tail` and the Workers logs show.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConsoleLogger;
+
+impl Logger for ConsoleLogger {
+    fn warn(&self, message: &str) {
+        worker::console_warn!("edge-identity: {message}");
+    }
+}
+
+/// Runs [`Background`] work with the request's `ctx.wait_until`, so a token refresh started
+/// during a request finishes after the response has been sent.
+#[derive(Debug, Clone)]
+pub struct WaitUntil {
+    ctx: Rc<worker::Context>,
+}
+
+impl WaitUntil {
+    /// Wraps the `Context` the Workers runtime handed to the `fetch` handler.
+    pub fn new(ctx: worker::Context) -> Self {
+        WaitUntil { ctx: Rc::new(ctx) }
+    }
+
+    /// Shares a `Context` the handler also keeps using.
+    pub fn from_rc(ctx: Rc<worker::Context>) -> Self {
+        WaitUntil { ctx }
+    }
+}
+
+impl Background for WaitUntil {
+    fn spawn(&self, work: LocalFuture<'static, ()>) {
+        self.ctx.wait_until(work);
+    }
+}
+
+/// The Workers platform: `fetch`, `crypto.subtle`, `Date.now()`, `console.warn`, and the KV
+/// namespace bound as `kv_binding` if one is named. A named binding that is missing is an error,
+/// not a silent downgrade.
 pub fn platform(env: &worker::Env, kv_binding: Option<&str>) -> Result<Platform, CryptoError> {
-    let platform = Platform::new(
-        Rc::new(WorkerFetch),
-        Rc::new(WebCryptoVerifier::new()?),
-        Rc::new(JsClock),
-    );
+    let platform =
+        Platform::new(Rc::new(WorkerFetch), Rc::new(WebCrypto::new()?), Rc::new(JsClock))
+            .with_logger(Rc::new(ConsoleLogger));
     match kv_binding {
         None => Ok(platform),
         Some(name) => {
@@ -141,8 +178,5 @@ pub fn to_worker_response(response: http::Response<Vec<u8>>) -> worker::Result<w
             headers.append(name.as_str(), value)?;
         }
     }
-    Ok(worker::Response::from_bytes(body)?
-        .with_status(parts.status.as_u16())
-        .with_headers(headers))
+    Ok(worker::Response::from_bytes(body)?.with_status(parts.status.as_u16()).with_headers(headers))
 }
-

@@ -26,12 +26,8 @@ pub fn bearer_token<'a>(authorization: &[&'a str]) -> Result<&'a str, Validation
 
 /// The same, from an `http` request.
 pub fn bearer_token_from_request<B>(request: &http::Request<B>) -> Result<&str, ValidationError> {
-    let values: Result<Vec<&str>, _> = request
-        .headers()
-        .get_all(http::header::AUTHORIZATION)
-        .iter()
-        .map(|v| v.to_str())
-        .collect();
+    let values: Result<Vec<&str>, _> =
+        request.headers().get_all(http::header::AUTHORIZATION).iter().map(|v| v.to_str()).collect();
     let values = values
         .map_err(|_| ValidationError::InvalidRequest("the Authorization header is not ASCII"))?;
     bearer_token(&values)
@@ -40,8 +36,7 @@ pub fn bearer_token_from_request<B>(request: &http::Request<B>) -> Result<&str, 
 /// RFC 7235 token68: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
 fn is_token68(text: &str) -> bool {
     let body = text.trim_end_matches('=');
-    !body.is_empty()
-        && body.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+    !body.is_empty() && body.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
 }
 
 #[cfg(test)]
@@ -55,7 +50,10 @@ mod tests {
         assert_eq!(bearer_token(&[]), Err(ValidationError::MissingToken));
         assert_eq!(bearer_token(&["Basic dXNlcjpwYXNz"]), Err(ValidationError::MissingToken));
         assert_eq!(bearer_token(&["Bearer"]).unwrap_err().code(), "authorization_header_invalid");
-        assert_eq!(bearer_token(&["Bearer a b"]).unwrap_err().code(), "authorization_header_invalid");
+        assert_eq!(
+            bearer_token(&["Bearer a b"]).unwrap_err().code(),
+            "authorization_header_invalid"
+        );
         assert_eq!(bearer_token(&["Bearer a", "Bearer b"]).unwrap_err().status(), 400);
     }
 }

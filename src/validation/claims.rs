@@ -56,7 +56,10 @@ fn string_claim<'a>(
 }
 
 /// A NumericDate claim (RFC 7519 §2): a JSON number of seconds, fractions allowed.
-fn time_claim(claims: &Map<String, Value>, name: &'static str) -> Result<Option<f64>, ValidationError> {
+fn time_claim(
+    claims: &Map<String, Value>,
+    name: &'static str,
+) -> Result<Option<f64>, ValidationError> {
     match claims.get(name) {
         None => Ok(None),
         Some(Value::Number(n)) => n
@@ -75,7 +78,8 @@ fn check_lifetime(
 ) -> Result<(), ValidationError> {
     let now = now_ms as f64 / 1000.0;
     let skew = skew_secs as f64;
-    let exp = time_claim(claims, "exp")?.ok_or(ValidationError::Malformed(Malformation::Claim("exp")))?;
+    let exp =
+        time_claim(claims, "exp")?.ok_or(ValidationError::Malformed(Malformation::Claim("exp")))?;
     if now >= exp + skew {
         return Err(ValidationError::Expired);
     }

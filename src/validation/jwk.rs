@@ -387,7 +387,9 @@ impl fmt::Display for JwkSetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             JwkSetError::TooLarge => "the key set document is too large",
-            JwkSetError::NotAKeySet => "the key set document is not a JSON object with a \"keys\" array",
+            JwkSetError::NotAKeySet => {
+                "the key set document is not a JSON object with a \"keys\" array"
+            }
             JwkSetError::TooManyKeys => "the key set has too many keys",
             JwkSetError::SymmetricKey => "the key set contains a symmetric key",
             JwkSetError::PrivateKey => "the key set contains a private key",
@@ -475,10 +477,7 @@ mod tests {
     fn weak_or_malformed_key_material_is_refused() {
         let short = json!({"kty": "RSA", "n": base64url::encode(&[0xff; 128]), "e": "AQAB"});
         assert_eq!(Jwk::from_value(&short), Err(JwkError::InvalidParameter("n")));
-        assert_eq!(
-            Jwk::from_value(&rsa(json!({"e": "AQ"}))),
-            Err(JwkError::InvalidParameter("e"))
-        );
+        assert_eq!(Jwk::from_value(&rsa(json!({"e": "AQ"}))), Err(JwkError::InvalidParameter("e")));
         assert_eq!(
             Jwk::from_value(&rsa(json!({"n": "not base64!"}))),
             Err(JwkError::InvalidParameter("n"))

@@ -255,11 +255,8 @@ impl KeySource {
             .header(http::header::ACCEPT, "application/json")
             .body(Vec::new())
             .map_err(|_| KeySourceError::Discovery("names an invalid URL"))?;
-        let response = self
-            .http
-            .send(request, self.policy.timeout)
-            .await
-            .map_err(KeySourceError::Http)?;
+        let response =
+            self.http.send(request, self.policy.timeout).await.map_err(KeySourceError::Http)?;
         if !response.status().is_success() {
             return Err(KeySourceError::Status(response.status().as_u16()));
         }
@@ -290,7 +287,9 @@ impl KeySource {
 
     async fn save_to_store(&self, issuer: &str, jwks_uri: &str, jwks: &[u8], now: u64) {
         let Some(store) = &self.store else { return };
-        let Ok(jwks) = serde_json::from_slice::<Value>(jwks) else { return };
+        let Ok(jwks) = serde_json::from_slice::<Value>(jwks) else {
+            return;
+        };
         let entry = json!({
             "format": STORE_FORMAT,
             "metadata_url": self.policy.metadata_url,
@@ -298,7 +297,9 @@ impl KeySource {
             "discovery": {"issuer": issuer, "jwks_uri": jwks_uri},
             "jwks": jwks,
         });
-        let Ok(bytes) = serde_json::to_vec(&entry) else { return };
+        let Ok(bytes) = serde_json::to_vec(&entry) else {
+            return;
+        };
         // Kept twice the max age, so a new isolate can still fall back on it when the issuer is down.
         let ttl = (self.policy.max_age * 2).max(Duration::from_secs(60));
         // Best-effort: a store failure must never fail validation.
@@ -369,8 +370,15 @@ mod tests {
 
     #[test]
     fn store_key_hides_the_url_and_is_stable() {
-        let a = store_key("https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration");
+        let a = store_key(
+            "https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration",
+        );
         assert!(a.starts_with("edge-identity/v1/oidc/") && !a.contains("microsoftonline"));
-        assert_eq!(a, store_key("https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration"));
+        assert_eq!(
+            a,
+            store_key(
+                "https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration"
+            )
+        );
     }
 }

@@ -160,10 +160,12 @@ impl TokenValidator {
             }
         }
         let candidates = lookup_result?;
-        let verifier = self.platform.verifier.as_ref();
+        let verifier = self.platform.crypto.as_ref();
         let mut last_error = ValidationError::InvalidSignature;
         for index in candidates.into_iter().take(MAX_KEYS_TRIED_WITHOUT_KID) {
-            let Some(key) = snapshot.keys.get(index) else { continue };
+            let Some(key) = snapshot.keys.get(index) else {
+                continue;
+            };
             let verified = match key.imported(verifier, header.alg).await {
                 Ok(imported) => {
                     signature::verify_with_imported(verifier, jws, &key.jwk, &imported).await

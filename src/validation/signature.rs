@@ -17,10 +17,8 @@ pub async fn verify_jws(
     if !key.fits(alg) {
         return Err(ValidationError::KeyNotUsable);
     }
-    let imported = verifier
-        .import_key(&key.material, alg)
-        .await
-        .map_err(|_| ValidationError::KeyNotUsable)?;
+    let imported =
+        verifier.import_key(&key.material, alg).await.map_err(|_| ValidationError::KeyNotUsable)?;
     verify_with_imported(verifier, jws, key, &imported).await
 }
 

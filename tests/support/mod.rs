@@ -2,12 +2,13 @@
 //! claims, and the signature-vector runners shared by the native and WebCrypto suites.
 #![allow(dead_code)]
 
-pub mod signing_keys;
-pub mod vectors;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod signing;
+pub mod crypto_vectors;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod loopback_http;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod signing;
+pub mod signing_keys;
+pub mod vectors;
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -99,6 +100,12 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now_millis(&self) -> u64 {
         self.0.get()
+    }
+
+    /// Time passes at once: a test's sleep costs nothing and is visible on the clock.
+    fn sleep(&self, duration: Duration) -> edge_identity::platform::LocalFuture<'_, ()> {
+        self.advance(duration);
+        Box::pin(std::future::ready(()))
     }
 }
 
@@ -207,7 +214,12 @@ impl KeyValueStore for FailingStore {
     fn get<'a>(&'a self, _: &'a str) -> LocalFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
         Box::pin(async { Err(StoreError("KV unavailable".into())) })
     }
-    fn put<'a>(&'a self, _: &'a str, _: Vec<u8>, _: Duration) -> LocalFuture<'a, Result<(), StoreError>> {
+    fn put<'a>(
+        &'a self,
+        _: &'a str,
+        _: Vec<u8>,
+        _: Duration,
+    ) -> LocalFuture<'a, Result<(), StoreError>> {
         Box::pin(async { Err(StoreError("KV unavailable".into())) })
     }
     fn delete<'a>(&'a self, _: &'a str) -> LocalFuture<'a, Result<(), StoreError>> {

@@ -1,11 +1,11 @@
 //! Signature vectors run against any [`SignatureVerifier`]: Project Wycheproof's JWS cases (read
 //! from `../shared/vectors/`, never copied here) and the RFC 7515 / RFC 8037 examples.
 
+use edge_identity::error::Malformation;
 use edge_identity::platform::SignatureVerifier;
 use edge_identity::validation::jwk::{Algorithm, Jwk};
 use edge_identity::validation::parse::Jws;
 use edge_identity::validation::signature::verify_jws;
-use edge_identity::error::Malformation;
 use edge_identity::ValidationError;
 use serde_json::Value;
 
@@ -70,17 +70,22 @@ pub async fn run_wycheproof(verifier: &dyn SignatureVerifier) -> WycheproofRepor
             }
             let alg = header_alg(jws).unwrap_or_default();
             let key_alg = key.and_then(|k| k.get("alg")).and_then(Value::as_str);
-            let lenient_base64 = jws.bytes().any(|b| !(b.is_ascii_alphanumeric() || b"-_.".contains(&b)));
+            let lenient_base64 =
+                jws.bytes().any(|b| !(b.is_ascii_alphanumeric() || b"-_.".contains(&b)));
             if Algorithm::from_name(&alg).is_none() {
                 // HS256 (symmetric) and ES512 are outside the allow-list. Wycheproof also calls
                 // "valid" some HS256 cases with stray characters a lenient decoder skips; strict
                 // base64url refuses those before the algorithm is even read.
                 match got {
                     Err(ValidationError::AlgorithmNotAllowed) => report.refused_by_policy += 1,
-                    Err(ValidationError::Malformed(Malformation::Encoding(_))) if lenient_base64 => {
+                    Err(ValidationError::Malformed(Malformation::Encoding(_)))
+                        if lenient_base64 =>
+                    {
                         report.refused_by_policy += 1
                     }
-                    other => report.failures.push(format!("tcId {id}: {alg} gave {other:?}, not AlgorithmNotAllowed")),
+                    other => report
+                        .failures
+                        .push(format!("tcId {id}: {alg} gave {other:?}, not AlgorithmNotAllowed")),
                 }
             } else if key_alg.is_some_and(|k| k != alg) {
                 // The JWK pins another algorithm: refused by key policy, yet the signature is
@@ -90,12 +95,16 @@ pub async fn run_wycheproof(verifier: &dyn SignatureVerifier) -> WycheproofRepor
                 let genuine = verdict(verifier, jws, Some(&unpinned)).await;
                 match (got, genuine) {
                     (Err(ValidationError::KeyNotUsable), Ok(())) => report.refused_by_policy += 1,
-                    other => report.failures.push(format!("tcId {id}: pinned-key case gave {other:?}")),
+                    other => {
+                        report.failures.push(format!("tcId {id}: pinned-key case gave {other:?}"))
+                    }
                 }
             } else {
                 match got {
                     Ok(()) => report.accepted += 1,
-                    Err(e) => report.failures.push(format!("tcId {id}: valid {alg} case refused: {e:?}")),
+                    Err(e) => {
+                        report.failures.push(format!("tcId {id}: valid {alg} case refused: {e:?}"))
+                    }
                 }
             }
         }
@@ -135,7 +144,8 @@ pub async fn check_rfc_examples(verifier: &dyn SignatureVerifier) -> Vec<String>
         let mut parts: Vec<String> = jws.split('.').map(str::to_owned).collect();
         let mut payload = base64_decode(&parts[1]).unwrap();
         payload[0] ^= 1;
-        parts[1] = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload);
+        parts[1] =
+            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload);
         match verdict(verifier, &parts.join("."), Some(&key)).await {
             Err(ValidationError::InvalidSignature) => {}
             other => failures.push(format!("{name}: tampered payload gave {other:?}")),

@@ -11,7 +11,8 @@ pub fn check_identity_config(json: &str) -> Result<(), edge_identity::ConfigErro
 mod tests {
     #[test]
     fn a_missing_client_id_is_reported_by_name() {
-        let err = super::check_identity_config(r#"{"AzureAd": {"TenantId": "common"}}"#).unwrap_err();
+        let err =
+            super::check_identity_config(r#"{"AzureAd": {"TenantId": "common"}}"#).unwrap_err();
         assert_eq!(err.field, "AzureAd.ClientId");
     }
 }
