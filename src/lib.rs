@@ -81,11 +81,19 @@
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)
 )]
 
+pub mod acquisition;
 mod base64url;
+pub mod cache;
 pub mod config;
+pub mod downstream;
 pub mod error;
 pub mod platform;
 pub mod validation;
+
+pub use acquisition::{
+    AcquiredToken, AcquisitionError, AcquisitionOptions, SessionKey, TokenAcquirer, TokenRequest,
+};
+pub use downstream::{CallAs, DownstreamApis, DownstreamError};
 
 pub use config::{AzureAdConfig, ConfigError, IdentityConfig};
 pub use error::ValidationError;

@@ -2,6 +2,8 @@
 //! claims, and the signature-vector runners shared by the native and WebCrypto suites.
 #![allow(dead_code)]
 
+#[cfg(all(not(target_arch = "wasm32"), feature = "rust-crypto"))]
+pub mod acquisition;
 pub mod crypto_vectors;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod loopback_http;

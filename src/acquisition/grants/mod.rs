@@ -1,0 +1,85 @@
+//! The form bodies of the token requests, one file per grant:
+//!
+//! | grant | file | used for |
+//! |---|---|---|
+//! | Entra on-behalf-of (`jwt-bearer`) | [`on_behalf_of`] | a user's token → a token for a downstream API |
+//! | RFC 8693 token exchange | [`token_exchange`] | the same, for Keycloak, Okta, Auth0, ZITADEL |
+//! | client credentials | [`client_credentials`] | app-only tokens |
+//! | refresh token | [`refresh_token`] | long-running sessions after the user's token expired |
+//!
+//! Client authentication, client capabilities / claims and the POST itself are added by
+//! [`token_endpoint`](super::token_endpoint), the same for every grant.
+
+pub mod client_credentials;
+pub mod on_behalf_of;
+pub mod refresh_token;
+pub mod token_exchange;
+
+/// One token request's grant and its grant-specific inputs.
+#[derive(Clone, Copy)]
+pub(crate) enum Grant<'a> {
+    /// Entra on-behalf-of with the caller's token as `assertion`.
+    OnBehalfOf { assertion: &'a str },
+    /// RFC 8693 with the caller's token as `subject_token`.
+    TokenExchange { subject_token: &'a str, audience: Option<&'a str>, resource: Option<&'a str> },
+    /// The app's own token.
+    ClientCredentials,
+    /// A session's refresh token.
+    RefreshToken { refresh_token: &'a str },
+}
+
+impl Grant<'_> {
+    /// The grant's form parameters for `scope` (space-separated, possibly empty).
+    pub(crate) fn params(&self, scope: &str) -> Vec<(&'static str, String)> {
+        match *self {
+            Grant::OnBehalfOf { assertion } => on_behalf_of::params(assertion, scope),
+            Grant::TokenExchange { subject_token, audience, resource } => {
+                token_exchange::params(subject_token, audience, resource, scope)
+            }
+            Grant::ClientCredentials => client_credentials::params(scope),
+            Grant::RefreshToken { refresh_token } => refresh_token::params(refresh_token, scope),
+        }
+    }
+}
+
+/// `application/x-www-form-urlencoded` encoding of `params`.
+pub(crate) fn form_encode(params: &[(&str, String)]) -> String {
+    let mut out = String::new();
+    for (i, (name, value)) in params.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        encode_component(name, &mut out);
+        out.push('=');
+        encode_component(value, &mut out);
+    }
+    out
+}
+
+fn encode_component(text: &str, out: &mut String) {
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
+                out.push(char::from(byte))
+            }
+            b' ' => out.push('+'),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                out.push('%');
+                out.push(char::from(HEX.get(usize::from(byte >> 4)).copied().unwrap_or(b'0')));
+                out.push(char::from(HEX.get(usize::from(byte & 15)).copied().unwrap_or(b'0')));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_encoding_escapes_everything_but_the_unreserved_set() {
+        let form = form_encode(&[("scope", "api://x/a b".into()), ("k", "é&=+".into())]);
+        assert_eq!(form, "scope=api%3A%2F%2Fx%2Fa+b&k=%C3%A9%26%3D%2B");
+    }
+}

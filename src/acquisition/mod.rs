@@ -1,0 +1,621 @@
+//! Token acquisition: tokens for downstream APIs, on behalf of the caller (Entra on-behalf-of or
+//! RFC 8693 token exchange), as the app (client credentials), or for a long-running session
+//! ([`session`]), served from the [token cache](crate::cache) whenever it can.
+//!
+//! | concern | file |
+//! |---|---|
+//! | the public entry point, cache-then-provider, single flight, background refresh | `acquisition/mod.rs` |
+//! | each grant's form (OBO, RFC 8693, client credentials, refresh token) | `acquisition/grants/` |
+//! | client authentication, `claims`, the POST and its one retry | `acquisition/token_endpoint.rs` |
+//! | the signed client assertion | `acquisition/client_assertion.rs` |
+//! | reading the provider's answer | `acquisition/response.rs` |
+//! | typed errors and the answers they give | `acquisition/error.rs` |
+//!
+//! A cached token is served while more than the margin (default 5 minutes) of its life is left.
+//! From its refresh point (`refresh_in` if the provider sent one, else the last quarter of its
+//! life) it is still served, and refreshed through the platform's [`Background`] (Workers:
+//! `ctx.wait_until`); without one (Spin) the token is simply replaced inline once it reaches
+//! the margin.
+
+pub mod claims;
+pub mod client_assertion;
+pub mod credential;
+pub mod error;
+pub mod grants;
+pub mod options;
+pub(crate) mod response;
+pub mod session;
+mod single_flight;
+pub mod token_endpoint;
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures_util::lock::Mutex;
+use serde_json::Value;
+
+use crate::cache::key::{canonical_scopes, token_key, TokenKind};
+use crate::cache::{CacheKey, CacheStats, CachedToken, TokenCache};
+use crate::config::{is_guid, is_metadata_url, Authority, IdentityConfig, TenantSpec};
+use crate::platform::{Background, Platform, SigningKey};
+use crate::validation::authorize::ValidatedToken;
+pub use credential::{Certificate, ClientAssertionProvider, ClientCredential};
+pub use error::{AcquisitionError, IdentityError, ProviderFailure};
+use grants::Grant;
+pub use options::{AcquisitionOptions, OnBehalfOfGrant};
+pub use session::{Session, SessionKey};
+use single_flight::SingleFlight;
+use token_endpoint::TokenCall;
+
+/// What to acquire a token for. Built with [`TokenRequest::new`] and the `with_*` methods.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenRequest {
+    /// The scopes (`api://partner/read`, `https://graph.microsoft.com/.default`).
+    pub scopes: Vec<String>,
+    /// A claims challenge (JSON) to satisfy; bypasses the cache.
+    pub claims: Option<String>,
+    /// The tenant to ask (a GUID or domain): app tokens of multi-tenant apps need one.
+    pub tenant: Option<String>,
+    /// RFC 8693 `audience`.
+    pub audience: Option<String>,
+    /// RFC 8693 `resource`.
+    pub resource: Option<String>,
+    /// Sent as `client-request-id`, to correlate with the provider's logs.
+    pub correlation_id: Option<String>,
+    /// Skip the cache read (the answer still replaces the cached token).
+    pub force_refresh: bool,
+}
+
+impl TokenRequest {
+    /// A request for `scopes`.
+    pub fn new<S: Into<String>>(scopes: impl IntoIterator<Item = S>) -> TokenRequest {
+        TokenRequest {
+            scopes: scopes.into_iter().map(Into::into).collect(),
+            ..TokenRequest::default()
+        }
+    }
+
+    /// Satisfies a claims challenge.
+    pub fn with_claims(mut self, claims: impl Into<String>) -> TokenRequest {
+        self.claims = Some(claims.into());
+        self
+    }
+
+    /// Asks `tenant`.
+    pub fn for_tenant(mut self, tenant: impl Into<String>) -> TokenRequest {
+        self.tenant = Some(tenant.into());
+        self
+    }
+
+    /// Sets the RFC 8693 `audience`.
+    pub fn with_audience(mut self, audience: impl Into<String>) -> TokenRequest {
+        self.audience = Some(audience.into());
+        self
+    }
+
+    /// Sets the RFC 8693 `resource`.
+    pub fn with_resource(mut self, resource: impl Into<String>) -> TokenRequest {
+        self.resource = Some(resource.into());
+        self
+    }
+
+    /// Sets the correlation id.
+    pub fn with_correlation_id(mut self, id: impl Into<String>) -> TokenRequest {
+        self.correlation_id = Some(id.into());
+        self
+    }
+}
+
+/// An access token for a downstream API. `Debug` never shows it.
+#[derive(Clone)]
+pub struct AcquiredToken {
+    token: Rc<CachedToken>,
+    from_cache: bool,
+}
+
+impl AcquiredToken {
+    /// The token, for the `Authorization` header of the call it was acquired for.
+    pub fn secret(&self) -> &str {
+        self.token.access_token.expose()
+    }
+
+    /// `Bearer <token>`.
+    pub fn authorization_header(&self) -> String {
+        format!("Bearer {}", self.secret())
+    }
+
+    /// When it expires, in Unix milliseconds.
+    pub fn expires_at_ms(&self) -> u64 {
+        self.token.expires_at_ms
+    }
+
+    /// Whether it came from the cache rather than from the identity provider.
+    pub fn from_cache(&self) -> bool {
+        self.from_cache
+    }
+}
+
+impl fmt::Debug for AcquiredToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AcquiredToken")
+            .field("token", &"***")
+            .field("expires_at_ms", &self.token.expires_at_ms)
+            .field("from_cache", &self.from_cache)
+            .finish()
+    }
+}
+
+/// Counters for tests, benchmarks and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AcquisitionStats {
+    /// Requests sent to the token endpoint (retries included).
+    pub token_requests: u64,
+    /// Background refreshes started.
+    pub background_refreshes: u64,
+    /// The token cache's counters.
+    pub cache: CacheStats,
+}
+
+/// What the grant of one acquisition needs, owned so it can outlive the request (single flight,
+/// background refresh).
+#[derive(Clone)]
+enum Subject {
+    User { token: String, audience: Option<String>, resource: Option<String> },
+    App,
+    Session { record_key: CacheKey },
+}
+
+/// One acquisition, resolved: where to ask, for what, and where the answer is cached.
+#[derive(Clone)]
+struct Plan {
+    subject: Subject,
+    endpoint: String,
+    scope: String,
+    claims: Option<String>,
+    correlation_id: Option<String>,
+    force_refresh: bool,
+    key: CacheKey,
+}
+
+impl Plan {
+    fn flight_key(&self) -> String {
+        match &self.claims {
+            None => self.key.as_str().to_owned(),
+            Some(claims) => {
+                format!("{}#{}", self.key.as_str(), crate::cache::key::token_hash(claims))
+            }
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) platform: Platform,
+    pub(crate) options: AcquisitionOptions,
+    pub(crate) cache: TokenCache,
+    flights: SingleFlight<Result<Rc<CachedToken>, AcquisitionError>>,
+    signing_key: RefCell<Option<SigningKey>>,
+    discovered_endpoint: Mutex<Option<String>>,
+    token_requests: Cell<u64>,
+    background_refreshes: Cell<u64>,
+}
+
+impl Inner {
+    pub(crate) fn count_token_request(&self) {
+        self.token_requests.set(self.token_requests.get() + 1);
+    }
+
+    /// The certificate's private key, imported once.
+    pub(crate) async fn signing_key(
+        &self,
+        certificate: &Certificate,
+    ) -> Result<SigningKey, AcquisitionError> {
+        if let Some(key) = self.signing_key.borrow().as_ref() {
+            return Ok(key.clone());
+        }
+        let key = self
+            .platform
+            .crypto
+            .import_signing_key(&certificate.private_key_der, certificate.algorithm)
+            .await
+            .map_err(|_| {
+                AcquisitionError::Configuration("the certificate's private key can't be used")
+            })?;
+        *self.signing_key.borrow_mut() = Some(key.clone());
+        Ok(key)
+    }
+
+    fn margin_ms(&self) -> u64 {
+        u64::try_from(self.options.cache.expiry_margin.as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// A stable name of the authority, for keys that must not depend on the tenant asked.
+    fn authority_id(&self) -> String {
+        match &self.options.authority {
+            Authority::Entra { instance, tenant } => format!("{instance}{}", tenant.as_str()),
+            Authority::Oidc { issuer_url } => issuer_url.clone(),
+        }
+    }
+
+    /// The token endpoint to ask, for `tenant` when the app is multi-tenant.
+    async fn endpoint(&self, tenant: Option<&str>) -> Result<String, AcquisitionError> {
+        if let Some(endpoint) = &self.options.token_endpoint {
+            return Ok(endpoint.clone());
+        }
+        match &self.options.authority {
+            Authority::Entra { instance, tenant: configured } => {
+                let tenant = match (configured, tenant) {
+                    (TenantSpec::Multi(_), Some(t)) => t,
+                    (spec, _) => spec.as_str(),
+                };
+                Ok(format!("{instance}{tenant}/oauth2/v2.0/token"))
+            }
+            Authority::Oidc { .. } => self.discover_endpoint().await,
+        }
+    }
+
+    /// A generic authority's token endpoint, from its discovery document, once per isolate.
+    async fn discover_endpoint(&self) -> Result<String, AcquisitionError> {
+        let mut known = self.discovered_endpoint.lock().await;
+        if let Some(endpoint) = known.as_ref() {
+            return Ok(endpoint.clone());
+        }
+        let unavailable = AcquisitionError::ProviderUnavailable(ProviderFailure::NoTokenEndpoint);
+        let request = http::Request::get(self.options.authority.metadata_url())
+            .header(http::header::ACCEPT, "application/json")
+            .body(Vec::new())
+            .map_err(|_| unavailable.clone())?;
+        let response = self
+            .platform
+            .http
+            .send(request, self.options.timeout)
+            .await
+            .map_err(|_| unavailable.clone())?;
+        if !response.status().is_success() {
+            return Err(unavailable);
+        }
+        let endpoint = serde_json::from_slice::<Value>(response.body())
+            .ok()
+            .and_then(|doc| doc.get("token_endpoint")?.as_str().map(str::to_owned))
+            .filter(|url| is_metadata_url(url))
+            .ok_or(unavailable)?;
+        *known = Some(endpoint.clone());
+        Ok(endpoint)
+    }
+}
+
+/// Acquires tokens for downstream APIs and caches them. Cheap to clone: clones share the
+/// cache, the in-flight requests and the counters. Keep one per isolate (e.g. in a
+/// `thread_local!`), and give each request's clone its [`Background`] with
+/// [`with_background`](TokenAcquirer::with_background).
+#[derive(Clone)]
+pub struct TokenAcquirer {
+    inner: Rc<Inner>,
+    background: Option<Rc<dyn Background>>,
+}
+
+impl fmt::Debug for TokenAcquirer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenAcquirer")
+            .field("client_id", &self.inner.options.client_id)
+            .field("grant", &self.inner.options.grant)
+            .field("cache", &self.inner.options.cache)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenAcquirer {
+    /// An acquirer with resolved options.
+    pub fn new(platform: Platform, options: AcquisitionOptions) -> TokenAcquirer {
+        let cache = TokenCache::new(
+            &options.cache,
+            platform.store.clone(),
+            platform.crypto.clone(),
+            platform.logger.clone(),
+        );
+        TokenAcquirer {
+            inner: Rc::new(Inner {
+                platform,
+                options,
+                cache,
+                flights: SingleFlight::new(),
+                signing_key: RefCell::new(None),
+                discovered_endpoint: Mutex::new(None),
+                token_requests: Cell::new(0),
+                background_refreshes: Cell::new(0),
+            }),
+            background: None,
+        }
+    }
+
+    /// An acquirer from the configuration document (see [`AcquisitionOptions::from_config`]).
+    pub fn from_config(
+        platform: Platform,
+        config: &IdentityConfig,
+    ) -> Result<TokenAcquirer, crate::ConfigError> {
+        Ok(TokenAcquirer::new(platform, AcquisitionOptions::from_config(config)?))
+    }
+
+    /// A clone that runs background refreshes on `background` (Workers: the request's
+    /// `ctx.wait_until`).
+    pub fn with_background(&self, background: Rc<dyn Background>) -> TokenAcquirer {
+        TokenAcquirer { inner: self.inner.clone(), background: Some(background) }
+    }
+
+    /// The platform it runs on.
+    pub fn platform(&self) -> &Platform {
+        &self.inner.platform
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &AcquisitionOptions {
+        &self.inner.options
+    }
+
+    /// Counters since the isolate started.
+    pub fn stats(&self) -> AcquisitionStats {
+        AcquisitionStats {
+            token_requests: self.inner.token_requests.get(),
+            background_refreshes: self.inner.background_refreshes.get(),
+            cache: self.inner.cache.stats(),
+        }
+    }
+
+    /// A token for `request.scopes` on behalf of the caller whose validated token is `user`:
+    /// the Entra on-behalf-of grant or RFC 8693 token exchange, as configured. For a
+    /// multi-tenant app the request goes to the caller's tenant (`tid`).
+    pub async fn token_for_user(
+        &self,
+        user: &ValidatedToken,
+        request: &TokenRequest,
+    ) -> Result<AcquiredToken, AcquisitionError> {
+        let plan = self.user_plan(user, request).await?;
+        self.acquire(plan).await
+    }
+
+    /// An app-only token for `request.scopes` (client credentials; Entra wants `/.default`).
+    pub async fn token_for_app(
+        &self,
+        request: &TokenRequest,
+    ) -> Result<AcquiredToken, AcquisitionError> {
+        let tenant = match (&self.inner.options.authority, &request.tenant) {
+            (_, Some(tenant)) => Some(checked_tenant(tenant)?),
+            (Authority::Entra { tenant: TenantSpec::Multi(_), .. }, None)
+                if self.inner.options.token_endpoint.is_none() =>
+            {
+                return Err(AcquisitionError::Configuration(
+                    "a multi-tenant app's app token needs a tenant (TokenRequest::for_tenant)",
+                ))
+            }
+            _ => None,
+        };
+        let endpoint = self.inner.endpoint(tenant).await?;
+        let scope = canonical_scopes(&request.scopes);
+        let key = token_key(TokenKind::App, &self.inner.options.client_id, &endpoint, &scope, "");
+        self.acquire(plan(Subject::App, endpoint, scope, request, key)).await
+    }
+
+    /// `Bearer <token>` for the caller, for hosts that make the downstream call themselves.
+    pub async fn authorization_header_for_user(
+        &self,
+        user: &ValidatedToken,
+        request: &TokenRequest,
+    ) -> Result<String, AcquisitionError> {
+        Ok(self.token_for_user(user, request).await?.authorization_header())
+    }
+
+    /// `Bearer <token>` for the app.
+    pub async fn authorization_header_for_app(
+        &self,
+        request: &TokenRequest,
+    ) -> Result<String, AcquisitionError> {
+        Ok(self.token_for_app(request).await?.authorization_header())
+    }
+
+    async fn user_plan(
+        &self,
+        user: &ValidatedToken,
+        request: &TokenRequest,
+    ) -> Result<Plan, AcquisitionError> {
+        let incoming = user.token().expose();
+        let tenant = match &request.tenant {
+            Some(t) => Some(checked_tenant(t)?),
+            None => user.tenant_id().filter(|t| is_guid(t)),
+        };
+        let endpoint = self.inner.endpoint(tenant).await?;
+        let scope = canonical_scopes(&request.scopes);
+        let extra = format!(
+            "{}\n{}",
+            request.audience.as_deref().unwrap_or(""),
+            request.resource.as_deref().unwrap_or("")
+        );
+        let key = token_key(
+            TokenKind::User { incoming_token: incoming },
+            &self.inner.options.client_id,
+            &endpoint,
+            &scope,
+            &extra,
+        );
+        let subject = Subject::User {
+            token: incoming.to_owned(),
+            audience: request.audience.clone(),
+            resource: request.resource.clone(),
+        };
+        Ok(plan(subject, endpoint, scope, request, key))
+    }
+
+    /// Cache first; the provider (once per key at a time) otherwise.
+    async fn acquire(&self, plan: Plan) -> Result<AcquiredToken, AcquisitionError> {
+        let now = self.inner.platform.clock.now_millis();
+        if plan.claims.is_none() && !plan.force_refresh {
+            if let Some(hit) = self.inner.cache.get::<CachedToken>(&plan.key, now).await {
+                if hit.expires_at_ms > now.saturating_add(self.inner.margin_ms()) {
+                    if now >= hit.refresh_at_ms {
+                        self.refresh_in_background(&plan);
+                    }
+                    return Ok(AcquiredToken { token: hit, from_cache: true });
+                }
+            }
+        }
+        let token = self.fetch_shared(plan).await?;
+        Ok(AcquiredToken { token, from_cache: false })
+    }
+
+    async fn fetch_shared(&self, plan: Plan) -> Result<Rc<CachedToken>, AcquisitionError> {
+        let flight_key = plan.flight_key();
+        let this = self.clone();
+        self.inner
+            .flights
+            .run(&flight_key, move || Box::pin(async move { this.fetch(plan).await }))
+            .await
+    }
+
+    /// Serves the cached token and refreshes it after the response, where the host allows.
+    fn refresh_in_background(&self, plan: &Plan) {
+        let Some(background) = &self.background else {
+            return;
+        };
+        if self.inner.flights.is_running(&plan.flight_key()) {
+            return;
+        }
+        self.inner.background_refreshes.set(self.inner.background_refreshes.get() + 1);
+        let this = self.clone();
+        let plan = plan.clone();
+        background.spawn(Box::pin(async move {
+            if let Err(e) = this.fetch_shared(plan).await {
+                this.inner
+                    .platform
+                    .logger
+                    .warn(&format!("background token refresh failed: {}", e.code()));
+            }
+        }));
+    }
+
+    /// One provider request for `plan`, and the cache write.
+    async fn fetch(&self, plan: Plan) -> Result<Rc<CachedToken>, AcquisitionError> {
+        let inner = &self.inner;
+        let session = match &plan.subject {
+            Subject::Session { record_key } => Some(self.session_record(record_key).await?),
+            _ => None,
+        };
+        let grant = match (&plan.subject, &session) {
+            (Subject::User { token, .. }, _)
+                if inner.options.grant == OnBehalfOfGrant::JwtBearer =>
+            {
+                Grant::OnBehalfOf { assertion: token }
+            }
+            (Subject::User { token, audience, resource }, _) => Grant::TokenExchange {
+                subject_token: token,
+                audience: audience.as_deref(),
+                resource: resource.as_deref(),
+            },
+            (Subject::App, _) => Grant::ClientCredentials,
+            (Subject::Session { .. }, Some(record)) => {
+                Grant::RefreshToken { refresh_token: record.refresh_token.expose() }
+            }
+            (Subject::Session { .. }, None) => return Err(AcquisitionError::SessionNotFound),
+        };
+        let call = TokenCall {
+            endpoint: &plan.endpoint,
+            grant,
+            scope: &plan.scope,
+            claims: claims::merge(plan.claims.as_deref(), &inner.options.client_capabilities),
+            correlation_id: plan.correlation_id.as_deref(),
+        };
+        let response =
+            token_endpoint::request(inner, &call).await.map_err(|e| with_scopes(e, &plan.scope))?;
+        let token = Rc::new(self.cached_token(response.access_token.clone(), &response));
+        self.store_token(&plan.key, &token).await;
+        if let (Subject::Session { record_key }, Some(record)) = (&plan.subject, session) {
+            self.update_session(record_key, &record, response.refresh_token, &plan.key).await;
+        }
+        Ok(token)
+    }
+
+    fn cached_token(
+        &self,
+        access_token: crate::config::Secret,
+        response: &response::TokenResponse,
+    ) -> CachedToken {
+        let now = self.inner.platform.clock.now_millis();
+        let lifetime = response.expires_in.saturating_mul(1000);
+        let expires_at_ms = now.saturating_add(lifetime);
+        let latest = expires_at_ms.saturating_sub(self.inner.margin_ms());
+        let refresh_at_ms = match response.refresh_in {
+            Some(seconds) => now.saturating_add(seconds.saturating_mul(1000)),
+            None => expires_at_ms.saturating_sub(lifetime / 4),
+        }
+        .min(latest)
+        .max(now);
+        CachedToken { access_token, expires_at_ms, refresh_at_ms }
+    }
+
+    /// Caches `token` until its margin; one that can never be served from cache is not stored.
+    async fn store_token(&self, key: &CacheKey, token: &Rc<CachedToken>) {
+        let now = self.inner.platform.clock.now_millis();
+        let usable_until = token.expires_at_ms.saturating_sub(self.inner.margin_ms());
+        if usable_until > now {
+            let ttl = Duration::from_millis(usable_until - now);
+            self.inner.cache.put(key, token.clone(), ttl).await;
+        }
+    }
+
+    /// Forgets the isolate-memory copy of every cached token for `user` and `request`, so the
+    /// next read goes to the store (benchmarks and tests of the L2 path).
+    pub async fn forget_in_memory(&self, user: &ValidatedToken, request: &TokenRequest) {
+        if let Ok(plan) = self.user_plan(user, request).await {
+            self.inner.cache.forget_in_memory(&plan.key);
+        }
+    }
+}
+
+fn plan(
+    subject: Subject,
+    endpoint: String,
+    scope: String,
+    request: &TokenRequest,
+    key: CacheKey,
+) -> Plan {
+    Plan {
+        subject,
+        endpoint,
+        scope,
+        claims: request.claims.clone(),
+        correlation_id: request.correlation_id.clone(),
+        force_refresh: request.force_refresh,
+        key,
+    }
+}
+
+/// A tenant from a request: a GUID or a domain name, nothing that could change the URL's path.
+fn checked_tenant(tenant: &str) -> Result<&str, AcquisitionError> {
+    let ok = !tenant.is_empty()
+        && tenant.len() <= 253
+        && tenant.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        && !tenant.starts_with('.');
+    ok.then_some(tenant)
+        .ok_or(AcquisitionError::Configuration("the requested tenant is not a tenant id or domain"))
+}
+
+/// Consent and claims challenges carry the scopes the client must ask for.
+fn with_scopes(error: AcquisitionError, scope: &str) -> AcquisitionError {
+    let scopes = || {
+        scope
+            .split(' ')
+            .filter(|s| !s.is_empty() && *s != "offline_access")
+            .map(str::to_owned)
+            .collect()
+    };
+    match error {
+        AcquisitionError::ConsentRequired(mut e) => {
+            e.scopes = scopes();
+            AcquisitionError::ConsentRequired(e)
+        }
+        AcquisitionError::InteractionRequired(mut e) => {
+            e.scopes = scopes();
+            AcquisitionError::InteractionRequired(e)
+        }
+        other => other,
+    }
+}

@@ -1,0 +1,160 @@
+//! One token request: the grant's form plus client authentication and `claims`, POSTed to the
+//! token endpoint through the platform's HTTP client, with one retry on 5xx, 429 or a failed
+//! connection when the time budget allows, and none on 4xx.
+
+use std::time::Duration;
+
+use super::credential::ClientCredential;
+use super::error::{AcquisitionError, ProviderFailure};
+use super::grants::{form_encode, Grant};
+use super::response::{self, TokenResponse};
+use super::{client_assertion, Inner};
+use crate::platform::HttpError;
+
+/// `client_assertion_type` of signed assertions (RFC 7523 §2.2).
+pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// What one token request asks for.
+pub(crate) struct TokenCall<'a> {
+    pub endpoint: &'a str,
+    pub grant: Grant<'a>,
+    pub scope: &'a str,
+    /// The `claims` parameter (capabilities and challenge, merged).
+    pub claims: Option<String>,
+    pub correlation_id: Option<&'a str>,
+}
+
+/// Sends `call`, retrying once when that can help and time allows.
+pub(crate) async fn request(
+    inner: &Inner,
+    call: &TokenCall<'_>,
+) -> Result<TokenResponse, AcquisitionError> {
+    let clock = inner.platform.clock.as_ref();
+    let started = clock.now_millis();
+    let budget = inner.options.timeout;
+    let remaining =
+        |now: u64| budget.saturating_sub(Duration::from_millis(now.saturating_sub(started)));
+
+    let first = attempt(inner, call, budget).await;
+    let wait = match &first {
+        Err(Retryable::Yes { wait, .. }) => *wait,
+        _ => return first.map_err(Retryable::into_error),
+    };
+    let left = remaining(clock.now_millis());
+    if wait >= left || left < Duration::from_millis(100) {
+        return first.map_err(Retryable::into_error);
+    }
+    if !wait.is_zero() {
+        clock.sleep(wait).await;
+    }
+    let left = remaining(clock.now_millis());
+    attempt(inner, call, left).await.map_err(Retryable::into_error)
+}
+
+enum Retryable {
+    Yes { error: AcquisitionError, wait: Duration },
+    No(AcquisitionError),
+}
+
+impl Retryable {
+    fn into_error(self) -> AcquisitionError {
+        match self {
+            Retryable::Yes { error, .. } | Retryable::No(error) => error,
+        }
+    }
+}
+
+async fn attempt(
+    inner: &Inner,
+    call: &TokenCall<'_>,
+    timeout: Duration,
+) -> Result<TokenResponse, Retryable> {
+    let form = form(inner, call).await.map_err(Retryable::No)?;
+    let mut builder = http::Request::post(call.endpoint)
+        .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(http::header::ACCEPT, "application/json");
+    if let Some(id) = call.correlation_id {
+        builder = builder.header("client-request-id", id);
+    }
+    let request = builder.body(form.into_bytes()).map_err(|_| {
+        Retryable::No(AcquisitionError::Configuration("the token endpoint URL is invalid"))
+    })?;
+    inner.count_token_request();
+    let response = match inner.platform.http.send(request, timeout).await {
+        Ok(response) => response,
+        Err(HttpError::Timeout) => {
+            return Err(Retryable::No(AcquisitionError::ProviderUnavailable(
+                ProviderFailure::Timeout,
+            )))
+        }
+        Err(HttpError::Transport(_)) => {
+            return Err(Retryable::Yes {
+                error: AcquisitionError::ProviderUnavailable(ProviderFailure::Transport),
+                wait: Duration::ZERO,
+            })
+        }
+    };
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get(http::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    match response::parse(status, retry_after.as_deref(), response.body()) {
+        Ok(token) => Ok(token),
+        Err(error) if status == 429 || status >= 500 => {
+            let wait = retry_after
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map_or(Duration::ZERO, Duration::from_secs);
+            Err(Retryable::Yes { error, wait })
+        }
+        Err(error) => Err(Retryable::No(error)),
+    }
+}
+
+/// The whole form: grant parameters, `client_id`, the client credential, and `claims`.
+async fn form(inner: &Inner, call: &TokenCall<'_>) -> Result<String, AcquisitionError> {
+    let mut params = call.grant.params(call.scope);
+    params.push(("client_id", inner.options.client_id.clone()));
+    match &inner.options.credential {
+        None => {
+            return Err(AcquisitionError::Configuration(
+                "no client credential is configured (AzureAd.ClientCredentials or a client secret)",
+            ))
+        }
+        Some(ClientCredential::Secret(secret)) => {
+            params.push(("client_secret", secret.expose().to_owned()));
+        }
+        Some(ClientCredential::SignedAssertion(assertion)) => {
+            params.push(("client_assertion_type", CLIENT_ASSERTION_TYPE.to_owned()));
+            params.push(("client_assertion", assertion.expose().to_owned()));
+        }
+        Some(ClientCredential::AssertionProvider(provider)) => {
+            let assertion = provider.assertion(call.endpoint).await.map_err(|_| {
+                AcquisitionError::Configuration("the client assertion provider failed")
+            })?;
+            params.push(("client_assertion_type", CLIENT_ASSERTION_TYPE.to_owned()));
+            params.push(("client_assertion", assertion.expose().to_owned()));
+        }
+        Some(ClientCredential::Certificate(certificate)) => {
+            let key = inner.signing_key(certificate).await?;
+            let now = inner.platform.clock.now_millis() / 1000;
+            let assertion = client_assertion::sign(
+                inner.platform.crypto.as_ref(),
+                &key,
+                certificate,
+                &inner.options.client_id,
+                call.endpoint,
+                now,
+            )
+            .await
+            .map_err(|_| AcquisitionError::Configuration("signing the client assertion failed"))?;
+            params.push(("client_assertion_type", CLIENT_ASSERTION_TYPE.to_owned()));
+            params.push(("client_assertion", assertion));
+        }
+    }
+    if let Some(claims) = &call.claims {
+        params.push(("claims", claims.clone()));
+    }
+    Ok(form_encode(&params))
+}

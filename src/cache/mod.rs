@@ -1,0 +1,324 @@
+//! The token cache: isolate memory (L1, bounded, LRU) in front of the platform's key-value store
+//! (L2: Workers KV, Spin key-value, [`MemoryStore`](crate::platform::MemoryStore)).
+//!
+//! - A read checks L1, then L2 (and fills L1); a write goes to both.
+//! - L2 values are framed `EI1p` + JSON, or, when a cache key secret is configured,
+//!   `EI1s` + AES-256-GCM sealed JSON with the cache key as associated data (`cache/seal.rs`).
+//!   A corrupt, undecryptable, expired or other-format value is a miss, and is overwritten by
+//!   the next write.
+//! - The cache is best-effort: an L2 failure is logged once (when the store starts failing, and
+//!   again when it recovers) and the caller proceeds as on a miss. No cache failure fails a
+//!   request.
+//!
+//! Keys are computed in [`key`]; the records are [`CachedToken`] and [`SessionRecord`].
+
+pub mod key;
+mod lru;
+pub(crate) mod seal;
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::config::Secret;
+use crate::platform::{Crypto, KeyValueStore, Logger, StoreError};
+pub use key::CacheKey;
+use lru::Lru;
+use seal::Sealer;
+
+const PLAIN_FRAME: &[u8; 4] = b"EI1p";
+const SEALED_FRAME: &[u8; 4] = b"EI1s";
+
+/// A value the cache keeps.
+pub(crate) trait Record: Serialize + DeserializeOwned + 'static {
+    /// When the record stops being usable, in Unix milliseconds.
+    fn expires_at_ms(&self) -> u64;
+    /// About how many bytes it takes in memory.
+    fn size(&self) -> usize;
+}
+
+/// A cached access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CachedToken {
+    /// The access token.
+    #[serde(rename = "at", serialize_with = "expose")]
+    pub access_token: Secret,
+    /// When it expires, in Unix milliseconds.
+    #[serde(rename = "exp")]
+    pub expires_at_ms: u64,
+    /// From when it should be refreshed in the background, in Unix milliseconds.
+    #[serde(rename = "ref")]
+    pub refresh_at_ms: u64,
+}
+
+impl Record for CachedToken {
+    fn expires_at_ms(&self) -> u64 {
+        self.expires_at_ms
+    }
+    fn size(&self) -> usize {
+        self.access_token.expose().len() + 64
+    }
+}
+
+/// A long-running session: the refresh token it continues with, and what it has asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    /// The refresh token.
+    #[serde(rename = "rt", serialize_with = "expose")]
+    pub refresh_token: Secret,
+    /// The tenant the session's tokens come from (Entra), if known.
+    #[serde(rename = "tid", default)]
+    pub tenant: Option<String>,
+    /// The cache keys of the session's tokens, so ending the session can delete them.
+    #[serde(rename = "keys", default)]
+    pub token_keys: Vec<String>,
+    /// When the record lapses unless used, in Unix milliseconds.
+    #[serde(rename = "exp")]
+    pub expires_at_ms: u64,
+}
+
+impl Record for SessionRecord {
+    fn expires_at_ms(&self) -> u64 {
+        self.expires_at_ms
+    }
+    fn size(&self) -> usize {
+        self.refresh_token.expose().len()
+            + self.token_keys.iter().map(String::len).sum::<usize>()
+            + 96
+    }
+}
+
+/// Writes a secret into a cache record (and only there: `Secret` is not `Serialize`).
+fn expose<S: serde::Serializer>(secret: &Secret, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(secret.expose())
+}
+
+/// Counters for tests, benchmarks and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Reads answered from isolate memory.
+    pub l1_hits: u64,
+    /// Reads answered from the key-value store.
+    pub l2_hits: u64,
+    /// Reads answered by neither.
+    pub misses: u64,
+    /// Key-value store reads attempted.
+    pub l2_reads: u64,
+    /// Key-value store writes attempted.
+    pub l2_writes: u64,
+    /// Key-value store operations that failed.
+    pub l2_errors: u64,
+    /// Store values that were refused (corrupt, unsealed, tampered, expired, wrong format).
+    pub l2_rejected: u64,
+    /// Entries in isolate memory now.
+    pub l1_entries: u64,
+    /// Bytes in isolate memory now.
+    pub l1_bytes: u64,
+}
+
+/// Bounds of the cache.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CacheOptions {
+    /// Most entries in isolate memory.
+    pub max_entries: usize,
+    /// Most bytes in isolate memory.
+    pub max_bytes: usize,
+    /// A token is served only while more than this is left of its life.
+    pub expiry_margin: Duration,
+    /// How long a long-running session is kept after its last refresh.
+    pub session_max_idle: Duration,
+    /// The secret L2 values are sealed with; `None` stores them in clear.
+    pub seal_secret: Option<Secret>,
+}
+
+impl std::fmt::Debug for CacheOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CacheOptions")
+            .field("max_entries", &self.max_entries)
+            .field("max_bytes", &self.max_bytes)
+            .field("expiry_margin", &self.expiry_margin)
+            .field("session_max_idle", &self.session_max_idle)
+            .field("sealed", &self.seal_secret.is_some())
+            .finish()
+    }
+}
+
+impl Default for CacheOptions {
+    fn default() -> Self {
+        CacheOptions {
+            max_entries: 1000,
+            max_bytes: 4 * 1024 * 1024,
+            expiry_margin: Duration::from_secs(300),
+            session_max_idle: Duration::from_secs(90 * 24 * 3600),
+            seal_secret: None,
+        }
+    }
+}
+
+/// L1 + L2, best-effort.
+pub(crate) struct TokenCache {
+    l1: RefCell<Lru<Rc<dyn Any>>>,
+    store: Option<Rc<dyn KeyValueStore>>,
+    sealer: Option<Sealer>,
+    crypto: Rc<dyn Crypto>,
+    logger: Rc<dyn Logger>,
+    store_failing: Cell<bool>,
+    stats: Cell<CacheStats>,
+}
+
+impl TokenCache {
+    pub(crate) fn new(
+        options: &CacheOptions,
+        store: Option<Rc<dyn KeyValueStore>>,
+        crypto: Rc<dyn Crypto>,
+        logger: Rc<dyn Logger>,
+    ) -> TokenCache {
+        TokenCache {
+            l1: RefCell::new(Lru::new(options.max_entries, options.max_bytes)),
+            store,
+            sealer: options.seal_secret.as_ref().map(|s| Sealer::new(s.expose())),
+            crypto,
+            logger,
+            store_failing: Cell::new(false),
+            stats: Cell::new(CacheStats::default()),
+        }
+    }
+
+    pub(crate) fn stats(&self) -> CacheStats {
+        let l1 = self.l1.borrow();
+        CacheStats { l1_entries: l1.len() as u64, l1_bytes: l1.bytes() as u64, ..self.stats.get() }
+    }
+
+    fn count(&self, update: impl FnOnce(&mut CacheStats)) {
+        let mut stats = self.stats.get();
+        update(&mut stats);
+        self.stats.set(stats);
+    }
+
+    /// Logs the first failure of an outage and the recovery, not every failed operation.
+    fn store_outcome<T>(&self, result: Result<T, StoreError>, operation: &str) -> Option<T> {
+        match result {
+            Ok(value) => {
+                if self.store_failing.replace(false) {
+                    self.logger.warn("token cache store recovered; using it again");
+                }
+                Some(value)
+            }
+            Err(e) => {
+                self.count(|s| s.l2_errors += 1);
+                if !self.store_failing.replace(true) {
+                    self.logger.warn(&format!(
+                        "token cache store failed on {operation} ({e}); serving from memory and the identity provider until it recovers"
+                    ));
+                }
+                None
+            }
+        }
+    }
+
+    /// The record under `key` if there is a usable one at `now_ms`.
+    pub(crate) async fn get<T: Record>(&self, key: &CacheKey, now_ms: u64) -> Option<Rc<T>> {
+        let in_memory = self.l1.borrow_mut().get(key.as_str());
+        if let Some(value) = in_memory {
+            match value.downcast::<T>() {
+                Ok(record) if record.expires_at_ms() > now_ms => {
+                    self.count(|s| s.l1_hits += 1);
+                    return Some(record);
+                }
+                _ => self.l1.borrow_mut().remove(key.as_str()),
+            }
+        }
+        let Some(store) = &self.store else {
+            self.count(|s| s.misses += 1);
+            return None;
+        };
+        self.count(|s| s.l2_reads += 1);
+        let bytes = self.store_outcome(store.get(key.as_str()).await, "get").flatten();
+        let Some(bytes) = bytes else {
+            self.count(|s| s.misses += 1);
+            return None;
+        };
+        match self.decode::<T>(key, &bytes).await {
+            Some(record) if record.expires_at_ms() > now_ms => {
+                self.count(|s| s.l2_hits += 1);
+                let record = Rc::new(record);
+                let size = record.size();
+                self.l1.borrow_mut().insert(key.as_str(), record.clone(), size);
+                Some(record)
+            }
+            Some(_) => {
+                // Expired: stores without expiry (Spin) keep it; remove it.
+                self.count(|s| s.misses += 1);
+                let _ = self.store_outcome(store.delete(key.as_str()).await, "delete");
+                None
+            }
+            None => {
+                self.count(|s| {
+                    s.l2_rejected += 1;
+                    s.misses += 1
+                });
+                None
+            }
+        }
+    }
+
+    /// Stores `record` in memory and, for `store_ttl`, in the store.
+    pub(crate) async fn put<T: Record>(&self, key: &CacheKey, record: Rc<T>, store_ttl: Duration) {
+        let size = record.size();
+        self.l1.borrow_mut().insert(key.as_str(), record.clone(), size);
+        let Some(store) = &self.store else { return };
+        let Some(bytes) = self.encode(key, record.as_ref()).await else {
+            return;
+        };
+        self.count(|s| s.l2_writes += 1);
+        let _ = self.store_outcome(store.put(key.as_str(), bytes, store_ttl).await, "put");
+    }
+
+    /// Removes `key` from memory and from the store.
+    pub(crate) async fn remove(&self, key: &CacheKey) {
+        self.l1.borrow_mut().remove(key.as_str());
+        if let Some(store) = &self.store {
+            let _ = self.store_outcome(store.delete(key.as_str()).await, "delete");
+        }
+    }
+
+    /// Removes `key` from isolate memory only (tests and benchmarks use this to force L2).
+    pub(crate) fn forget_in_memory(&self, key: &CacheKey) {
+        self.l1.borrow_mut().remove(key.as_str());
+    }
+
+    async fn encode<T: Record>(&self, key: &CacheKey, record: &T) -> Option<Vec<u8>> {
+        let json = serde_json::to_vec(record).ok()?;
+        match &self.sealer {
+            None => Some([&PLAIN_FRAME[..], &json].concat()),
+            Some(sealer) => {
+                match sealer.seal(self.crypto.as_ref(), key.as_str().as_bytes(), &json).await {
+                    Ok(sealed) => Some([&SEALED_FRAME[..], &sealed].concat()),
+                    Err(e) => {
+                        // Never fall back to clear text when sealing was asked for.
+                        self.logger.warn(&format!("token cache sealing failed ({e}); not stored"));
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    async fn decode<T: Record>(&self, key: &CacheKey, bytes: &[u8]) -> Option<T> {
+        let (frame, body) = (bytes.get(..4)?, bytes.get(4..)?);
+        let json = match (&self.sealer, frame) {
+            (None, f) if f == PLAIN_FRAME => body.to_vec(),
+            (Some(sealer), f) if f == SEALED_FRAME => {
+                sealer.open(self.crypto.as_ref(), key.as_str().as_bytes(), body).await.ok()??
+            }
+            // A clear value when sealing is configured (or the reverse) is refused: it was
+            // written by another configuration, or planted.
+            _ => return None,
+        };
+        serde_json::from_slice(&json).ok()
+    }
+}

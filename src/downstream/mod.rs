@@ -1,0 +1,375 @@
+//! Calling named downstream APIs (`DownstreamApis` in the configuration) for the user, for the
+//! app, or for a long-running session: Microsoft.Identity.Web's `IDownstreamApi` and
+//! `IAuthorizationHeaderProvider`, for the edge.
+//!
+//! - [`DownstreamApis::call`] gives the raw response; [`get_json`](DownstreamApis::get_json),
+//!   [`post_json`](DownstreamApis::post_json), [`put_json`](DownstreamApis::put_json),
+//!   [`patch_json`](DownstreamApis::patch_json) and [`delete`](DownstreamApis::delete) map
+//!   non-success answers to [`DownstreamError`] and bodies to serde types;
+//!   [`authorization_header`](DownstreamApis::authorization_header) is for hosts that fetch
+//!   themselves.
+//! - Each call has its timeout (the platform's HTTP client aborts it; Workers: `AbortSignal`)
+//!   and passes a correlation id on as `x-correlation-id`.
+//! - A 401 carrying a claims challenge (`error="insufficient_claims"`) is retried once with a
+//!   token acquired for those claims.
+//! - Several calls in one request run concurrently with any `join`; they share the cache and
+//!   the single flight.
+
+pub mod error;
+pub mod options;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use http::{HeaderMap, Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::acquisition::claims::challenge_from_www_authenticate;
+use crate::acquisition::{AcquiredToken, TokenAcquirer, TokenRequest};
+use crate::config::{ConfigError, IdentityConfig};
+use crate::platform::{Background, HttpError};
+use crate::validation::authorize::ValidatedToken;
+pub use error::DownstreamError;
+pub use options::{DownstreamApiOptions, GRAPH};
+
+/// The header a correlation id is passed on in.
+pub const CORRELATION_HEADER: &str = "x-correlation-id";
+
+/// Whom a call is made for.
+#[derive(Debug, Clone, Copy)]
+pub enum CallAs<'a> {
+    /// On behalf of the caller whose token this is.
+    User(&'a ValidatedToken),
+    /// As the app itself.
+    App,
+    /// For the long-running session stored under this key.
+    Session(&'a str),
+}
+
+/// Per-call overrides of an API's configuration.
+#[derive(Debug, Clone, Default)]
+pub struct CallOptions {
+    /// The path below the base URL (default: the API's `RelativePath`).
+    pub relative_path: Option<String>,
+    /// The method (default: the API's `HttpMethod`).
+    pub method: Option<Method>,
+    /// The scopes (default: the API's `Scopes`).
+    pub scopes: Option<Vec<String>>,
+    /// The timeout (default: the API's `TimeoutMs`).
+    pub timeout: Option<Duration>,
+    /// Extra headers.
+    pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    /// Passed on as `x-correlation-id`, and to the token endpoint as `client-request-id`.
+    pub correlation_id: Option<String>,
+    /// The request body and its content type.
+    pub body: Option<(Vec<u8>, String)>,
+    /// For app tokens of multi-tenant apps: the tenant to ask.
+    pub tenant: Option<String>,
+}
+
+impl CallOptions {
+    /// Options with the path set.
+    pub fn path(path: impl Into<String>) -> CallOptions {
+        CallOptions { relative_path: Some(path.into()), ..CallOptions::default() }
+    }
+
+    /// Sets the method.
+    pub fn with_method(mut self, method: Method) -> CallOptions {
+        self.method = Some(method);
+        self
+    }
+
+    /// Sets a JSON body.
+    pub fn with_json_body(mut self, body: Vec<u8>) -> CallOptions {
+        self.body = Some((body, "application/json".into()));
+        self
+    }
+
+    /// Sets the correlation id.
+    pub fn with_correlation_id(mut self, id: impl Into<String>) -> CallOptions {
+        self.correlation_id = Some(id.into());
+        self
+    }
+
+    /// Sets the timeout.
+    pub fn with_timeout(mut self, timeout: Duration) -> CallOptions {
+        self.timeout = Some(timeout);
+        self
+    }
+}
+
+/// A downstream API's answer.
+pub struct DownstreamResponse {
+    /// The status.
+    pub status: StatusCode,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl fmt::Debug for DownstreamResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DownstreamResponse")
+            .field("status", &self.status)
+            .field("body_bytes", &self.body.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl DownstreamResponse {
+    /// `Ok(self)` for a 2xx answer, the [`DownstreamError`] it maps to otherwise.
+    pub fn success(self) -> Result<DownstreamResponse, DownstreamError> {
+        if self.status.is_success() {
+            Ok(self)
+        } else {
+            Err(DownstreamError::Status { status: self.status, body: self.body })
+        }
+    }
+
+    /// The body as `T` (an empty body reads as JSON `null`, for `()` or `Option<T>`).
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, DownstreamError> {
+        let body: &[u8] = if self.body.is_empty() { b"null" } else { &self.body };
+        serde_json::from_slice(body).map_err(|_| DownstreamError::UnexpectedBody)
+    }
+}
+
+/// The configured downstream APIs and the acquirer that gets their tokens. Cheap to clone.
+#[derive(Clone)]
+pub struct DownstreamApis {
+    acquirer: TokenAcquirer,
+    apis: BTreeMap<String, DownstreamApiOptions>,
+}
+
+impl fmt::Debug for DownstreamApis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DownstreamApis").field("apis", &self.apis.keys()).finish_non_exhaustive()
+    }
+}
+
+impl DownstreamApis {
+    /// The APIs in `apis`, plus the `graph` preset unless `apis` defines `graph`.
+    pub fn new(acquirer: TokenAcquirer, mut apis: BTreeMap<String, DownstreamApiOptions>) -> Self {
+        apis.entry(GRAPH.to_owned()).or_insert_with(DownstreamApiOptions::graph);
+        DownstreamApis { acquirer, apis }
+    }
+
+    /// The APIs of the configuration's `DownstreamApis` section. Errors name the field.
+    pub fn from_config(
+        acquirer: TokenAcquirer,
+        config: &IdentityConfig,
+    ) -> Result<Self, ConfigError> {
+        let mut apis = BTreeMap::new();
+        for (name, entry) in &config.downstream_apis {
+            apis.insert(name.clone(), DownstreamApiOptions::from_config(name, entry)?);
+        }
+        Ok(DownstreamApis::new(acquirer, apis))
+    }
+
+    /// A clone whose token refreshes run on `background` (Workers: `ctx.wait_until`).
+    pub fn with_background(&self, background: std::rc::Rc<dyn Background>) -> Self {
+        DownstreamApis {
+            acquirer: self.acquirer.with_background(background),
+            apis: self.apis.clone(),
+        }
+    }
+
+    /// The token acquirer.
+    pub fn acquirer(&self) -> &TokenAcquirer {
+        &self.acquirer
+    }
+
+    /// The API configured as `name`.
+    pub fn api(&self, name: &str) -> Result<&DownstreamApiOptions, DownstreamError> {
+        self.apis.get(name).ok_or_else(|| DownstreamError::UnknownApi(name.to_owned()))
+    }
+
+    /// `Bearer <token>` for calling `name` as `who`, for hosts that make the call themselves.
+    pub async fn authorization_header(
+        &self,
+        name: &str,
+        who: CallAs<'_>,
+    ) -> Result<String, DownstreamError> {
+        let api = self.api(name)?;
+        let token = self.token(api, who, &CallOptions::default(), None).await?;
+        Ok(token.authorization_header())
+    }
+
+    async fn token(
+        &self,
+        api: &DownstreamApiOptions,
+        who: CallAs<'_>,
+        options: &CallOptions,
+        claims: Option<String>,
+    ) -> Result<AcquiredToken, DownstreamError> {
+        let mut request =
+            TokenRequest::new(options.scopes.clone().unwrap_or_else(|| api.scopes.clone()));
+        request.claims = claims;
+        request.audience = api.audience.clone();
+        request.resource = api.resource.clone();
+        request.correlation_id = options.correlation_id.clone();
+        request.tenant = options.tenant.clone();
+        let token = match (who, api.request_app_token) {
+            (CallAs::App, _) | (CallAs::User(_), true) => {
+                self.acquirer.token_for_app(&request).await?
+            }
+            (CallAs::User(user), false) => self.acquirer.token_for_user(user, &request).await?,
+            (CallAs::Session(key), _) => self.acquirer.token_for_session(key, &request).await?,
+        };
+        Ok(token)
+    }
+
+    /// Calls `name` as `who` and returns the answer whatever its status, after one retry for a
+    /// claims challenge. Identity, timeout and connection failures are errors.
+    pub async fn call(
+        &self,
+        name: &str,
+        who: CallAs<'_>,
+        options: CallOptions,
+    ) -> Result<DownstreamResponse, DownstreamError> {
+        let api = self.api(name)?;
+        let url = api
+            .url(options.relative_path.as_deref())
+            .ok_or(DownstreamError::InvalidRequest("the path leaves the API's base URL"))?;
+        let token = self.token(api, who, &options, None).await?;
+        let response = self.send(api, &url, &token, &options).await?;
+        if response.status != StatusCode::UNAUTHORIZED {
+            return Ok(response);
+        }
+        let challenge = response
+            .headers
+            .get_all(http::header::WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(challenge_from_www_authenticate);
+        let Some(claims) = challenge else {
+            return Ok(response);
+        };
+        let token = self.token(api, who, &options, Some(claims)).await?;
+        self.send(api, &url, &token, &options).await
+    }
+
+    async fn send(
+        &self,
+        api: &DownstreamApiOptions,
+        url: &str,
+        token: &AcquiredToken,
+        options: &CallOptions,
+    ) -> Result<DownstreamResponse, DownstreamError> {
+        let invalid = |_| DownstreamError::InvalidRequest("the request could not be built");
+        let mut builder = http::Request::builder()
+            .method(options.method.clone().unwrap_or_else(|| api.method.clone()))
+            .uri(url)
+            .header(http::header::AUTHORIZATION, token.authorization_header())
+            .header(http::header::ACCEPT, "application/json");
+        for (name, value) in api.headers.iter().chain(options.headers.iter()) {
+            builder = builder.header(name, value);
+        }
+        if let Some(id) = &options.correlation_id {
+            builder = builder.header(CORRELATION_HEADER, id.as_str());
+        }
+        let body = match &options.body {
+            Some((bytes, content_type)) => {
+                builder = builder.header(http::header::CONTENT_TYPE, content_type.as_str());
+                bytes.clone()
+            }
+            None => Vec::new(),
+        };
+        let request = builder.body(body).map_err(invalid)?;
+        let timeout = options.timeout.unwrap_or(api.timeout);
+        let http = &self.acquirer.platform().http;
+        match http.send(request, timeout).await {
+            Ok(response) => {
+                let (parts, body) = response.into_parts();
+                Ok(DownstreamResponse { status: parts.status, headers: parts.headers, body })
+            }
+            Err(HttpError::Timeout) => Err(DownstreamError::Timeout),
+            Err(HttpError::Transport(_)) => Err(DownstreamError::Transport),
+        }
+    }
+
+    async fn call_json<T: DeserializeOwned>(
+        &self,
+        name: &str,
+        who: CallAs<'_>,
+        method: Method,
+        path: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Result<T, DownstreamError> {
+        let mut options = CallOptions { method: Some(method), ..CallOptions::default() };
+        options.relative_path = path.map(str::to_owned);
+        if let Some(body) = body {
+            options = options.with_json_body(body);
+        }
+        self.call(name, who, options).await?.success()?.json()
+    }
+
+    /// `GET` and read the JSON answer. `path` overrides the API's `RelativePath`.
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        name: &str,
+        who: CallAs<'_>,
+        path: Option<&str>,
+    ) -> Result<T, DownstreamError> {
+        self.call_json(name, who, Method::GET, path, None).await
+    }
+
+    /// `POST` `body` as JSON and read the JSON answer.
+    pub async fn post_json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        name: &str,
+        who: CallAs<'_>,
+        path: Option<&str>,
+        body: &B,
+    ) -> Result<T, DownstreamError> {
+        let body = serde_json::to_vec(body).map_err(|_| DownstreamError::Serialize)?;
+        self.call_json(name, who, Method::POST, path, Some(body)).await
+    }
+
+    /// `PUT` `body` as JSON and read the JSON answer.
+    pub async fn put_json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        name: &str,
+        who: CallAs<'_>,
+        path: Option<&str>,
+        body: &B,
+    ) -> Result<T, DownstreamError> {
+        let body = serde_json::to_vec(body).map_err(|_| DownstreamError::Serialize)?;
+        self.call_json(name, who, Method::PUT, path, Some(body)).await
+    }
+
+    /// `PATCH` `body` as JSON and read the JSON answer.
+    pub async fn patch_json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        name: &str,
+        who: CallAs<'_>,
+        path: Option<&str>,
+        body: &B,
+    ) -> Result<T, DownstreamError> {
+        let body = serde_json::to_vec(body).map_err(|_| DownstreamError::Serialize)?;
+        self.call_json(name, who, Method::PATCH, path, Some(body)).await
+    }
+
+    /// `DELETE`; any success status is `Ok`.
+    pub async fn delete(
+        &self,
+        name: &str,
+        who: CallAs<'_>,
+        path: Option<&str>,
+    ) -> Result<(), DownstreamError> {
+        self.call(
+            name,
+            who,
+            CallOptions {
+                method: Some(Method::DELETE),
+                relative_path: path.map(str::to_owned),
+                ..CallOptions::default()
+            },
+        )
+        .await?
+        .success()
+        .map(|_| ())
+    }
+}

@@ -1,0 +1,414 @@
+//! Token acquisition at the HTTP seam: the exact wire format of every grant and client
+//! credential, every identity error and the answer it gives, and the retry rules.
+#![cfg(all(feature = "rust-crypto", not(target_arch = "wasm32")))]
+
+mod support;
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use edge_identity::acquisition::ProviderFailure;
+use edge_identity::platform::HttpError;
+use edge_identity::{AcquisitionError, IdentityConfig, TokenRequest};
+use futures::executor::block_on;
+use rsa::pkcs8::DecodePrivateKey as _;
+use rsa::signature::Verifier as _;
+use serde_json::{json, Value};
+use support::acquisition::*;
+use support::signing_keys::RFC7515_A2_PKCS8_B64;
+use support::*;
+
+const PARTNER: &str = "api://partner/read";
+
+fn isolate() -> Isolate {
+    Isolate::new(ScriptedWeb::new(), rc(ManualClock::at_secs(T0)), None)
+}
+
+fn decode_segment(segment: &str) -> Value {
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(segment).unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_obo_request_has_the_entra_wire_format() {
+    let iso = isolate();
+    let acquirer = iso.acquirer(&config(json!({}), json!({})));
+    let user = user();
+    let token =
+        block_on(acquirer.token_for_user(&user, &TokenRequest::new(["b.scope", PARTNER]))).unwrap();
+    assert_eq!(token.secret(), "at-1");
+    let requests = iso.web.token_requests();
+    assert_eq!(requests.len(), 1);
+    let seen = &requests[0];
+    assert_eq!(
+        (seen.method.as_str(), seen.url.as_str()),
+        ("POST", token_endpoint(TENANT).as_str())
+    );
+    assert_eq!(seen.header("content-type").unwrap(), "application/x-www-form-urlencoded");
+    let form = seen.form();
+    assert_eq!(form["grant_type"], "urn:ietf:params:oauth:grant-type:jwt-bearer");
+    assert_eq!(form["requested_token_use"], "on_behalf_of");
+    assert_eq!(form["assertion"], user.token().expose());
+    assert_eq!(form["scope"], format!("{PARTNER} b.scope"));
+    assert_eq!((form["client_id"].as_str(), form["client_secret"].as_str()), (CLIENT_ID, SECRET));
+    assert!(!form.contains_key("claims"));
+}
+
+#[test]
+fn a_multi_tenant_app_asks_the_callers_tenant() {
+    let iso = isolate();
+    let acquirer = iso.acquirer(&config(json!({"TenantId": "organizations"}), json!({})));
+    let user = user_at(T0, json!({"tid": OTHER_TENANT, "iss": v2_issuer(OTHER_TENANT)}));
+    block_on(acquirer.token_for_user(&user, &TokenRequest::new([PARTNER]))).unwrap();
+    assert_eq!(iso.web.token_requests()[0].url, token_endpoint(OTHER_TENANT));
+}
+
+#[test]
+fn client_capabilities_and_a_claims_challenge_are_merged_into_claims() {
+    let iso = isolate();
+    let acquirer = iso.acquirer(&config(json!({"ClientCapabilities": ["cp1"]}), json!({})));
+    let user = user();
+    block_on(acquirer.token_for_user(&user, &TokenRequest::new([PARTNER]))).unwrap();
+    let challenge = r#"{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}"#;
+    block_on(acquirer.token_for_user(&user, &TokenRequest::new([PARTNER]).with_claims(challenge)))
+        .unwrap();
+    let requests = iso.web.token_requests();
+    assert_eq!(requests.len(), 2, "a claims challenge bypasses the cached token");
+    let first: Value = serde_json::from_str(&requests[0].form()["claims"]).unwrap();
+    assert_eq!(first, json!({"access_token": {"xms_cc": {"values": ["cp1"]}}}));
+    let second: Value = serde_json::from_str(&requests[1].form()["claims"]).unwrap();
+    assert_eq!(second["access_token"]["xms_cc"]["values"], json!(["cp1"]));
+    assert_eq!(second["access_token"]["nbf"]["value"], "1700000000");
+}
+
+#[test]
+fn rfc_8693_token_exchange_has_the_standard_wire_format_and_discovers_its_endpoint_once() {
+    let iso = isolate();
+    let issuer = "https://idp.example.com/realms/edge";
+    let endpoint = format!("{issuer}/protocol/openid-connect/token");
+    iso.web.token_endpoints.borrow_mut().push(endpoint.clone());
+    let discovery = json!({"issuer": issuer, "token_endpoint": endpoint, "jwks_uri": format!("{issuer}/certs")});
+    iso.web.route(&format!("{issuer}/.well-known/openid-configuration"), move |_| {
+        json_answer(200, discovery.clone())
+    });
+    let config = IdentityConfig::from_json(
+        &json!({"AzureAd": {"Authority": issuer, "ClientId": "edge-api",
+            "ClientCredentials": [{"SourceType": "ClientSecret", "ClientSecret": SECRET}]}})
+        .to_string(),
+    )
+    .unwrap();
+    let acquirer = iso.acquirer(&config);
+    let user = user();
+    let request = TokenRequest::new(["read"])
+        .with_audience("partner-api")
+        .with_resource("https://partner.example.com");
+    block_on(acquirer.token_for_user(&user, &request)).unwrap();
+    block_on(acquirer.token_for_user(&user, &TokenRequest::new(["write"]))).unwrap();
+
+    let discovery_fetches = iso.web.requests_to(&format!("{issuer}/.well-known")).len();
+    assert_eq!(discovery_fetches, 1);
+    let requests = iso.web.token_requests();
+    assert_eq!(requests.len(), 2);
+    let form = requests[0].form();
+    assert_eq!(form["grant_type"], "urn:ietf:params:oauth:grant-type:token-exchange");
+    assert_eq!(form["subject_token"], user.token().expose());
+    assert_eq!(form["subject_token_type"], "urn:ietf:params:oauth:token-type:access_token");
+    assert_eq!(form["requested_token_type"], "urn:ietf:params:oauth:token-type:access_token");
+    assert_eq!(
+        (form["audience"].as_str(), form["resource"].as_str()),
+        ("partner-api", "https://partner.example.com")
+    );
+    assert_eq!((form["scope"].as_str(), form["client_id"].as_str()), ("read", "edge-api"));
+    assert!(!form.contains_key("requested_token_use") && !form.contains_key("assertion"));
+    assert!(!requests[1].form().contains_key("audience"));
+}
+
+#[test]
+fn app_tokens_use_client_credentials_and_multi_tenant_apps_must_name_a_tenant() {
+    let iso = isolate();
+    let acquirer = iso.acquirer(&config(json!({}), json!({})));
+    let header = block_on(acquirer.authorization_header_for_app(&TokenRequest::new([
+        "https://graph.microsoft.com/.default",
+    ])))
+    .unwrap();
+    assert_eq!(header, "Bearer at-1");
+    let form = iso.web.token_requests()[0].form();
+    assert_eq!(form["grant_type"], "client_credentials");
+    assert_eq!(form["scope"], "https://graph.microsoft.com/.default");
+    assert!(!form.contains_key("assertion"));
+
+    let multi = iso.acquirer(&config(json!({"TenantId": "common"}), json!({})));
+    let err = block_on(multi.token_for_app(&TokenRequest::new(["x/.default"]))).unwrap_err();
+    assert!(matches!(err, AcquisitionError::Configuration(_)), "{err:?}");
+    block_on(multi.token_for_app(&TokenRequest::new(["x/.default"]).for_tenant(OTHER_TENANT)))
+        .unwrap();
+    assert_eq!(iso.web.token_requests()[1].url, token_endpoint(OTHER_TENANT));
+    let err =
+        block_on(multi.token_for_app(&TokenRequest::new(["x/.default"]).for_tenant("../evil")))
+            .unwrap_err();
+    assert!(matches!(err, AcquisitionError::Configuration(_)));
+}
+
+fn certificate_config(algorithm: &str) -> IdentityConfig {
+    let certificate = b"not a real certificate, only its thumbprint matters here";
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{RFC7515_A2_PKCS8_B64}\n-----END PRIVATE KEY-----\n-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        base64::engine::general_purpose::STANDARD.encode(certificate)
+    );
+    config(
+        json!({
+            "ClientCredentials": [{"SourceType": "Base64Encoded",
+                "Base64EncodedValue": base64::engine::general_purpose::STANDARD.encode(pem)}],
+            "ClientAssertionAlgorithm": algorithm
+        }),
+        json!({}),
+    )
+}
+
+fn verify_assertion(assertion: &str, algorithm: &str) -> (Value, Value) {
+    let parts: Vec<&str> = assertion.split('.').collect();
+    assert_eq!(parts.len(), 3);
+    let key = rsa::RsaPrivateKey::from_pkcs8_der(
+        &base64::engine::general_purpose::STANDARD.decode(RFC7515_A2_PKCS8_B64).unwrap(),
+    )
+    .unwrap()
+    .to_public_key();
+    let signing_input = format!("{}.{}", parts[0], parts[1]);
+    let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+    let verified = match algorithm {
+        "RS256" => rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(key)
+            .verify(signing_input.as_bytes(), &signature.as_slice().try_into().unwrap())
+            .is_ok(),
+        _ => rsa::pss::VerifyingKey::<sha2::Sha256>::new(key)
+            .verify(signing_input.as_bytes(), &signature.as_slice().try_into().unwrap())
+            .is_ok(),
+    };
+    assert!(verified, "the {algorithm} assertion verifies with the certificate's key");
+    (decode_segment(parts[0]), decode_segment(parts[1]))
+}
+
+#[test]
+fn a_certificate_credential_sends_a_fresh_signed_assertion_for_the_token_endpoint() {
+    use sha2::Digest as _;
+    for algorithm in ["RS256", "PS256"] {
+        let iso = isolate();
+        let acquirer = iso.acquirer(&certificate_config(algorithm));
+        block_on(acquirer.token_for_app(&TokenRequest::new(["a/.default"]))).unwrap();
+        block_on(acquirer.token_for_app(&TokenRequest::new(["b/.default"]))).unwrap();
+        let requests = iso.web.token_requests();
+        let mut jtis = Vec::new();
+        for seen in &requests {
+            let form = seen.form();
+            assert_eq!(
+                form["client_assertion_type"],
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+            );
+            assert!(!form.contains_key("client_secret"));
+            let (header, claims) = verify_assertion(&form["client_assertion"], algorithm);
+            let thumbprint = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+                sha2::Sha256::digest(b"not a real certificate, only its thumbprint matters here"),
+            );
+            assert_eq!(header, json!({"alg": algorithm, "typ": "JWT", "x5t#S256": thumbprint}));
+            assert_eq!(claims["aud"], token_endpoint(TENANT));
+            assert_eq!(
+                (claims["iss"].as_str(), claims["sub"].as_str()),
+                (Some(CLIENT_ID), Some(CLIENT_ID))
+            );
+            assert_eq!(claims["iat"], T0);
+            assert_eq!(claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(), 300);
+            jtis.push(claims["jti"].as_str().unwrap().to_owned());
+        }
+        assert_ne!(jtis[0], jtis[1], "every assertion has its own jti");
+    }
+}
+
+#[test]
+fn a_supplied_signed_assertion_is_sent_as_is() {
+    let iso = isolate();
+    let acquirer = iso.acquirer(&config(
+        json!({"ClientCredentials": [{"SourceType": "SignedAssertion", "SignedAssertion": "federated.jwt.value"}]}),
+        json!({}),
+    ));
+    block_on(acquirer.token_for_user(&user(), &TokenRequest::new([PARTNER]))).unwrap();
+    let form = iso.web.token_requests()[0].form();
+    assert_eq!(form["client_assertion"], "federated.jwt.value");
+    assert!(!form.contains_key("client_secret"));
+}
+
+fn failing_with(status: u16, body: Value) -> (Isolate, AcquisitionError) {
+    let iso = isolate();
+    iso.web.queue(&token_endpoint(TENANT), json_answer(status, body.clone()));
+    iso.web.queue(&token_endpoint(TENANT), json_answer(status, body));
+    let acquirer = iso.acquirer(&config(json!({}), json!({})));
+    let err =
+        block_on(acquirer.token_for_user(&user(), &TokenRequest::new([PARTNER]))).unwrap_err();
+    (iso, err)
+}
+
+#[test]
+fn consent_required_answers_401_with_the_scopes_to_consent_to() {
+    let (iso, err) = failing_with(
+        400,
+        json!({"error": "invalid_grant", "error_description": "AADSTS65001: The user or administrator has not consented",
+               "error_codes": [65001], "suberror": "consent_required", "trace_id": "t", "correlation_id": "c"}),
+    );
+    assert_eq!(iso.web.token_requests().len(), 1, "no retry on 4xx");
+    assert!(matches!(err, AcquisitionError::ConsentRequired(_)), "{err:?}");
+    let response = err.to_response();
+    assert_eq!(response.status(), 401);
+    let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+    assert!(challenge.starts_with("Bearer error=\"consent_required\""), "{challenge}");
+    assert!(challenge.contains(&format!("scope=\"{PARTNER}\"")));
+    let body: Value = serde_json::from_slice(response.body()).unwrap();
+    assert_eq!(body["error"], "consent_required");
+    assert_eq!(body["scopes"], json!([PARTNER]));
+    assert!(!String::from_utf8_lossy(response.body()).contains("AADSTS"));
+}
+
+#[test]
+fn a_claims_challenge_from_the_provider_answers_401_with_the_claims() {
+    let claims = r#"{"access_token":{"capolids":{"essential":true,"values":["c1"]}}}"#;
+    let (_, err) = failing_with(
+        400,
+        json!({"error": "invalid_grant", "error_codes": [50076], "suberror": "basic_action", "claims": claims}),
+    );
+    assert_eq!(err.claims(), Some(claims));
+    let response = err.to_response();
+    assert_eq!(response.status(), 401);
+    let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+    assert!(challenge.starts_with("Bearer error=\"insufficient_claims\""), "{challenge}");
+    assert!(challenge.contains(&base64::engine::general_purpose::STANDARD.encode(claims)));
+    let body: Value = serde_json::from_slice(response.body()).unwrap();
+    assert_eq!(
+        (body["error"].as_str(), body["claims"].as_str()),
+        (Some("insufficient_claims"), Some(claims))
+    );
+}
+
+#[test]
+fn an_expired_or_invalid_assertion_answers_401_invalid_token() {
+    for code in [500133, 50013] {
+        let (_, err) = failing_with(400, json!({"error": "invalid_grant", "error_codes": [code]}));
+        assert!(matches!(err, AcquisitionError::InvalidGrant(_)), "{code}: {err:?}");
+        let response = err.to_response();
+        assert_eq!(response.status(), 401);
+        assert!(response.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer error=\"invalid_token\""));
+    }
+}
+
+#[test]
+fn a_refused_client_credential_answers_500_without_details() {
+    let (_, err) = failing_with(401, json!({"error": "invalid_client", "error_codes": [7000215]}));
+    assert!(matches!(err, AcquisitionError::InvalidClient(_)), "{err:?}");
+    let response = err.to_response();
+    assert_eq!(response.status(), 500);
+    let body = String::from_utf8_lossy(response.body()).into_owned();
+    assert!(body.contains("server_error") && !body.contains("7000215"), "{body}");
+}
+
+#[test]
+fn a_failing_provider_is_retried_once_then_answers_503() {
+    let (iso, err) = failing_with(503, json!({"error": "temporarily_unavailable"}));
+    assert_eq!(iso.web.token_requests().len(), 2, "one retry on 5xx");
+    assert!(
+        matches!(err, AcquisitionError::ProviderUnavailable(ProviderFailure::Status(503))),
+        "{err:?}"
+    );
+    let response = err.to_response();
+    assert_eq!(
+        (response.status().as_u16(), response.headers()["retry-after"].to_str().unwrap()),
+        (503, "5")
+    );
+
+    let iso = isolate();
+    iso.web.queue(&token_endpoint(TENANT), json_answer(500, json!({"error": "server_error"})));
+    let acquirer = iso.acquirer(&config(json!({}), json!({})));
+    let token = block_on(acquirer.token_for_user(&user(), &TokenRequest::new([PARTNER]))).unwrap();
+    assert_eq!((token.secret(), iso.web.token_requests().len()), ("at-1", 2));
+}
+
+#[test]
+fn throttling_is_retried_after_retry_after_only_within_the_time_budget() {
+    let throttled = |seconds: u64| {
+        Ok(http::Response::builder()
+            .status(429)
+            .header("retry-after", seconds.to_string())
+            .body(br#"{"error":"temporarily_unavailable"}"#.to_vec())
+            .unwrap())
+    };
+    let iso = isolate();
+    iso.web.queue(&token_endpoint(TENANT), throttled(2));
+    let acquirer = iso.acquirer(&config(json!({}), json!({})));
+    block_on(acquirer.token_for_user(&user(), &TokenRequest::new([PARTNER]))).unwrap();
+    assert_eq!(iso.web.token_requests().len(), 2);
+    assert_eq!(iso.clock.secs(), T0 + 2, "waited for Retry-After");
+
+    let iso = isolate();
+    iso.web.queue(&token_endpoint(TENANT), throttled(60));
+    let acquirer = iso.acquirer(&config(json!({}), json!({})));
+    let err =
+        block_on(acquirer.token_for_user(&user(), &TokenRequest::new([PARTNER]))).unwrap_err();
+    assert_eq!(iso.web.token_requests().len(), 1, "60 s does not fit the 10 s budget");
+    assert!(
+        matches!(err, AcquisitionError::Throttled { retry_after: Some(d), .. } if d == Duration::from_secs(60))
+    );
+    assert_eq!(err.to_response().headers()["retry-after"], "60");
+}
+
+#[test]
+fn a_timeout_or_garbage_answer_is_provider_unavailable() {
+    let iso = isolate();
+    iso.web.queue(&token_endpoint(TENANT), Err(HttpError::Timeout));
+    let acquirer = iso.acquirer(&config(json!({"TokenRequestTimeoutMs": 1500}), json!({})));
+    let err =
+        block_on(acquirer.token_for_user(&user(), &TokenRequest::new([PARTNER]))).unwrap_err();
+    assert_eq!(err, AcquisitionError::ProviderUnavailable(ProviderFailure::Timeout));
+    assert_eq!(iso.web.token_requests()[0].timeout, Duration::from_millis(1500));
+
+    let iso = isolate();
+    for _ in 0..2 {
+        iso.web.queue(
+            &token_endpoint(TENANT),
+            Ok(http::Response::builder()
+                .status(200)
+                .body(b"<html>maintenance</html>".to_vec())
+                .unwrap()),
+        );
+    }
+    let acquirer = iso.acquirer(&config(json!({}), json!({})));
+    let err =
+        block_on(acquirer.token_for_user(&user(), &TokenRequest::new([PARTNER]))).unwrap_err();
+    assert!(
+        matches!(err, AcquisitionError::ProviderUnavailable(ProviderFailure::Unparseable(_))),
+        "{err:?}"
+    );
+    assert_eq!(err.to_response().status(), 503);
+}
+
+#[test]
+fn without_a_client_credential_acquisition_is_a_configuration_error() {
+    let iso = isolate();
+    let acquirer = iso.acquirer(&config(json!({"ClientCredentials": []}), json!({})));
+    let err =
+        block_on(acquirer.token_for_user(&user(), &TokenRequest::new([PARTNER]))).unwrap_err();
+    assert!(matches!(err, AcquisitionError::Configuration(_)));
+    assert_eq!(iso.web.token_requests().len(), 0);
+}
+
+#[test]
+fn secrets_and_tokens_never_appear_in_debug_or_errors() {
+    let (_, err) = failing_with(400, json!({"error": "invalid_grant", "error_codes": [65001]}));
+    let iso = isolate();
+    let acquirer = iso.acquirer(&config(json!({}), json!({})));
+    let user = user();
+    let token = block_on(acquirer.token_for_user(&user, &TokenRequest::new([PARTNER]))).unwrap();
+    let printed = format!("{err:?} {err} {acquirer:?} {token:?} {user:?} {:?}", acquirer.options());
+    for secret in [SECRET, "at-1", user.token().expose()] {
+        assert!(!printed.contains(secret), "{secret} leaked into {printed}");
+    }
+}
