@@ -197,6 +197,7 @@ pub(crate) struct Inner {
     flights: SingleFlight<Result<Rc<CachedToken>, AcquisitionError>>,
     signing_key: RefCell<Option<SigningKey>>,
     discovered_endpoint: Mutex<Option<String>>,
+    scheduled_refreshes: RefCell<std::collections::HashSet<String>>,
     token_requests: Cell<u64>,
     background_refreshes: Cell<u64>,
 }
@@ -322,6 +323,7 @@ impl TokenAcquirer {
                 flights: SingleFlight::new(),
                 signing_key: RefCell::new(None),
                 discovered_endpoint: Mutex::new(None),
+                scheduled_refreshes: RefCell::new(std::collections::HashSet::new()),
                 token_requests: Cell::new(0),
                 background_refreshes: Cell::new(0),
             }),
@@ -471,19 +473,25 @@ impl TokenAcquirer {
             .await
     }
 
-    /// Serves the cached token and refreshes it after the response, where the host allows.
+    /// Serves the cached token and refreshes it after the response, where the host allows:
+    /// one scheduled refresh per token at a time.
     fn refresh_in_background(&self, plan: &Plan) {
         let Some(background) = &self.background else {
             return;
         };
-        if self.inner.flights.is_running(&plan.flight_key()) {
+        let flight_key = plan.flight_key();
+        if self.inner.flights.is_running(&flight_key)
+            || !self.inner.scheduled_refreshes.borrow_mut().insert(flight_key.clone())
+        {
             return;
         }
         self.inner.background_refreshes.set(self.inner.background_refreshes.get() + 1);
         let this = self.clone();
         let plan = plan.clone();
         background.spawn(Box::pin(async move {
-            if let Err(e) = this.fetch_shared(plan).await {
+            let outcome = this.fetch_shared(plan).await;
+            this.inner.scheduled_refreshes.borrow_mut().remove(&flight_key);
+            if let Err(e) = outcome {
                 this.inner
                     .platform
                     .logger

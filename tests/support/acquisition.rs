@@ -92,6 +92,8 @@ pub struct ScriptedWeb {
     pub expires_in: Cell<u64>,
     pub refresh_in: Cell<Option<u64>>,
     pub issue_refresh_tokens: Cell<bool>,
+    /// Extra polls every answer takes, so many requests can be in flight at once.
+    pub latency_polls: Cell<u32>,
 }
 
 impl ScriptedWeb {
@@ -160,6 +162,9 @@ impl HttpClient for ScriptedWeb {
             };
             self.seen.borrow_mut().push(seen.clone());
             yield_now().await;
+            for _ in 0..self.latency_polls.get() {
+                yield_now().await;
+            }
             let queued = self.queued.borrow_mut().get_mut(&seen.url).and_then(VecDeque::pop_front);
             if let Some(answer) = queued {
                 return answer;

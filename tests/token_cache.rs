@@ -1,0 +1,315 @@
+//! The token cache: hits and misses in memory and in the store, the expiry margin, background
+//! refresh, single flight, a failing store, sealing at rest and tamper detection.
+#![cfg(all(feature = "rust-crypto", not(target_arch = "wasm32")))]
+
+mod support;
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use edge_identity::config::Secret;
+use edge_identity::platform::{KeyValueStore, MemoryStore};
+use edge_identity::{AcquisitionOptions, TokenAcquirer, TokenRequest};
+use futures::executor::block_on;
+use futures::future::join_all;
+use serde_json::json;
+use support::acquisition::*;
+use support::*;
+
+const PARTNER: &str = "api://partner/read";
+const CACHE_KEY_SECRET: &str = "0123456789abcdef0123456789abcdef-seal";
+
+fn request() -> TokenRequest {
+    TokenRequest::new([PARTNER])
+}
+
+fn with_store() -> (Isolate, Rc<MemoryStore>) {
+    let store = rc(MemoryStore::new());
+    (Isolate::new(ScriptedWeb::new(), rc(ManualClock::at_secs(T0)), Some(store.clone())), store)
+}
+
+fn sealed_acquirer(iso: &Isolate, secret: &str) -> TokenAcquirer {
+    let options = AcquisitionOptions::from_config(&config(json!({}), json!({})))
+        .unwrap()
+        .with_cache_seal_secret(Secret::new(secret), "TOKEN_CACHE_KEY")
+        .unwrap();
+    TokenAcquirer::new(iso.platform.clone(), options)
+}
+
+#[test]
+fn a_second_request_is_served_from_memory_without_a_provider_call() {
+    let (iso, _) = with_store();
+    let acquirer = iso.acquirer(&config(json!({}), json!({})));
+    let user = user();
+    let first = block_on(acquirer.token_for_user(&user, &request())).unwrap();
+    let second = block_on(acquirer.token_for_user(&user, &request())).unwrap();
+    assert_eq!((first.secret(), second.secret()), ("at-1", "at-1"));
+    assert!(!first.from_cache() && second.from_cache());
+    assert_eq!(iso.web.token_requests().len(), 1);
+    let stats = acquirer.stats();
+    assert_eq!((stats.cache.l1_hits, stats.cache.l2_writes, stats.token_requests), (1, 1, 1));
+}
+
+#[test]
+fn a_cold_isolate_is_served_from_the_store_without_a_provider_call() {
+    let (iso, store) = with_store();
+    let user = user();
+    block_on(iso.acquirer(&config(json!({}), json!({}))).token_for_user(&user, &request()))
+        .unwrap();
+
+    let web = ScriptedWeb::new();
+    let cold = Isolate::new(web.clone(), iso.clock.clone(), Some(store.clone()));
+    let acquirer = cold.acquirer(&config(json!({}), json!({})));
+    let token = block_on(acquirer.token_for_user(&user, &request())).unwrap();
+    assert_eq!(token.secret(), "at-1");
+    assert_eq!(web.token_requests().len(), 0);
+    block_on(acquirer.token_for_user(&user, &request())).unwrap();
+    let stats = acquirer.stats().cache;
+    assert_eq!((stats.l2_hits, stats.l1_hits, stats.l2_reads), (1, 1, 1), "the store fills memory");
+}
+
+#[test]
+fn the_store_entry_lives_for_the_token_lifetime_minus_the_margin_and_never_shows_the_token() {
+    let (iso, store) = with_store();
+    let user = user();
+    block_on(iso.acquirer(&config(json!({}), json!({}))).token_for_user(&user, &request()))
+        .unwrap();
+    let keys = store.keys();
+    assert_eq!(keys.len(), 1);
+    assert!(keys[0].starts_with("edge-identity/v1/token/user/"));
+    assert!(!keys[0].contains(user.token().expose()) && !keys[0].contains("partner"));
+    let (_, ttl) = store.entry(&keys[0]).unwrap();
+    assert_eq!(ttl, Duration::from_secs(3600 - 300));
+}
+
+#[test]
+fn one_token_asking_for_two_apis_and_two_users_asking_for_one_get_separate_entries() {
+    let (iso, store) = with_store();
+    let acquirer = iso.acquirer(&config(json!({}), json!({})));
+    let (alice, bob) = (user(), other_user());
+    let a1 = block_on(acquirer.token_for_user(&alice, &request())).unwrap();
+    let a2 = block_on(acquirer.token_for_user(&alice, &TokenRequest::new(["api://other/read"])))
+        .unwrap();
+    let b1 = block_on(acquirer.token_for_user(&bob, &request())).unwrap();
+    assert_eq!((a1.secret(), a2.secret(), b1.secret()), ("at-1", "at-2", "at-3"));
+    assert_eq!(store.keys().len(), 3);
+    let forms: Vec<_> =
+        iso.web.token_requests().iter().map(|s| s.form()["assertion"].clone()).collect();
+    assert_eq!(forms, [alice.token().expose(), alice.token().expose(), bob.token().expose()]);
+}
+
+#[test]
+fn a_token_is_not_served_once_only_the_margin_is_left() {
+    let (iso, _) = with_store();
+    let acquirer = iso.acquirer(&config(json!({}), json!({})));
+    let user = user();
+    block_on(acquirer.token_for_user(&user, &request())).unwrap();
+    iso.clock.advance(Duration::from_secs(3600 - 301));
+    assert!(block_on(acquirer.token_for_user(&user, &request())).unwrap().from_cache());
+    iso.clock.advance(Duration::from_secs(2));
+    let fresh = block_on(acquirer.token_for_user(&user, &request())).unwrap();
+    assert_eq!((fresh.secret(), fresh.from_cache()), ("at-2", false));
+}
+
+#[test]
+fn refresh_in_serves_the_cached_token_and_refreshes_it_in_the_background() {
+    let (iso, _) = with_store();
+    iso.web.refresh_in.set(Some(1800));
+    let deferred = rc(Deferred::default());
+    let acquirer = iso.acquirer(&config(json!({}), json!({}))).with_background(deferred.clone());
+    let user = user();
+    block_on(acquirer.token_for_user(&user, &request())).unwrap();
+    iso.clock.advance(Duration::from_secs(1799));
+    block_on(acquirer.token_for_user(&user, &request())).unwrap();
+    assert_eq!(deferred.pending(), 0, "not before refresh_in");
+
+    iso.clock.advance(Duration::from_secs(2));
+    let req = request();
+    let served = join_all((0..5).map(|_| acquirer.token_for_user(&user, &req)));
+    for token in block_on(served) {
+        assert_eq!(token.unwrap().secret(), "at-1", "the user does not wait for the refresh");
+    }
+    assert_eq!(deferred.pending(), 1, "one refresh is scheduled per token");
+    deferred.run_all();
+    assert_eq!(iso.web.token_requests().len(), 2);
+    let next = block_on(acquirer.token_for_user(&user, &request())).unwrap();
+    assert_eq!((next.secret(), next.from_cache()), ("at-2", true));
+}
+
+#[test]
+fn without_background_work_the_token_is_served_until_the_margin_then_replaced_inline() {
+    let (iso, _) = with_store();
+    iso.web.refresh_in.set(Some(600));
+    let acquirer = iso.acquirer(&config(json!({}), json!({})));
+    let user = user();
+    block_on(acquirer.token_for_user(&user, &request())).unwrap();
+    iso.clock.advance(Duration::from_secs(3000));
+    assert!(block_on(acquirer.token_for_user(&user, &request())).unwrap().from_cache());
+    assert_eq!((iso.web.token_requests().len(), acquirer.stats().background_refreshes), (1, 0));
+    iso.clock.advance(Duration::from_secs(400));
+    assert_eq!(block_on(acquirer.token_for_user(&user, &request())).unwrap().secret(), "at-2");
+}
+
+#[test]
+fn the_last_quarter_of_a_tokens_life_triggers_a_background_refresh_without_refresh_in() {
+    let (iso, _) = with_store();
+    let deferred = rc(Deferred::default());
+    let acquirer = iso.acquirer(&config(json!({}), json!({}))).with_background(deferred.clone());
+    let user = user();
+    block_on(acquirer.token_for_user(&user, &request())).unwrap();
+    iso.clock.advance(Duration::from_secs(2699));
+    block_on(acquirer.token_for_user(&user, &request())).unwrap();
+    assert_eq!(deferred.pending(), 0);
+    iso.clock.advance(Duration::from_secs(2));
+    block_on(acquirer.token_for_user(&user, &request())).unwrap();
+    assert_eq!(deferred.pending(), 1);
+}
+
+#[test]
+fn fifty_concurrent_requests_for_one_token_make_one_provider_call() {
+    let (iso, _) = with_store();
+    let acquirer = iso.acquirer(&config(json!({}), json!({})));
+    let user = user();
+    let req = request();
+    let all = block_on(join_all((0..50).map(|_| acquirer.token_for_user(&user, &req))));
+    assert!(all.iter().all(|t| t.as_ref().unwrap().secret() == "at-1"));
+    assert_eq!(iso.web.token_requests().len(), 1);
+
+    let err_iso = Isolate::new(ScriptedWeb::new(), rc(ManualClock::at_secs(T0)), None);
+    err_iso.web.latency_polls.set(100);
+    err_iso.web.queue(
+        &token_endpoint(TENANT),
+        json_answer(400, json!({"error": "invalid_grant", "error_codes": [65001]})),
+    );
+    let acquirer = err_iso.acquirer(&config(json!({}), json!({})));
+    let all = block_on(join_all((0..20).map(|_| acquirer.token_for_user(&user, &req))));
+    let codes: Vec<_> = all
+        .iter()
+        .map(|r| r.as_ref().map(|t| t.secret().to_owned()).map_err(|e| e.code()))
+        .collect();
+    assert!(
+        codes.iter().all(|r| *r == Err("consent_required")),
+        "{codes:?} {}",
+        err_iso.web.token_requests().len()
+    );
+    assert_eq!(err_iso.web.token_requests().len(), 1, "waiters share the failure too");
+}
+
+#[test]
+fn a_failing_store_never_fails_a_request_and_is_logged_once_per_outage() {
+    let store: Rc<dyn KeyValueStore> = rc(FailingStore);
+    let iso = Isolate::new(ScriptedWeb::new(), rc(ManualClock::at_secs(T0)), Some(store));
+    let acquirer = iso.acquirer(&config(json!({}), json!({})));
+    for user in [user(), other_user()] {
+        for _ in 0..3 {
+            block_on(acquirer.token_for_user(&user, &request())).unwrap();
+        }
+    }
+    assert_eq!(iso.web.token_requests().len(), 2, "memory still serves");
+    let stats = acquirer.stats().cache;
+    assert!(stats.l2_errors >= 4, "{stats:?}");
+    let lines = iso.lines.0.borrow();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("token cache store failed"));
+}
+
+#[test]
+fn sealed_entries_hide_the_token_and_open_only_with_the_same_secret() {
+    let (iso, store) = with_store();
+    let user = user();
+    block_on(sealed_acquirer(&iso, CACHE_KEY_SECRET).token_for_user(&user, &request())).unwrap();
+    let key = store.keys()[0].clone();
+    let (value, _) = store.entry(&key).unwrap();
+    assert!(value.starts_with(b"EI1s"));
+    assert!(!value.windows(4).any(|w| w == b"at-1"), "the token is not in clear");
+
+    let same = sealed_acquirer(&iso, CACHE_KEY_SECRET);
+    assert_eq!(block_on(same.token_for_user(&user, &request())).unwrap().secret(), "at-1");
+    assert_eq!(iso.web.token_requests().len(), 1);
+
+    let other = sealed_acquirer(&iso, "another-secret-of-at-least-32-characters");
+    assert_eq!(block_on(other.token_for_user(&user, &request())).unwrap().secret(), "at-2");
+    assert_eq!(other.stats().cache.l2_rejected, 1);
+    assert_ne!(store.entry(&key).unwrap().0, value, "the undecryptable entry was overwritten");
+}
+
+#[test]
+fn tampered_swapped_clear_and_corrupt_store_values_are_misses_and_get_overwritten() {
+    let user = user();
+    type Mangle = fn(&MemoryStore, &str, Vec<u8>);
+    let cases: [(&str, Mangle); 4] = [
+        ("one flipped bit", |s, k, mut v| {
+            let last = v.len() - 1;
+            v[last] ^= 1;
+            s.overwrite(k, v);
+        }),
+        ("a clear value where sealing is configured", |s, k, _| {
+            s.overwrite(
+                k,
+                br#"EI1p{"at":"planted","exp":99999999999999,"ref":99999999999999}"#.to_vec(),
+            )
+        }),
+        ("garbage", |s, k, _| s.overwrite(k, b"\x00\xffnot a cache entry".to_vec())),
+        ("an old format", |s, k, v| s.overwrite(k, [b"EI0s".as_slice(), &v[4..]].concat())),
+    ];
+    for (what, mangle) in cases {
+        let (iso, store) = with_store();
+        block_on(sealed_acquirer(&iso, CACHE_KEY_SECRET).token_for_user(&user, &request()))
+            .unwrap();
+        let key = store.keys()[0].clone();
+        mangle(&store, &key, store.entry(&key).unwrap().0);
+        let cold = sealed_acquirer(&iso, CACHE_KEY_SECRET);
+        let token = block_on(cold.token_for_user(&user, &request())).unwrap();
+        assert_eq!(token.secret(), "at-2", "{what}: a miss, not the stored value");
+        assert!(store.entry(&key).unwrap().0.starts_with(b"EI1s"), "{what}: overwritten");
+    }
+
+    // A sealed value copied under another key does not open (the key is the associated data).
+    let (iso, store) = with_store();
+    let acquirer = sealed_acquirer(&iso, CACHE_KEY_SECRET);
+    block_on(acquirer.token_for_user(&user, &request())).unwrap();
+    block_on(acquirer.token_for_user(&other_user(), &request())).unwrap();
+    let keys = store.keys();
+    store.overwrite(&keys[1], store.entry(&keys[0]).unwrap().0);
+    let cold = sealed_acquirer(&iso, CACHE_KEY_SECRET);
+    let mut results = Vec::new();
+    for u in [user.clone(), other_user()] {
+        results.push(block_on(cold.token_for_user(&u, &request())).unwrap().from_cache());
+    }
+    assert_eq!(results.iter().filter(|hit| !**hit).count(), 1, "the swapped entry is refused");
+}
+
+#[test]
+fn a_short_cache_key_secret_is_refused_naming_the_secret() {
+    let err = AcquisitionOptions::from_config(&config(json!({}), json!({})))
+        .unwrap()
+        .with_cache_seal_secret(Secret::new("short"), "TOKEN_CACHE_KEY")
+        .unwrap_err();
+    assert_eq!(err.field, "TOKEN_CACHE_KEY");
+}
+
+#[test]
+fn isolate_memory_is_bounded_by_entries() {
+    let iso = Isolate::new(ScriptedWeb::new(), rc(ManualClock::at_secs(T0)), None);
+    let acquirer = iso.acquirer(&config(json!({}), json!({"TokenCache": {"MaxEntries": 2}})));
+    let user = user();
+    for scope in ["a", "b", "c"] {
+        block_on(acquirer.token_for_user(&user, &TokenRequest::new([scope]))).unwrap();
+    }
+    assert_eq!(acquirer.stats().cache.l1_entries, 2);
+    block_on(acquirer.token_for_user(&user, &TokenRequest::new(["a"]))).unwrap();
+    assert_eq!(iso.web.token_requests().len(), 4, "the least recently used entry was evicted");
+}
+
+#[test]
+fn app_tokens_are_cached_by_client_authority_and_scopes() {
+    let (iso, _) = with_store();
+    let acquirer = iso.acquirer(&config(json!({}), json!({})));
+    let graph = TokenRequest::new(["https://graph.microsoft.com/.default"]);
+    block_on(acquirer.token_for_app(&graph)).unwrap();
+    assert!(block_on(acquirer.token_for_app(&graph)).unwrap().from_cache());
+    assert!(!block_on(acquirer.token_for_app(&TokenRequest::new(["x/.default"])))
+        .unwrap()
+        .from_cache());
+    assert_eq!(iso.web.token_requests().len(), 2);
+}
