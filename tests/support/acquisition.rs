@@ -71,6 +71,7 @@ pub fn form_decode(text: &str) -> BTreeMap<String, String> {
 }
 
 pub type Answer = Result<http::Response<Vec<u8>>, HttpError>;
+type Handler = Rc<dyn Fn(&Seen) -> Answer>;
 
 pub fn json_answer(status: u16, body: Value) -> Answer {
     Ok(http::Response::builder()
@@ -86,7 +87,7 @@ pub fn json_answer(status: u16, body: Value) -> Answer {
 pub struct ScriptedWeb {
     pub seen: RefCell<Vec<Seen>>,
     queued: RefCell<HashMap<String, VecDeque<Answer>>>,
-    handlers: RefCell<HashMap<String, Rc<dyn Fn(&Seen) -> Answer>>>,
+    handlers: RefCell<HashMap<String, Handler>>,
     minted: Cell<u64>,
     pub token_endpoints: RefCell<Vec<String>>,
     pub expires_in: Cell<u64>,

@@ -1,0 +1,307 @@
+//! Named downstream APIs at the HTTP seam: the token each call carries, typed JSON helpers,
+//! concurrent calls, per-call timeouts and correlation ids, the claims-challenge retry, and the
+//! outcome mapping (400/404 through, other failures 502, timeout 504).
+#![cfg(all(feature = "rust-crypto", not(target_arch = "wasm32")))]
+
+mod support;
+
+use std::time::Duration;
+
+use edge_identity::downstream::CallOptions;
+use edge_identity::platform::HttpError;
+use edge_identity::{CallAs, DownstreamApis, DownstreamError};
+use futures::executor::block_on;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use support::acquisition::*;
+use support::*;
+
+const PROFILE: &str = "https://profile.example.com";
+const PARTNER: &str = "https://partner.example.com";
+
+fn apis(iso: &Isolate) -> DownstreamApis {
+    let config = config(
+        json!({}),
+        json!({"DownstreamApis": {
+            "Profile": {"BaseUrl": PROFILE, "Scopes": ["api://profile/read"], "RelativePath": "me"},
+            "Partner": {"BaseUrl": format!("{PARTNER}/"), "Scopes": ["api://partner/read", "api://partner/write"],
+                        "TimeoutMs": 2000, "Headers": {"x-api-version": "2024-01"}},
+            "Reports": {"BaseUrl": "https://reports.example.com", "Scopes": ["api://reports/.default"],
+                        "RequestAppToken": true}
+        }}),
+    );
+    DownstreamApis::from_config(iso.acquirer(&config), &config).unwrap()
+}
+
+fn isolate() -> Isolate {
+    Isolate::new(ScriptedWeb::new(), rc(ManualClock::at_secs(T0)), None)
+}
+
+#[derive(Debug, Deserialize, PartialEq)]
+struct Me {
+    name: String,
+}
+
+#[test]
+fn a_call_for_the_user_carries_the_obo_token_for_that_api() {
+    let iso = isolate();
+    iso.web.route(&format!("{PROFILE}/me"), |seen| {
+        assert_eq!(seen.header("authorization").as_deref(), Some("Bearer at-1"));
+        json_answer(200, json!({"name": "Ada"}))
+    });
+    let apis = apis(&iso);
+    let user = user();
+    let me: Me = block_on(apis.get_json("Profile", CallAs::User(&user), None)).unwrap();
+    assert_eq!(me, Me { name: "Ada".into() });
+    let obo = iso.web.token_requests()[0].form();
+    assert_eq!(
+        (obo["scope"].as_str(), obo["assertion"].as_str()),
+        ("api://profile/read", user.token().expose())
+    );
+}
+
+#[test]
+fn two_apis_called_concurrently_share_the_cache_and_get_their_own_tokens() {
+    let iso = isolate();
+    iso.web.route(&format!("{PROFILE}/me"), |_| json_answer(200, json!({"name": "Ada"})));
+    iso.web.route(&format!("{PARTNER}/api/data"), |seen| {
+        assert_eq!(seen.header("x-api-version").as_deref(), Some("2024-01"));
+        assert_eq!(seen.timeout, Duration::from_millis(2000));
+        json_answer(200, json!({"items": [1, 2]}))
+    });
+    let apis = apis(&iso);
+    let user = user();
+    for round in 0..2 {
+        let (me, data) = block_on(futures::future::join(
+            apis.get_json::<Value>("Profile", CallAs::User(&user), None),
+            apis.get_json::<Value>("Partner", CallAs::User(&user), Some("api/data")),
+        ));
+        assert_eq!(
+            (me.unwrap()["name"].clone(), data.unwrap()["items"].clone()),
+            (json!("Ada"), json!([1, 2]))
+        );
+        assert_eq!(
+            iso.web.token_requests().len(),
+            2,
+            "round {round}: one token per API, then cached"
+        );
+    }
+    let scopes: Vec<_> =
+        iso.web.token_requests().iter().map(|s| s.form()["scope"].clone()).collect();
+    assert!(scopes.contains(&"api://partner/read api://partner/write".to_owned()), "{scopes:?}");
+}
+
+#[derive(Serialize)]
+struct Job {
+    id: u32,
+}
+
+#[test]
+fn json_helpers_send_the_method_and_body_and_read_the_answer() {
+    let iso = isolate();
+    for method in ["POST", "PUT", "PATCH"] {
+        let path = format!("{PARTNER}/api/{}", method.to_lowercase());
+        iso.web.route(&path, move |seen| {
+            assert_eq!(seen.method, method);
+            assert_eq!(seen.header("content-type").as_deref(), Some("application/json"));
+            let body: Value = serde_json::from_slice(&seen.body).unwrap();
+            json_answer(200, json!({"echo": body, "method": seen.method}))
+        });
+    }
+    iso.web.route(&format!("{PARTNER}/api/items/7"), |seen| {
+        assert_eq!(seen.method, "DELETE");
+        Ok(http::Response::builder().status(204).body(Vec::new()).unwrap())
+    });
+    let apis = apis(&iso);
+    let user = user();
+    let who = CallAs::User(&user);
+    let posted: Value =
+        block_on(apis.post_json("Partner", who, Some("api/post"), &Job { id: 1 })).unwrap();
+    let put: Value =
+        block_on(apis.put_json("Partner", who, Some("api/put"), &Job { id: 2 })).unwrap();
+    let patched: Value =
+        block_on(apis.patch_json("Partner", who, Some("api/patch"), &Job { id: 3 })).unwrap();
+    assert_eq!(
+        (posted["echo"]["id"].clone(), put["method"].clone(), patched["echo"]["id"].clone()),
+        (json!(1), json!("PUT"), json!(3))
+    );
+    block_on(apis.delete("Partner", who, Some("api/items/7"))).unwrap();
+}
+
+#[test]
+fn downstream_outcomes_map_to_what_a_client_can_act_on() {
+    let iso = isolate();
+    iso.web.route(&format!("{PARTNER}/bad"), |_| {
+        json_answer(400, json!({"error": "field x is required"}))
+    });
+    iso.web.route(&format!("{PARTNER}/missing"), |_| json_answer(404, json!({})));
+    iso.web.route(&format!("{PARTNER}/broken"), |_| {
+        json_answer(500, json!({"stack": "internal detail"}))
+    });
+    iso.web.route(&format!("{PARTNER}/slow"), |_| Err(HttpError::Timeout));
+    iso.web.route(&format!("{PARTNER}/down"), |_| Err(HttpError::Transport("refused".into())));
+    iso.web.route(&format!("{PARTNER}/html"), |_| Ok(http::Response::new(b"<html>".to_vec())));
+    iso.web.route(&format!("{PARTNER}/unauthorized"), |_| json_answer(401, json!({})));
+    let apis = apis(&iso);
+    let user = user();
+    for (path, status, code) in [
+        ("bad", 400, "downstream_bad_request"),
+        ("missing", 404, "downstream_not_found"),
+        ("broken", 502, "downstream_error"),
+        ("slow", 504, "downstream_timeout"),
+        ("down", 502, "downstream_error"),
+        ("html", 502, "downstream_error"),
+        ("unauthorized", 502, "downstream_error"),
+    ] {
+        let err = block_on(apis.get_json::<Value>("Partner", CallAs::User(&user), Some(path)))
+            .unwrap_err();
+        let response = err.to_response();
+        assert_eq!((response.status().as_u16(), err.code()), (status, code), "{path}");
+        let body = String::from_utf8_lossy(response.body()).into_owned();
+        assert!(!body.contains("internal detail") && !body.contains("at-1"), "{path}: {body}");
+    }
+    let err =
+        block_on(apis.get_json::<Value>("Partner", CallAs::User(&user), Some("bad"))).unwrap_err();
+    let DownstreamError::Status { body, .. } = err else { panic!() };
+    assert!(String::from_utf8_lossy(&body).contains("field x"), "the host can still read the body");
+}
+
+#[test]
+fn a_claims_challenge_from_the_api_is_retried_once_with_a_token_for_those_claims() {
+    use base64::Engine as _;
+    let claims = r#"{"access_token":{"nbf":{"essential":true,"value":"1795219000"}}}"#;
+    let iso = isolate();
+    let challenge = format!(
+        r#"Bearer realm="", error="insufficient_claims", claims="{}""#,
+        base64::engine::general_purpose::STANDARD.encode(claims)
+    );
+    iso.web.route(&format!("{PROFILE}/me"), move |seen| {
+        if seen.header("authorization").as_deref() == Some("Bearer at-1") {
+            Ok(http::Response::builder()
+                .status(401)
+                .header("www-authenticate", challenge.as_str())
+                .body(Vec::new())
+                .unwrap())
+        } else {
+            json_answer(200, json!({"name": "Ada"}))
+        }
+    });
+    let apis = apis(&iso);
+    let user = user();
+    let me: Me = block_on(apis.get_json("Profile", CallAs::User(&user), None)).unwrap();
+    assert_eq!(me.name, "Ada");
+    let requests = iso.web.token_requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[1].form()["claims"], claims);
+    assert_eq!(iso.web.requests_to(PROFILE).len(), 2, "exactly one retry");
+}
+
+#[test]
+fn consent_required_while_acquiring_answers_the_client_with_a_401_challenge() {
+    let iso = isolate();
+    iso.web.queue(
+        &token_endpoint(TENANT),
+        json_answer(400, json!({"error": "invalid_grant", "error_codes": [65001]})),
+    );
+    let apis = apis(&iso);
+    let err = block_on(apis.get_json::<Value>("Profile", CallAs::User(&user()), None)).unwrap_err();
+    let response = err.to_response();
+    assert_eq!(response.status(), 401);
+    let body: Value = serde_json::from_slice(response.body()).unwrap();
+    assert_eq!(
+        (body["error"].clone(), body["scopes"].clone()),
+        (json!("consent_required"), json!(["api://profile/read"]))
+    );
+    assert!(iso.web.requests_to(PROFILE).is_empty(), "the API was not called");
+}
+
+#[test]
+fn app_calls_and_request_app_token_use_client_credentials() {
+    let iso = isolate();
+    iso.web.route("https://reports.example.com/", |_| json_answer(200, json!([])));
+    let apis = apis(&iso);
+    let user = user();
+    let _: Value = block_on(apis.get_json("Reports", CallAs::User(&user), None)).unwrap();
+    let _: Value = block_on(apis.get_json("Reports", CallAs::App, None)).unwrap();
+    let grants: Vec<_> =
+        iso.web.token_requests().iter().map(|s| s.form()["grant_type"].clone()).collect();
+    assert_eq!(grants, ["client_credentials"], "RequestAppToken: both calls use one app token");
+}
+
+#[test]
+fn authorization_headers_for_callers_that_fetch_themselves() {
+    let iso = isolate();
+    let apis = apis(&iso);
+    let user = user();
+    assert_eq!(
+        block_on(apis.authorization_header("Profile", CallAs::User(&user))).unwrap(),
+        "Bearer at-1"
+    );
+    assert_eq!(block_on(apis.authorization_header("Reports", CallAs::App)).unwrap(), "Bearer at-2");
+}
+
+#[test]
+fn correlation_ids_and_per_call_timeouts_are_passed_on() {
+    let iso = isolate();
+    iso.web.route(&format!("{PROFILE}/me"), |_| json_answer(200, json!({})));
+    let apis = apis(&iso);
+    let user = user();
+    let options = CallOptions::default()
+        .with_correlation_id("corr-123")
+        .with_timeout(Duration::from_millis(750));
+    let response = block_on(apis.call("Profile", CallAs::User(&user), options)).unwrap();
+    assert_eq!(response.status, 200);
+    let call = &iso.web.requests_to(PROFILE)[0];
+    assert_eq!(
+        (call.header("x-correlation-id").as_deref(), call.timeout),
+        (Some("corr-123"), Duration::from_millis(750))
+    );
+    assert_eq!(
+        iso.web.token_requests()[0].header("client-request-id").as_deref(),
+        Some("corr-123")
+    );
+}
+
+#[test]
+fn the_graph_preset_and_unknown_names() {
+    let iso = isolate();
+    iso.web.route("https://graph.microsoft.com/v1.0/me", |_| {
+        json_answer(200, json!({"displayName": "Ada"}))
+    });
+    let apis = apis(&iso);
+    let user = user();
+    let me: Value = block_on(apis.get_json("graph", CallAs::User(&user), None)).unwrap();
+    assert_eq!(me["displayName"], "Ada");
+    assert_eq!(iso.web.token_requests()[0].form()["scope"], "User.Read");
+    let err = block_on(apis.get_json::<Value>("Nope", CallAs::User(&user), None)).unwrap_err();
+    assert_eq!((err.to_response().status().as_u16(), err.code()), (500, "server_error"));
+    let err = block_on(apis.get_json::<Value>("Profile", CallAs::User(&user), Some("../admin")))
+        .unwrap_err();
+    assert!(matches!(err, DownstreamError::InvalidRequest(_)));
+}
+
+#[test]
+fn a_session_call_works_by_key_alone() {
+    let iso = isolate();
+    iso.web.route(&format!("{PARTNER}/api/process/complete"), |seen| {
+        assert_eq!(seen.header("authorization").as_deref(), Some("Bearer at-2"));
+        json_answer(200, json!({"done": true}))
+    });
+    let apis = apis(&iso);
+    let session = block_on(apis.acquirer().start_session(
+        &user(),
+        edge_identity::SessionKey::AllocateForMe,
+        &edge_identity::TokenRequest::new(["api://partner/read", "api://partner/write"]),
+    ))
+    .unwrap();
+    iso.clock.advance(Duration::from_secs(3 * 3600));
+    let done: Value = block_on(apis.post_json(
+        "Partner",
+        CallAs::Session(&session.key),
+        Some("api/process/complete"),
+        &json!({}),
+    ))
+    .unwrap();
+    assert_eq!(done["done"], true);
+    assert_eq!(iso.web.token_requests()[1].form()["grant_type"], "refresh_token");
+}
