@@ -1,8 +1,10 @@
 //! # edge-identity
 //!
 //! Protect a WebAssembly edge function (Cloudflare Workers first, Fermyon Spin second) with the
-//! caller's OAuth 2.0 access token — what Microsoft.Identity.Web's `AddMicrosoftIdentityWebApi`
-//! and `RequiredScope` do for ASP.NET Core, for the edge and without tokio.
+//! caller's OAuth 2.0 access token, and call downstream APIs on that user's behalf — what
+//! Microsoft.Identity.Web's `AddMicrosoftIdentityWebApi`, `RequiredScope`,
+//! `EnableTokenAcquisitionToCallDownstreamApi` and `AddDownstreamApis` do for ASP.NET Core, for
+//! the edge and without tokio.
 //!
 //! ## Validate the caller's token
 //!
@@ -61,15 +63,78 @@
 //! # fn main() {}
 //! ```
 //!
+//! ## Acquire tokens for downstream APIs
+//!
+//! A [`TokenAcquirer`] (one per isolate; clones share it) gets tokens from the identity provider
+//! and caches them in isolate memory and the platform's key-value store ([`cache`]), sealed with
+//! AES-256-GCM when a cache key secret is set. Every flow answers with a typed
+//! [`AcquisitionError`] whose `to_response()` a route can return as is (a 401 consent or claims
+//! challenge, 503 when the provider is down).
+//!
+//! ```no_run
+//! use edge_identity::{AcquisitionError, SessionKey, TokenAcquirer, TokenRequest, ValidatedToken};
+//!
+//! // On behalf of the caller: the Entra OBO grant, or RFC 8693 token exchange with a generic
+//! // `Authority` (configuration, not code, picks the flavour).
+//! async fn for_the_user(acquirer: &TokenAcquirer, user: &ValidatedToken)
+//!     -> Result<String, AcquisitionError> {
+//!     acquirer.authorization_header_for_user(user, &TokenRequest::new(["api://partner/read"])).await
+//! }
+//!
+//! // As the app itself (client credentials).
+//! async fn for_the_app(acquirer: &TokenAcquirer) -> Result<String, AcquisitionError> {
+//!     acquirer.authorization_header_for_app(&TokenRequest::new(["api://partner/.default"])).await
+//! }
+//!
+//! // A long-running session: start it while the user's token is valid, continue it by key
+//! // alone later (after that token expired), end it when the work is done.
+//! async fn background_job(acquirer: &TokenAcquirer, user: &ValidatedToken)
+//!     -> Result<(), AcquisitionError> {
+//!     let request = TokenRequest::new(["api://partner/process"]);
+//!     let session = acquirer.start_session(user, SessionKey::AllocateForMe, &request).await?;
+//!     // ... hours later, from a scheduler, with only `session.key`:
+//!     let token = acquirer.token_for_session(&session.key, &request).await?;
+//!     # let _ = token;
+//!     acquirer.end_session(&session.key).await;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! ## Call named downstream APIs
+//!
+//! [`DownstreamApis`] reads the `DownstreamApis` section (`BaseUrl`, `Scopes`, `RelativePath`,
+//! `HttpMethod`, `RequestAppToken`, `TimeoutMs`, `Headers`; plus a built-in `graph` preset) and
+//! calls an API by name for the user, the app or a session, with JSON helpers, per-call timeouts,
+//! correlation ids, one retry for a claims challenge, and the outcome mapped for the client
+//! (400/404 through, other failures 502, timeout 504).
+//!
+//! ```no_run
+//! use edge_identity::{CallAs, DownstreamApis, ValidatedToken};
+//! use serde_json::{json, Value};
+//!
+//! async fn dashboard(apis: &DownstreamApis, user: &ValidatedToken) -> http::Response<Vec<u8>> {
+//!     // Two calls at once; they share the token cache and its single flight.
+//!     let (profile, data) = futures_util::future::join(
+//!         apis.get_json::<Value>("Profile", CallAs::User(user), Some("me")),
+//!         apis.get_json::<Value>("Partner", CallAs::User(user), Some("api/data")),
+//!     ).await;
+//!     match (profile, data) {
+//!         (Ok(profile), Ok(data)) => http::Response::new(
+//!             serde_json::to_vec(&json!({"profile": profile, "data": data})).unwrap_or_default()),
+//!         (Err(e), _) | (_, Err(e)) => e.to_response(),
+//!     }
+//! }
+//! ```
+//!
 //! ## Platforms
 //!
 //! The core talks to its host only through the traits in [`platform`]; adapters are features:
 //!
 //! | feature | adapters |
 //! |---|---|
-//! | `webcrypto` | `crypto.subtle` verification, `Date.now()` clock (any JavaScript host) |
-//! | `worker` | `webcrypto` + workers-rs `Fetch` and Workers KV |
-//! | `rust-crypto` | RustCrypto verification (Spin, native) |
+//! | `webcrypto` | `crypto.subtle` (verify, sign, AES-GCM, random), `Date.now()` clock (any JavaScript host) |
+//! | `worker` | `webcrypto` + workers-rs `Fetch`, Workers KV, `ctx.wait_until`, `console.warn` |
+//! | `rust-crypto` | RustCrypto verification, signing, AES-GCM and OS random (Spin, native) |
 //!
 //! See `docs/ARCHITECTURE.md` for where each concern lives.
 

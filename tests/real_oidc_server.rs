@@ -4,9 +4,6 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
 
 use edge_identity::platform::rust_crypto::RustCrypto;
@@ -15,50 +12,20 @@ use edge_identity::{IdentityConfig, TokenValidator, ValidationError};
 use futures::executor::block_on;
 use serde_json::Value;
 use support::loopback_http::LoopbackHttp;
+use support::node_server::NodeServer;
 
-/// The server process; stopped (by its own PID) when dropped, even if the test fails.
+/// The server; stopped by its own PID when dropped, even if the test fails.
 struct OidcServer {
-    child: Child,
+    _process: NodeServer,
     issuer: String,
     tokens: Value,
 }
 
-impl Drop for OidcServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start_server() -> OidcServer {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    assert!(
-        root.join("node_modules/oauth2-mock-server").is_dir(),
-        "oauth2-mock-server is not installed: run `npm ci` at the repository root (scripts/test.sh does)"
-    );
-    let mut child = Command::new("node")
-        .arg(root.join("tests/e2e/oidc-server.mjs"))
-        .current_dir(root)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("node starts");
-    let mut line = String::new();
-    let stdout = child.stdout.take().expect("stdout");
-    BufReader::new(stdout).read_line(&mut line).expect("the server announces itself");
-    let announced: Value = match serde_json::from_str(&line) {
-        Ok(v) => v,
-        Err(_) => {
-            let _ = child.kill();
-            panic!("the OIDC server did not start (it printed {line:?})");
-        }
-    };
-    OidcServer {
-        child,
-        issuer: announced["issuer"].as_str().expect("issuer").to_owned(),
-        tokens: announced["tokens"].clone(),
-    }
+    let process = NodeServer::start("oidc-server.mjs");
+    let issuer = process.announced["issuer"].as_str().expect("issuer").to_owned();
+    let tokens = process.announced["tokens"].clone();
+    OidcServer { _process: process, issuer, tokens }
 }
 
 fn validator_for(issuer: &str) -> TokenValidator {

@@ -7,9 +7,6 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -23,51 +20,23 @@ use edge_identity::{
 use futures::executor::block_on;
 use serde_json::{json, Value};
 use support::loopback_http::LoopbackHttp;
+use support::node_server::NodeServer;
 
 const CLIENT_ID: &str = "edge-api";
 const CLIENT_SECRET: &str = "local-dev-secret";
 const ALICE_OID: &str = "00000000-0000-4000-8000-00000000a11c";
 
-/// The provider process; stopped by its own PID when dropped, even when a test fails.
+/// The provider; stopped by its own PID when dropped, even when a test fails.
 struct Provider {
-    child: Child,
+    _process: NodeServer,
     issuer: String,
-}
-
-impl Drop for Provider {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Provider {
     fn start() -> Provider {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        assert!(
-            root.join("node_modules/oauth2-mock-server").is_dir(),
-            "oauth2-mock-server is not installed: run `npm ci` (scripts/test.sh does)"
-        );
-        let mut child = Command::new("node")
-            .arg(root.join("tests/e2e/identity-provider.mjs"))
-            .current_dir(root)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("node starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("announce");
-        let announced: Value = match serde_json::from_str(&line) {
-            Ok(v) => v,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("the identity provider did not start (it printed {line:?})");
-            }
-        };
-        Provider { child, issuer: announced["issuer"].as_str().expect("issuer").to_owned() }
+        let process = NodeServer::start("identity-provider.mjs");
+        let issuer = process.announced["issuer"].as_str().expect("issuer").to_owned();
+        Provider { _process: process, issuer }
     }
 
     fn call(&self, method: &str, path: &str, body: Value) -> Value {

@@ -104,25 +104,20 @@ pub enum AcquisitionError {
 impl fmt::Display for AcquisitionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.description())?;
-        match self {
-            AcquisitionError::ConsentRequired(e)
-            | AcquisitionError::InteractionRequired(e)
-            | AcquisitionError::InvalidGrant(e)
-            | AcquisitionError::InvalidClient(e)
-            | AcquisitionError::Rejected(e)
-            | AcquisitionError::Throttled { details: e, .. } => {
-                write!(f, " (provider error {}", e.error)?;
-                if !e.error_codes.is_empty() {
-                    write!(f, ", codes {:?}", e.error_codes)?;
-                }
-                if let Some(trace) = &e.trace_id {
-                    write!(f, ", trace {trace}")?;
-                }
-                f.write_str(")")
+        if let Some(e) = self.identity_error() {
+            write!(f, " (provider error {}", e.error)?;
+            if !e.error_codes.is_empty() {
+                write!(f, ", codes {:?}", e.error_codes)?;
             }
+            if let Some(trace) = &e.trace_id {
+                write!(f, ", trace {trace}")?;
+            }
+            return f.write_str(")");
+        }
+        match self {
             AcquisitionError::ProviderUnavailable(why) => write!(f, " ({why:?})"),
             AcquisitionError::Configuration(why) => write!(f, ": {why}"),
-            AcquisitionError::SessionNotFound => Ok(()),
+            _ => Ok(()),
         }
     }
 }
@@ -317,18 +312,12 @@ impl AcquisitionError {
     /// The complete answer for the client: status, `WWW-Authenticate` (401), `Retry-After`
     /// (503) and the JSON body.
     pub fn to_response(&self) -> http::Response<Vec<u8>> {
-        let mut builder = http::Response::builder()
-            .status(self.status())
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .header(http::header::CACHE_CONTROL, "no-store");
-        if let Some(challenge) = self.www_authenticate() {
-            builder = builder.header(http::header::WWW_AUTHENTICATE, challenge);
-        }
-        if let Some(seconds) = self.retry_after() {
-            builder = builder.header(http::header::RETRY_AFTER, seconds.to_string());
-        }
-        let body = serde_json::to_vec(&self.body()).unwrap_or_default();
-        builder.body(body.clone()).unwrap_or_else(|_| http::Response::new(body))
+        crate::error::json_response(
+            self.status(),
+            self.www_authenticate(),
+            self.retry_after(),
+            &self.body(),
+        )
     }
 }
 

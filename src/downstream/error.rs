@@ -144,16 +144,7 @@ impl DownstreamError {
         if let DownstreamError::Acquisition(e) = self {
             return e.to_response();
         }
-        let body = serde_json::to_vec(&json!({
-            "error": self.code(),
-            "error_description": self.description(),
-        }))
-        .unwrap_or_default();
-        http::Response::builder()
-            .status(self.status())
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .header(http::header::CACHE_CONTROL, "no-store")
-            .body(body.clone())
-            .unwrap_or_else(|_| http::Response::new(body))
+        let body = json!({ "error": self.code(), "error_description": self.description() });
+        crate::error::json_response(self.status(), None, None, &body)
     }
 }

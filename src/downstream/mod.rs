@@ -324,8 +324,7 @@ impl DownstreamApis {
         path: Option<&str>,
         body: &B,
     ) -> Result<T, DownstreamError> {
-        let body = serde_json::to_vec(body).map_err(|_| DownstreamError::Serialize)?;
-        self.call_json(name, who, Method::POST, path, Some(body)).await
+        self.send_json(name, who, Method::POST, path, body).await
     }
 
     /// `PUT` `body` as JSON and read the JSON answer.
@@ -336,8 +335,7 @@ impl DownstreamApis {
         path: Option<&str>,
         body: &B,
     ) -> Result<T, DownstreamError> {
-        let body = serde_json::to_vec(body).map_err(|_| DownstreamError::Serialize)?;
-        self.call_json(name, who, Method::PUT, path, Some(body)).await
+        self.send_json(name, who, Method::PUT, path, body).await
     }
 
     /// `PATCH` `body` as JSON and read the JSON answer.
@@ -348,8 +346,19 @@ impl DownstreamApis {
         path: Option<&str>,
         body: &B,
     ) -> Result<T, DownstreamError> {
+        self.send_json(name, who, Method::PATCH, path, body).await
+    }
+
+    async fn send_json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        name: &str,
+        who: CallAs<'_>,
+        method: Method,
+        path: Option<&str>,
+        body: &B,
+    ) -> Result<T, DownstreamError> {
         let body = serde_json::to_vec(body).map_err(|_| DownstreamError::Serialize)?;
-        self.call_json(name, who, Method::PATCH, path, Some(body)).await
+        self.call_json(name, who, method, path, Some(body)).await
     }
 
     /// `DELETE`; any success status is `Ok`.

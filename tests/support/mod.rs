@@ -8,6 +8,8 @@ pub mod crypto_vectors;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod loopback_http;
 #[cfg(not(target_arch = "wasm32"))]
+pub mod node_server;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod signing;
 pub mod signing_keys;
 pub mod vectors;
