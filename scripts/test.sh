@@ -10,6 +10,7 @@ ensure_wasm_bindgen_cli
 ensure_node
 ensure_npm_packages
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+ensure_worker_build
 
 say "native: unit, integration and doc tests (pure-Rust crypto backend, a real OIDC server on 127.0.0.1)"
 cargo test --workspace --features edge-identity/rust-crypto
@@ -17,6 +18,10 @@ cargo test --workspace --features edge-identity/rust-crypto
 say "WebCrypto backend inside Node (wasm32-unknown-unknown, wasm-bindgen-test)"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   cargo test --target wasm32-unknown-unknown --features webcrypto --test webcrypto
+
+say "the Workers adapters inside workerd (Miniflare under node --test)"
+build_worker tests/workerd/probe
+node --test tests/workerd/adapters.test.mjs
 
 say "the core and every adapter build for their targets"
 cargo check --lib --target wasm32-unknown-unknown --features worker

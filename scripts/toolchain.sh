@@ -45,3 +45,28 @@ ensure_npm_packages() {
     cp package-lock.json "$stamp"
   fi
 }
+
+WORKER_BUILD_VERSION=0.8.7
+
+ensure_worker_build() {
+  # Turns a workers-rs crate into build/index.js + build/index_bg.wasm.
+  if [ "$(worker-build --version 2>/dev/null | awk '{print $NF}')" != "$WORKER_BUILD_VERSION" ]; then
+    say "installing worker-build $WORKER_BUILD_VERSION (a few minutes, once; needs pkg-config and libssl-dev)"
+    if ! command -v pkg-config >/dev/null 2>&1 || ! dpkg -s libssl-dev >/dev/null 2>&1; then
+      apt-get update -qq && apt-get install -y -qq pkg-config libssl-dev
+    fi
+    cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked
+  fi
+}
+
+# Builds the workers-rs crate in directory $1 offline: worker-build would download
+# wasm-bindgen and esbuild from GitHub, so it is pointed at the pinned local ones.
+build_worker() {
+  local crate_dir=$1 root
+  root=$(pwd)
+  say "building the Worker in $crate_dir"
+  (cd "$crate_dir" &&
+    WASM_BINDGEN_BIN="${CARGO_HOME:-$HOME/.cargo}/bin/wasm-bindgen" \
+      ESBUILD_BIN="$root/node_modules/.bin/esbuild" \
+      worker-build --release)
+}

@@ -313,3 +313,38 @@ fn app_tokens_are_cached_by_client_authority_and_scopes() {
         .from_cache());
     assert_eq!(iso.web.token_requests().len(), 2);
 }
+
+fn polling_isolate() -> Isolate {
+    let mut iso = Isolate::new(ScriptedWeb::new(), rc(ManualClock::at_secs(T0)), None);
+    iso.platform = iso.platform.clone().with_join_poll_interval(Duration::from_millis(10));
+    iso.web.latency_polls.set(30);
+    iso
+}
+
+#[test]
+fn joiners_that_poll_on_their_own_timer_still_share_one_provider_call() {
+    let iso = polling_isolate();
+    let acquirer = iso.acquirer(&config(json!({}), json!({})));
+    let (user, req) = (user(), request());
+    let all = block_on(join_all((0..20).map(|_| acquirer.token_for_user(&user, &req))));
+    assert!(all.iter().all(|t| t.as_ref().unwrap().secret() == "at-1"));
+    assert_eq!(iso.web.token_requests().len(), 1);
+}
+
+#[test]
+fn a_polling_joiner_takes_over_when_the_request_that_started_the_work_goes_away() {
+    let iso = polling_isolate();
+    let acquirer = iso.acquirer(&config(json!({}), json!({})));
+    let (user, req) = (user(), request());
+    let token = block_on(async {
+        let mut owner = Box::pin(acquirer.token_for_user(&user, &req));
+        let mut joiner = Box::pin(acquirer.token_for_user(&user, &req));
+        assert!(futures::poll!(owner.as_mut()).is_pending());
+        assert!(futures::poll!(joiner.as_mut()).is_pending());
+        drop(owner); // the owning request was cancelled mid-flight
+        joiner.await
+    });
+    // The abandoned request reached the provider but was never answered; the joiner sent its own.
+    assert_eq!(iso.web.token_requests().len(), 2);
+    assert_eq!(token.unwrap().secret(), "at-1", "the only token minted");
+}

@@ -46,7 +46,7 @@ pub use error::{AcquisitionError, IdentityError, ProviderFailure};
 use grants::Grant;
 pub use options::{AcquisitionOptions, OnBehalfOfGrant};
 pub use session::{Session, SessionKey};
-use single_flight::SingleFlight;
+use single_flight::{Join, SingleFlight};
 use token_endpoint::TokenCall;
 
 /// What to acquire a token for. Built with [`TokenRequest::new`] and the `with_*` methods.
@@ -258,7 +258,12 @@ impl Inner {
 
     /// A generic authority's token endpoint, from its discovery document, once per isolate.
     async fn discover_endpoint(&self) -> Result<String, AcquisitionError> {
-        let mut known = self.discovered_endpoint.lock().await;
+        let mut known = crate::platform::lock_mutex(
+            &self.discovered_endpoint,
+            self.platform.clock.as_ref(),
+            self.platform.join_poll_interval,
+        )
+        .await;
         if let Some(endpoint) = known.as_ref() {
             return Ok(endpoint.clone());
         }
@@ -466,10 +471,19 @@ impl TokenAcquirer {
 
     async fn fetch_shared(&self, plan: Plan) -> Result<Rc<CachedToken>, AcquisitionError> {
         let flight_key = plan.flight_key();
+        let platform = &self.inner.platform;
+        let join = match platform.join_poll_interval {
+            None => Join::Await,
+            Some(interval) => Join::Poll {
+                clock: platform.clock.as_ref(),
+                interval,
+                budget: self.inner.options.timeout.saturating_mul(2),
+            },
+        };
         let this = self.clone();
         self.inner
             .flights
-            .run(&flight_key, move || Box::pin(async move { this.fetch(plan).await }))
+            .run(&flight_key, join, move || Box::pin(async move { this.fetch(plan).await }))
             .await
     }
 

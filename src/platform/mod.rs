@@ -96,10 +96,10 @@ impl Clock for SystemClock {
             .unwrap_or(0)
     }
 
-    /// Blocks the thread: native and WASI hosts run one request per thread or component call.
+    /// Blocks the thread when first polled: native and WASI hosts run one request per thread
+    /// or component call.
     fn sleep(&self, duration: Duration) -> LocalFuture<'_, ()> {
-        std::thread::sleep(duration);
-        Box::pin(std::future::ready(()))
+        Box::pin(async move { std::thread::sleep(duration) })
     }
 }
 
@@ -328,12 +328,30 @@ pub struct Platform {
     pub store: Option<Rc<dyn KeyValueStore>>,
     /// Where operator warnings go; [`NoLogger`] unless set.
     pub logger: Rc<dyn Logger>,
+    /// How a request waits for work another request started (a key-set fetch, a token
+    /// request): `None` awaits it directly; `Some(interval)` checks for its outcome on the
+    /// waiting request's own timer. Workers needs the latter: workerd cancels a request that
+    /// waits only on I/O owned by another request as hung. `worker::platform()` sets 10 ms.
+    pub join_poll_interval: Option<Duration>,
 }
 
 impl Platform {
     /// A platform without a shared store, logging nowhere.
     pub fn new(http: Rc<dyn HttpClient>, crypto: Rc<dyn Crypto>, clock: Rc<dyn Clock>) -> Self {
-        Platform { http, crypto, clock, store: None, logger: Rc::new(NoLogger) }
+        Platform {
+            http,
+            crypto,
+            clock,
+            store: None,
+            logger: Rc::new(NoLogger),
+            join_poll_interval: None,
+        }
+    }
+
+    /// The same platform, waiting for other requests' work by polling every `interval`.
+    pub fn with_join_poll_interval(mut self, interval: Duration) -> Self {
+        self.join_poll_interval = Some(interval);
+        self
     }
 
     /// The same platform, sharing documents and tokens through `store`.
@@ -346,6 +364,24 @@ impl Platform {
     pub fn with_logger(mut self, logger: Rc<dyn Logger>) -> Self {
         self.logger = logger;
         self
+    }
+}
+
+/// Takes `mutex`. With a poll interval, never registers with the mutex: it retries on the
+/// waiting request's own timer (see [`Platform::join_poll_interval`]).
+pub(crate) async fn lock_mutex<'a, T>(
+    mutex: &'a futures_util::lock::Mutex<T>,
+    clock: &dyn Clock,
+    poll: Option<Duration>,
+) -> futures_util::lock::MutexGuard<'a, T> {
+    let Some(interval) = poll else {
+        return mutex.lock().await;
+    };
+    loop {
+        if let Some(guard) = mutex.try_lock() {
+            return guard;
+        }
+        clock.sleep(interval).await;
     }
 }
 

@@ -12,6 +12,10 @@ use super::{
 };
 use futures_util::future::{select, Either};
 
+/// How often a request waiting for another request's key fetch or token request checks for its
+/// outcome: workerd cancels a request that waits only on another request's I/O.
+pub const JOIN_POLL_INTERVAL: Duration = Duration::from_millis(10);
+
 /// Workers KV refuses a shorter `expiration_ttl`.
 pub const KV_MIN_TTL: Duration = Duration::from_secs(60);
 
@@ -66,7 +70,12 @@ impl HttpClient for WorkerFetch {
     }
 }
 
-/// A Workers KV namespace as the [`KeyValueStore`].
+/// How long one KV operation may take before the cache treats it as failed.
+pub const KV_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A Workers KV namespace as the [`KeyValueStore`]. Every operation gives up after
+/// [`KV_TIMEOUT`] (a `StoreError`, which the cache treats as a miss), so a slow KV never holds a
+/// request longer than that.
 #[derive(Clone)]
 pub struct WorkersKv {
     kv: worker::kv::KvStore,
@@ -89,9 +98,19 @@ fn store_error(e: impl std::fmt::Display) -> StoreError {
     StoreError(e.to_string())
 }
 
+/// `operation`, or a `StoreError` once [`KV_TIMEOUT`] has passed.
+async fn bounded<T>(
+    operation: impl std::future::Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    match select(Box::pin(operation), worker::Delay::from(KV_TIMEOUT)).await {
+        Either::Left((outcome, _)) => outcome,
+        Either::Right(_) => Err(StoreError("Workers KV did not answer in time".into())),
+    }
+}
+
 impl KeyValueStore for WorkersKv {
     fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
-        Box::pin(async move { self.kv.get(key).bytes().await.map_err(store_error) })
+        Box::pin(bounded(async move { self.kv.get(key).bytes().await.map_err(store_error) }))
     }
 
     fn put<'a>(
@@ -100,7 +119,7 @@ impl KeyValueStore for WorkersKv {
         value: Vec<u8>,
         ttl: Duration,
     ) -> LocalFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
+        Box::pin(bounded(async move {
             self.kv
                 .put_bytes(key, &value)
                 .map_err(store_error)?
@@ -108,11 +127,11 @@ impl KeyValueStore for WorkersKv {
                 .execute()
                 .await
                 .map_err(store_error)
-        })
+        }))
     }
 
     fn delete<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move { self.kv.delete(key).await.map_err(store_error) })
+        Box::pin(bounded(async move { self.kv.delete(key).await.map_err(store_error) }))
     }
 }
 
@@ -157,7 +176,8 @@ impl Background for WaitUntil {
 pub fn platform(env: &worker::Env, kv_binding: Option<&str>) -> Result<Platform, CryptoError> {
     let platform =
         Platform::new(Rc::new(WorkerFetch), Rc::new(WebCrypto::new()?), Rc::new(JsClock))
-            .with_logger(Rc::new(ConsoleLogger));
+            .with_logger(Rc::new(ConsoleLogger))
+            .with_join_poll_interval(JOIN_POLL_INTERVAL);
     match kv_binding {
         None => Ok(platform),
         Some(name) => {

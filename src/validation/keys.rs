@@ -23,7 +23,9 @@ use sha2::{Digest, Sha256};
 use crate::base64url;
 use crate::config::is_metadata_url;
 use crate::error::{KeySourceError, ValidationError};
-use crate::platform::{Clock, HttpClient, KeyValueStore, SignatureVerifier, VerifyingKey};
+use crate::platform::{
+    lock_mutex, Clock, HttpClient, KeyValueStore, SignatureVerifier, VerifyingKey,
+};
 use crate::validation::jwk::{Algorithm, Jwk, JwkSet};
 
 /// Largest discovery document accepted, in bytes.
@@ -128,6 +130,7 @@ pub struct KeySource {
     last_attempt_ms: Cell<Option<u64>>,
     last_error: RefCell<Option<KeySourceError>>,
     fetch_lock: Mutex<()>,
+    join_poll: Option<Duration>,
 }
 
 impl KeySource {
@@ -149,7 +152,15 @@ impl KeySource {
             last_attempt_ms: Cell::new(None),
             last_error: RefCell::new(None),
             fetch_lock: Mutex::new(()),
+            join_poll: None,
         }
+    }
+
+    /// The same source, waiting for another request's fetch on its own timer (Workers; see
+    /// [`Platform::join_poll_interval`](crate::Platform::join_poll_interval)).
+    pub fn with_join_poll_interval(mut self, interval: Option<Duration>) -> Self {
+        self.join_poll = interval;
+        self
     }
 
     /// The shared-store key the documents are kept under (no secret in it: a hash of the URL).
@@ -178,7 +189,8 @@ impl KeySource {
         if let Some(snapshot) = self.cached().filter(|s| self.is_fresh(s, now)) {
             return Ok(snapshot);
         }
-        let _single_flight = self.fetch_lock.lock().await;
+        let _single_flight =
+            lock_mutex(&self.fetch_lock, self.clock.as_ref(), self.join_poll).await;
         let now = self.clock.now_millis();
         if let Some(snapshot) = self.cached().filter(|s| self.is_fresh(s, now)) {
             return Ok(snapshot);
@@ -204,7 +216,8 @@ impl KeySource {
     /// Called when a token names a `kid` that `seen` lacks: refetches once, unless another
     /// request already did or the cooldown forbids it. Returns the newer set, if there is one.
     pub async fn refresh_for_unknown_kid(&self, seen: &Rc<KeySnapshot>) -> Option<Rc<KeySnapshot>> {
-        let _single_flight = self.fetch_lock.lock().await;
+        let _single_flight =
+            lock_mutex(&self.fetch_lock, self.clock.as_ref(), self.join_poll).await;
         if let Some(current) = self.cached().filter(|c| !Rc::ptr_eq(c, seen)) {
             return Some(current);
         }

@@ -82,7 +82,8 @@ impl TokenValidator {
             Rc::clone(&platform.http),
             Rc::clone(&platform.clock),
             platform.store.clone(),
-        );
+        )
+        .with_join_poll_interval(platform.join_poll_interval);
         TokenValidator { options, platform, keys }
     }
 

@@ -106,10 +106,11 @@ impl Clock for ManualClock {
         self.0.get()
     }
 
-    /// Time passes at once: a test's sleep costs nothing and is visible on the clock.
+    /// Time passes at once (a test's sleep costs nothing and is visible on the clock), and
+    /// other futures get a turn, as they would while a real timer runs.
     fn sleep(&self, duration: Duration) -> edge_identity::platform::LocalFuture<'_, ()> {
         self.advance(duration);
-        Box::pin(std::future::ready(()))
+        Box::pin(yield_now())
     }
 }
 

@@ -1,0 +1,151 @@
+// The SDK's Workers adapters inside real workerd (Miniflare), run by `node --test`:
+// the acquire path end to end (WebCrypto validation, WorkerFetch to a real OAuth server, the
+// token cache in Workers KV, sealed), WorkerFetch's timeout, WorkersKv's TTL floor, and
+// WaitUntil. Build the probe first (scripts/test.sh does): tests/workerd/probe/build/index.js.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Miniflare } from 'miniflare';
+import { startIdentityProvider } from '../e2e/identity-provider.mjs';
+
+const CACHE_KEY = 'workerd-adapter-test-cache-key-0123456789';
+const OBO = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+const SCOPE = 'api://partner/read';
+
+let idp;
+let slow;
+let kvDir;
+const workers = [];
+
+function probe() {
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: 'tests/workerd/probe/build/index.js',
+    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
+    compatibilityDate: '2025-09-01',
+    kvNamespaces: ['TOKEN_CACHE'],
+    kvPersist: kvDir,
+    bindings: {
+      IDENTITY_CONFIG: JSON.stringify({
+        AzureAd: { Authority: idp.issuer, ClientId: 'edge-api', Audience: 'api://edge-api', OnBehalfOfGrant: 'JwtBearer' },
+      }),
+      CLIENT_SECRET: 'local-dev-secret',
+      TOKEN_CACHE_KEY: CACHE_KEY,
+    },
+  });
+  workers.push(mf);
+  return mf;
+}
+
+const acquire = (mf, token) =>
+  mf.dispatchFetch(`http://probe/acquire?scope=${encodeURIComponent(SCOPE)}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+
+before(async () => {
+  kvDir = mkdtempSync(join(tmpdir(), 'edge-identity-kv-'));
+  idp = await startIdentityProvider();
+  slow = createServer((_req, res) => setTimeout(() => res.end('late'), 3000));
+  await new Promise((resolve) => slow.listen(0, '127.0.0.1', resolve));
+});
+
+after(async () => {
+  for (const mf of workers) await mf.dispose();
+  await idp.stop();
+  slow.closeAllConnections();
+  slow.close();
+  rmSync(kvDir, { recursive: true, force: true });
+});
+
+test('the acquire path runs in workerd and the second request makes no provider call', async () => {
+  const mf = probe();
+  const token = await idp.mint({ claims: { oid: '00000000-0000-4000-8000-0000000000b1' } });
+  const before = idp.stats.byGrant[OBO] ?? 0;
+  const first = await acquire(mf, token);
+  assert.equal(first.status, 200, await first.clone().text());
+  assert.equal((await first.json()).fromCache, false);
+  const second = await (await acquire(mf, token)).json();
+  assert.equal(second.fromCache, true);
+  assert.equal(second.l1Hits, 1);
+  assert.equal((idp.stats.byGrant[OBO] ?? 0) - before, 1);
+});
+
+test('the KV entry is sealed, lives for the token lifetime minus the margin, and serves a cold isolate', async () => {
+  const mf = probe();
+  const token = await idp.mint({ claims: { oid: '00000000-0000-4000-8000-0000000000b2' } });
+  assert.equal((await acquire(mf, token)).status, 200);
+  const kv = await mf.getKVNamespace('TOKEN_CACHE');
+  const { keys } = await kv.list({ prefix: 'edge-identity/v1/token/user/' });
+  assert.ok(keys.length >= 1);
+  for (const key of keys) {
+    const value = Buffer.from(await kv.get(key.name, 'arrayBuffer'));
+    assert.equal(value.subarray(0, 4).toString(), 'EI1s', 'sealed with AES-256-GCM');
+    assert.ok(!value.includes(Buffer.from('eyJ')), 'no JWT in clear');
+    assert.ok(!key.name.includes(token.slice(0, 20)));
+    const ttl = key.expiration - Date.now() / 1000;
+    assert.ok(ttl > 3600 - 300 - 30 && ttl <= 3600 - 300 + 1, `expiration in ${ttl} s`);
+  }
+  // A new Miniflare instance is a cold isolate over the same KV.
+  const cold = probe();
+  const before = idp.stats.byGrant[OBO] ?? 0;
+  const answer = await (await acquire(cold, token)).json();
+  assert.deepEqual([answer.fromCache, answer.l2Hits, idp.stats.byGrant[OBO] - before], [true, 1, 0]);
+});
+
+test('fifty concurrent first requests for one user make one provider call in workerd', async () => {
+  const mf = probe();
+  const token = await idp.mint({ claims: { oid: '00000000-0000-4000-8000-0000000000b3' } });
+  const before = idp.stats.byGrant[OBO] ?? 0;
+  const answers = await Promise.all(Array.from({ length: 50 }, () => acquire(mf, token)));
+  assert.deepEqual(answers.map((r) => r.status), Array(50).fill(200));
+  assert.equal(idp.stats.byGrant[OBO] - before, 1);
+});
+
+test('a bad token is refused by WebCrypto validation before any provider call', async () => {
+  const mf = probe();
+  const token = await idp.mint({});
+  const [head, body, signature] = token.split('.');
+  const tampered = `${head}.${body}.${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`;
+  const before = idp.stats.tokenRequests;
+  const answer = await acquire(mf, tampered);
+  assert.equal(answer.status, 401);
+  assert.match(answer.headers.get('www-authenticate'), /^Bearer error="invalid_token"/);
+  assert.equal(idp.stats.tokenRequests, before);
+});
+
+test('WorkerFetch gives up at its timeout and aborts the request', async () => {
+  const mf = probe();
+  const url = `http://127.0.0.1:${slow.address().port}/`;
+  const answer = await (await mf.dispatchFetch(`http://probe/fetch?ms=300&url=${encodeURIComponent(url)}`)).json();
+  assert.equal(answer.error, 'timeout');
+  assert.ok(answer.elapsedMs < 2500, `gave up after ${answer.elapsedMs} ms`);
+  const fast = await (await mf.dispatchFetch(`http://probe/fetch?ms=3000&url=${encodeURIComponent(idp.issuer + '/jwks')}`)).json();
+  assert.equal(fast.status, 200);
+});
+
+test('WorkersKv raises a TTL below KV\'s 60 s minimum instead of failing', async () => {
+  const mf = probe();
+  const answer = await (await mf.dispatchFetch('http://probe/kv/put?key=short-lived&value=v&ttl=5')).json();
+  assert.deepEqual(answer, { stored: true });
+  const kv = await mf.getKVNamespace('TOKEN_CACHE');
+  const { keys } = await kv.list({ prefix: 'short-lived' });
+  const ttl = keys[0].expiration - Date.now() / 1000;
+  assert.ok(ttl >= 55 && ttl <= 61, `expiration in ${ttl} s`);
+});
+
+test('WaitUntil runs work after the response has been sent', async () => {
+  const mf = probe();
+  const answer = await mf.dispatchFetch('http://probe/background?key=after-response');
+  assert.equal(answer.status, 202);
+  await answer.arrayBuffer();
+  const kv = await mf.getKVNamespace('TOKEN_CACHE');
+  let value = null;
+  for (let i = 0; i < 50 && value === null; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    value = await kv.get('after-response');
+  }
+  assert.equal(value, 'written after the response');
+});
