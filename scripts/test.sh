@@ -23,6 +23,10 @@ say "the Workers adapters inside workerd (Miniflare under node --test)"
 build_worker tests/workerd/probe
 node --test tests/workerd/adapters.test.mjs
 
+say "the example worker end to end inside workerd, against the local stack (node --test)"
+build_worker worker-example
+node --test tests/e2e/worker.test.mjs
+
 say "the core and every adapter build for their targets"
 cargo check --lib --target wasm32-unknown-unknown --features worker
 cargo check --lib --target wasm32-wasip2 --features rust-crypto
@@ -39,5 +43,6 @@ done
 say "lints: no unwrap/expect/indexing/panic reachable in the library"
 cargo clippy --lib --features rust-crypto -- -D warnings
 cargo clippy --lib --target wasm32-unknown-unknown --features worker -- -D warnings
+cargo clippy -p worker-example -p edge-identity-workerd-probe --target wasm32-unknown-unknown -- -D warnings
 
 say "all tests passed"

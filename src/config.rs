@@ -528,7 +528,7 @@ fn from_json_redacted<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, Con
     let result: Result<T, _> = serde_path_to_error::deserialize(&mut de);
     let value = result.map_err(|e| {
         let field = e.path().to_string();
-        let field = if field == "." { "(document)".to_owned() } else { field };
+        let field = if field == "." || field == "?" { "(document)".to_owned() } else { field };
         ConfigError::new(field, redact_quoted(&e.inner().to_string()))
     })?;
     de.end().map_err(|e| ConfigError::new("(document)", redact_quoted(&e.to_string())))?;

@@ -1,18 +1,18 @@
-//! The example Cloudflare Worker. Until the worker-example issue lands it only shows that the
-//! SDK's public configuration API is usable from a separate crate.
+//! The example Cloudflare Worker: an API protected by the caller's access token that calls two
+//! downstream APIs (`Profile`, `Partner`) on the caller's behalf, with edge-identity.
+//!
+//! | route | what it does |
+//! |---|---|
+//! | `GET /healthz` | 200, no auth |
+//! | `GET /api/me` | scope `access_as_user`; `Profile` `GET me` for the user |
+//! | `GET /api/dashboard` | `Profile` and `Partner` (`GET api/data`) at once: `{"profile", "data"}` |
+//! | `POST /api/process` | forwards the JSON body to `Partner` `POST api/process` |
+//! | `POST /api/jobs` | starts a long-running session, answers 202 `{"sessionKey"}`, and makes the first `Partner` call after the response (`ctx.wait_until`) |
+//! | `POST /api/jobs/{sessionKey}/resume` | app-only token with role `Jobs.Resume`; continues the session by key (after the user's token expired) with `Partner` `POST api/process/complete` |
+//!
+//! Settings come from wrangler vars and secrets ([`settings`]); the SDK's errors are the answers.
 
-/// Reads the `IDENTITY_CONFIG` JSON a deployment would carry and answers the field it gets wrong.
-pub fn check_identity_config(json: &str) -> Result<(), edge_identity::ConfigError> {
-    let config = edge_identity::IdentityConfig::from_json(json)?;
-    config.azure_ad.validation_options().map(|_| ())
-}
+pub mod settings;
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_missing_client_id_is_reported_by_name() {
-        let err =
-            super::check_identity_config(r#"{"AzureAd": {"TenantId": "common"}}"#).unwrap_err();
-        assert_eq!(err.field, "AzureAd.ClientId");
-    }
-}
+#[cfg(target_arch = "wasm32")]
+mod routes;

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The README's first command: runs the example worker locally with a local identity provider and
+# downstream API, nothing to sign up for. Installs what is missing (pinned; skipped when present).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/toolchain.sh
+. scripts/toolchain.sh
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+ensure_rust_targets
+ensure_wasm_bindgen_cli
+ensure_worker_build
+ensure_node
+ensure_npm_packages
+exec node scripts/local-stack.mjs

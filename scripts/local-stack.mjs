@@ -1,0 +1,96 @@
+// The local stack behind `bash scripts/dev.sh`: the identity provider and the downstream API
+// (tests/e2e/) on free 127.0.0.1 ports, and `wrangler dev` running the example worker with local
+// KV. Prints a ready-to-paste curl with a freshly minted user token; Ctrl-C stops everything
+// (wrangler by its process group's PID, the servers in-process).
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { startIdentityProvider } from '../tests/e2e/identity-provider.mjs';
+import { startDownstreamApi } from '../tests/e2e/downstream-api.mjs';
+import { CLIENT_SECRET, exampleConfig } from '../tests/e2e/example-config.mjs';
+
+const freePort = () => new Promise((resolve, reject) => {
+  const probe = createServer();
+  probe.once('error', reject);
+  probe.listen(0, '127.0.0.1', () => {
+    const { port } = probe.address();
+    probe.close(() => resolve(port));
+  });
+});
+
+const idp = await startIdentityProvider({ clientSecret: CLIENT_SECRET });
+const api = await startDownstreamApi({ issuer: idp.issuer });
+const port = Number(process.env.PORT ?? await freePort());
+const inspectorPort = await freePort();
+const config = exampleConfig({ issuer: idp.issuer, profileUrl: api.profileUrl, partnerUrl: api.partnerUrl });
+
+// Local secrets, as `wrangler secret put` would hold them in production (.dev.vars is ignored by git).
+writeFileSync('.dev.vars', `CLIENT_SECRET=${CLIENT_SECRET}\nTOKEN_CACHE_KEY=${randomBytes(32).toString('base64')}\n`);
+
+const wrangler = spawn('npx', [
+  'wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(port),
+  '--inspector-ip', '127.0.0.1', '--inspector-port', String(inspectorPort),
+  '--persist-to', '.wrangler/state',
+  '--var', `IDENTITY_CONFIG:${JSON.stringify(config)}`,
+], {
+  detached: true,
+  stdio: ['ignore', 'inherit', 'inherit'],
+  env: {
+    ...process.env,
+    CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+    WRANGLER_SEND_METRICS: 'false',
+    WRANGLER_SEND_ERROR_REPORTS: 'false',
+  },
+});
+
+let stopping = false;
+async function stop(code) {
+  if (stopping) return;
+  stopping = true;
+  try {
+    process.kill(-wrangler.pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
+  await api.stop();
+  await idp.stop();
+  process.exit(code);
+}
+process.on('SIGINT', () => stop(0));
+process.on('SIGTERM', () => stop(0));
+wrangler.on('exit', (code) => {
+  if (!stopping) {
+    console.error(`wrangler dev exited (${code}); stopping the local stack`);
+    stop(1);
+  }
+});
+
+const base = `http://127.0.0.1:${port}`;
+const deadline = Date.now() + 240_000;
+for (;;) {
+  try {
+    if ((await fetch(`${base}/healthz`)).ok) break;
+  } catch {
+    // not up yet
+  }
+  if (Date.now() > deadline) {
+    console.error('the worker did not answer within 4 minutes');
+    await stop(1);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 500));
+}
+
+const token = await idp.mint({});
+console.log(`
+edge-identity local stack is up:
+  worker             ${base}
+  identity provider  ${idp.issuer}   (mint a token: curl -s -X POST ${idp.issuer}/__mint -H 'content-type: application/json' -d '{}')
+  downstream API     ${api.base}     (what it saw: curl -s ${api.base}/__seen)
+
+Try (the token is valid for an hour):
+  curl -s ${base}/api/me -H "Authorization: Bearer ${token}"
+  curl -s ${base}/api/dashboard -H "Authorization: Bearer ${token}"
+
+Ctrl-C stops everything.
+`);

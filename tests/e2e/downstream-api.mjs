@@ -1,0 +1,130 @@
+// A local downstream API for the example worker, on 127.0.0.1. It serves two APIs:
+//   /profile/me                      (audience api://profile)  -> the caller's profile
+//   /partner/api/data                (audience api://partner)  -> some data
+//   /partner/api/process             (POST)                    -> echoes the job
+//   /partner/api/process/complete    (POST)                    -> marks it complete
+// and checks every bearer token it receives as a real API would: the identity provider's RS256
+// signature (keys from its JWKS), issuer, lifetime, and the audience of the API called. It
+// records who each call was for (oid, scp, roles, azp) so tests can check the token was obtained
+// on behalf of the same user.
+//
+// Test routes: GET /__seen (recorded calls), POST /__behave {path, status, delayMs, times}
+// (make the next `times` calls to `path` answer `status` or wait `delayMs`), POST /__reset.
+import { createPublicKey, verify } from 'node:crypto';
+import { createServer } from 'node:http';
+
+const AUDIENCES = { profile: 'api://profile', partner: 'api://partner' };
+const b64json = (part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+
+export async function startDownstreamApi({ issuer, port = 0 }) {
+  const seen = [];
+  let behaviours = [];
+  let keys = null;
+
+  async function jwks() {
+    if (!keys) {
+      const response = await fetch(`${issuer}/jwks`);
+      keys = (await response.json()).keys;
+    }
+    return keys;
+  }
+
+  /** The token's claims if it is valid for `audience`, else a reason. */
+  async function check(authorization, audience) {
+    const match = /^Bearer ([A-Za-z0-9_\-.]+)$/.exec(authorization ?? '');
+    if (!match) return { reason: 'no bearer token' };
+    const parts = match[1].split('.');
+    if (parts.length !== 3) return { reason: 'malformed' };
+    let header, claims;
+    try {
+      header = b64json(parts[0]);
+      claims = b64json(parts[1]);
+    } catch {
+      return { reason: 'malformed' };
+    }
+    const jwk = (await jwks()).find((k) => k.kid === header.kid);
+    if (header.alg !== 'RS256' || !jwk) return { reason: 'unknown key' };
+    const ok = verify('RSA-SHA256', Buffer.from(`${parts[0]}.${parts[1]}`),
+      createPublicKey({ key: jwk, format: 'jwk' }), Buffer.from(parts[2], 'base64url'));
+    if (!ok) return { reason: 'bad signature' };
+    if (claims.iss !== issuer) return { reason: 'wrong issuer' };
+    if (claims.aud !== audience) return { reason: `wrong audience ${claims.aud}` };
+    if (claims.exp * 1000 < Date.now()) return { reason: 'expired' };
+    return { claims };
+  }
+
+  const send = (res, status, body) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+
+  const readBody = (req) => new Promise((resolve) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      try {
+        resolve(text ? JSON.parse(text) : null);
+      } catch {
+        resolve(undefined);
+      }
+    });
+  });
+
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url, 'http://localhost');
+    const body = await readBody(req);
+    if (url.pathname === '/__seen') return send(res, 200, seen);
+    if (url.pathname === '/__reset') {
+      seen.length = 0;
+      behaviours = [];
+      return send(res, 200, {});
+    }
+    if (url.pathname === '/__behave') {
+      behaviours.push({ ...body, times: body?.times ?? 1 });
+      return send(res, 200, {});
+    }
+    const api = url.pathname.split('/')[1];
+    const audience = AUDIENCES[api];
+    if (!audience) return send(res, 404, { error: 'no such API' });
+    const { claims, reason } = await check(req.headers.authorization, audience);
+    if (reason) {
+      seen.push({ path: url.pathname, refused: reason });
+      res.writeHead(401, { 'www-authenticate': `Bearer error="invalid_token", error_description="${reason}"` });
+      return res.end();
+    }
+    seen.push({ path: url.pathname, method: req.method, oid: claims.oid, scp: claims.scp, roles: claims.roles,
+      azp: claims.azp, aud: claims.aud, correlationId: req.headers['x-correlation-id'] ?? null, body });
+    const behaviour = behaviours.find((b) => b.path === url.pathname && b.times > 0);
+    if (behaviour) {
+      behaviour.times -= 1;
+      if (behaviour.delayMs) await new Promise((resolve) => setTimeout(resolve, behaviour.delayMs));
+      if (behaviour.status) return send(res, behaviour.status, { error: `scripted ${behaviour.status}` });
+    }
+    const route = `${req.method} ${url.pathname}`;
+    switch (route) {
+      case 'GET /profile/me':
+        return send(res, 200, { oid: claims.oid, name: claims.name ?? null, scp: claims.scp });
+      case 'GET /partner/api/data':
+        return send(res, 200, { items: [{ id: 1, owner: claims.oid }, { id: 2, owner: claims.oid }] });
+      case 'POST /partner/api/process':
+        return send(res, 200, { processed: true, for: claims.oid, job: body });
+      case 'POST /partner/api/process/complete':
+        return send(res, 200, { completed: true, for: claims.oid, job: body });
+      default:
+        return send(res, 404, { error: 'no such route' });
+    }
+  });
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${server.address().port}`;
+  return {
+    base,
+    profileUrl: `${base}/profile`,
+    partnerUrl: `${base}/partner`,
+    seen,
+    stop: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(resolve);
+    }),
+  };
+}

@@ -1,0 +1,21 @@
+// The example worker's IDENTITY_CONFIG for the local stack: the local identity provider as a
+// generic OpenID Connect authority (Entra-shaped tokens, the Entra OBO grant), and the local
+// downstream API's two APIs. Shared by the local stack (scripts/local-stack.mjs) and the tests.
+export const CLIENT_ID = 'edge-api';
+export const CLIENT_SECRET = 'local-dev-secret';
+
+export function exampleConfig({ issuer, profileUrl, partnerUrl, azureAd = {}, profile = {}, partner = {} }) {
+  return {
+    AzureAd: {
+      Authority: issuer,
+      ClientId: CLIENT_ID,
+      Audience: `api://${CLIENT_ID}`,
+      OnBehalfOfGrant: 'JwtBearer',
+      ...azureAd,
+    },
+    DownstreamApis: {
+      Profile: { BaseUrl: profileUrl, Scopes: ['api://profile/read'], RelativePath: 'me', ...profile },
+      Partner: { BaseUrl: partnerUrl, Scopes: ['api://partner/read', 'api://partner/write'], ...partner },
+    },
+  };
+}

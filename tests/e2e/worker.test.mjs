@@ -1,0 +1,232 @@
+// The example worker end to end inside real workerd (Miniflare under node --test), against the
+// local stack: the identity provider (oauth2-mock-server, checking the OBO assertion) and the
+// downstream API (checking every token it gets), both on 127.0.0.1 with free ports.
+// Build the worker first (scripts/test.sh does): bash scripts/build-worker.sh
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Miniflare } from 'miniflare';
+import { startIdentityProvider } from './identity-provider.mjs';
+import { startDownstreamApi } from './downstream-api.mjs';
+import { CLIENT_SECRET, exampleConfig } from './example-config.mjs';
+
+const OBO = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+const CACHE_KEY = 'e2e-token-cache-key-of-at-least-32-characters';
+
+let idp;
+let api;
+const workers = [];
+let oidCounter = 0;
+
+/** A fresh user (own oid, so caches never mix between tests). */
+function newOid() {
+  oidCounter += 1;
+  return `00000000-0000-4000-8000-${String(oidCounter).padStart(12, '0')}`;
+}
+
+function worker({ config, secrets = { CLIENT_SECRET, TOKEN_CACHE_KEY: CACHE_KEY } } = {}) {
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: 'worker-example/build/index.js',
+    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
+    compatibilityDate: '2025-09-01',
+    kvNamespaces: ['TOKEN_CACHE'],
+    bindings: {
+      IDENTITY_CONFIG: JSON.stringify(config ?? exampleConfig({
+        issuer: idp.issuer,
+        profileUrl: api.profileUrl,
+        partnerUrl: api.partnerUrl,
+        azureAd: { ClockSkewSeconds: 0 },
+        profile: { TimeoutMs: 1000 },
+      })),
+      ...secrets,
+    },
+  });
+  workers.push(mf);
+  return mf;
+}
+
+const call = (mf, method, path, token, body) => mf.dispatchFetch(`http://example${path}`, {
+  method,
+  headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+  body: body ? JSON.stringify(body) : undefined,
+});
+
+const obo = () => idp.stats.byGrant[OBO] ?? 0;
+
+async function appToken() {
+  const response = await fetch(`${idp.issuer}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'edge-api', client_secret: CLIENT_SECRET, scope: 'api://edge-api/.default' }),
+  });
+  return (await response.json()).access_token;
+}
+
+before(async () => {
+  idp = await startIdentityProvider({ clientSecret: CLIENT_SECRET });
+  api = await startDownstreamApi({ issuer: idp.issuer });
+});
+
+after(async () => {
+  for (const mf of workers) await mf.dispose();
+  await api.stop();
+  await idp.stop();
+});
+
+describe('the example worker', () => {
+  let mf;
+  before(() => { mf = worker(); });
+
+  test('/healthz answers without a token', async () => {
+    const response = await call(mf, 'GET', '/healthz');
+    assert.equal(response.status, 200);
+    assert.deepEqual(await response.json(), { status: 'ok' });
+  });
+
+  test('a valid token gets the downstream data, fetched with an OBO token for that API and user', async () => {
+    const oid = newOid();
+    const response = await call(mf, 'GET', '/api/me', await idp.mint({ claims: { oid } }));
+    assert.equal(response.status, 200, await response.clone().text());
+    assert.equal((await response.json()).oid, oid);
+    const seen = api.seen.filter((s) => s.path === '/profile/me' && s.oid === oid);
+    assert.equal(seen.length, 1);
+    assert.deepEqual([seen[0].aud, seen[0].azp, seen[0].scp], ['api://profile', 'edge-api', 'read']);
+  });
+
+  test('a second request makes no provider call, and the KV entry does not hold the token in clear', async () => {
+    const oid = newOid();
+    const token = await idp.mint({ claims: { oid } });
+    const before = obo();
+    assert.equal((await call(mf, 'GET', '/api/me', token)).status, 200);
+    assert.equal((await call(mf, 'GET', '/api/me', token)).status, 200);
+    assert.equal(obo() - before, 1);
+    const kv = await mf.getKVNamespace('TOKEN_CACHE');
+    const { keys } = await kv.list({ prefix: 'edge-identity/v1/token/user/' });
+    assert.ok(keys.length >= 1);
+    for (const key of keys) {
+      const value = Buffer.from(await kv.get(key.name, 'arrayBuffer'));
+      assert.equal(value.subarray(0, 4).toString(), 'EI1s');
+      assert.ok(!value.includes(Buffer.from('eyJ')), 'no token in clear');
+    }
+  });
+
+  test('fifty concurrent first requests for one user make one provider call', async () => {
+    const token = await idp.mint({ claims: { oid: newOid() } });
+    const before = obo();
+    const answers = await Promise.all(Array.from({ length: 50 }, () => call(mf, 'GET', '/api/me', token)));
+    assert.deepEqual(answers.map((r) => r.status), Array(50).fill(200));
+    assert.equal(obo() - before, 1);
+  });
+
+  test('expired, wrong-audience, wrong-issuer, tampered and alg:none tokens get 401', async () => {
+    const good = await idp.mint({ claims: { oid: newOid() } });
+    const [head, body, signature] = good.split('.');
+    const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${body}.`;
+    const bad = {
+      expired: await idp.mint({ expiresIn: -60 }),
+      wrongAudience: await idp.mint({ claims: { aud: 'api://someone-else' } }),
+      wrongIssuer: await idp.mint({ claims: { iss: 'http://127.0.0.1:1' } }),
+      tampered: `${head}.${body}.${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`,
+      algNone: none,
+    };
+    const before = idp.stats.tokenRequests;
+    for (const [name, token] of Object.entries(bad)) {
+      const response = await call(mf, 'GET', '/api/me', token);
+      assert.equal(response.status, 401, name);
+      assert.match(response.headers.get('www-authenticate'), /^Bearer error="invalid_token"/, name);
+    }
+    assert.equal(idp.stats.tokenRequests, before, 'no bad token reached the provider');
+  });
+
+  test('a token without the required scope gets 403', async () => {
+    const response = await call(mf, 'GET', '/api/me', await idp.mint({ claims: { scp: 'something.else' } }));
+    assert.equal(response.status, 403);
+    assert.match(response.headers.get('www-authenticate'), /error="insufficient_scope"/);
+  });
+
+  test('consent required at the provider answers a 401 challenge with the scopes', async () => {
+    await fetch(`${idp.issuer}/__script`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ answers: [{ status: 400, body: { error: 'invalid_grant', suberror: 'consent_required', error_codes: [65001], error_description: 'AADSTS65001: consent' } }] }),
+    });
+    const response = await call(mf, 'GET', '/api/me', await idp.mint({ claims: { oid: newOid() } }));
+    assert.equal(response.status, 401);
+    assert.match(response.headers.get('www-authenticate'), /^Bearer error="consent_required".*scope="api:\/\/profile\/read"/);
+    const body = await response.json();
+    assert.deepEqual([body.error, body.scopes], ['consent_required', ['api://profile/read']]);
+  });
+
+  test('a provider that is down answers 503', async () => {
+    const down = { status: 503, body: { error: 'temporarily_unavailable' } };
+    await fetch(`${idp.issuer}/__script`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ answers: [down, down] }),
+    });
+    const response = await call(mf, 'GET', '/api/me', await idp.mint({ claims: { oid: newOid() } }));
+    assert.equal(response.status, 503);
+    assert.ok(response.headers.get('retry-after'));
+  });
+
+  test('downstream 404 passes through, 500 becomes 502, and a slow downstream 504', async () => {
+    const token = await idp.mint({ claims: { oid: newOid() } });
+    for (const [behaviour, expected] of [[{ status: 404 }, 404], [{ status: 500 }, 502], [{ delayMs: 2500 }, 504]]) {
+      await fetch(`${api.base}/__behave`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: '/profile/me', ...behaviour }),
+      });
+      const response = await call(mf, 'GET', '/api/me', token);
+      assert.equal(response.status, expected, JSON.stringify(behaviour));
+    }
+  });
+
+  test('/api/dashboard calls both APIs and /api/process forwards the body', async () => {
+    const oid = newOid();
+    const token = await idp.mint({ claims: { oid } });
+    const dashboard = await call(mf, 'GET', '/api/dashboard', token);
+    assert.equal(dashboard.status, 200, await dashboard.clone().text());
+    const { profile, data } = await dashboard.json();
+    assert.equal(profile.oid, oid);
+    assert.equal(data.items[0].owner, oid);
+    const processed = await (await call(mf, 'POST', '/api/process', token, { order: 42 })).json();
+    assert.deepEqual([processed.processed, processed.for, processed.job], [true, oid, { order: 42 }]);
+  });
+
+  test('a job started with a short-lived user token is resumed by a scheduler after that token expired', async () => {
+    const oid = newOid();
+    const userToken = await idp.mint({ claims: { oid }, expiresIn: 2 });
+    const started = await call(mf, 'POST', '/api/jobs', userToken, { report: 'monthly' });
+    assert.equal(started.status, 202, await started.clone().text());
+    const { sessionKey } = await started.json();
+    assert.ok(sessionKey);
+    // The first downstream call ran after the response (ctx.wait_until).
+    let first;
+    for (let i = 0; i < 100 && !first; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      first = api.seen.find((s) => s.path === '/partner/api/process' && s.body?.sessionKey === sessionKey);
+    }
+    assert.ok(first, 'the background call reached the partner API');
+    assert.equal(first.oid, oid);
+
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    assert.equal((await call(mf, 'GET', '/api/me', userToken)).status, 401, 'the user token has expired');
+    const resumed = await call(mf, 'POST', `/api/jobs/${sessionKey}/resume`, await appToken());
+    assert.equal(resumed.status, 200, await resumed.clone().text());
+    assert.deepEqual(await resumed.json(), { completed: true, for: oid, job: { sessionKey } });
+
+    const asUser = await call(mf, 'POST', `/api/jobs/${sessionKey}/resume`, await idp.mint({}));
+    assert.equal(asUser.status, 403, 'a user token may not resume jobs');
+    const unknown = await call(mf, 'POST', '/api/jobs/no-such-session/resume', await appToken());
+    assert.equal(unknown.status, 404);
+  });
+});
+
+test('a bad configuration answers 500 naming the field, and /healthz still answers', async () => {
+  const config = exampleConfig({ issuer: idp.issuer, profileUrl: api.profileUrl, partnerUrl: api.partnerUrl });
+  delete config.AzureAd.ClientId;
+  const mf = worker({ config });
+  const response = await call(mf, 'GET', '/api/me', await idp.mint({}));
+  assert.equal(response.status, 500);
+  const body = await response.json();
+  assert.equal(body.field, 'AzureAd.ClientId');
+  assert.equal((await call(mf, 'GET', '/healthz')).status, 200);
+  const noSecret = worker({ secrets: {} });
+  assert.equal((await (await call(noSecret, 'GET', '/api/me', 'x')).json()).field, 'CLIENT_SECRET');
+});
