@@ -5,10 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/toolchain.sh
 . scripts/toolchain.sh
-export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
-ensure_rust_targets
-ensure_wasm_bindgen_cli
-ensure_worker_build
-ensure_node
-ensure_npm_packages
+ensure_toolchain
 build_worker worker-example

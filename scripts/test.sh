@@ -5,12 +5,7 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/toolchain.sh
 . scripts/toolchain.sh
 
-ensure_rust_targets
-ensure_wasm_bindgen_cli
-ensure_node
-ensure_npm_packages
-export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
-ensure_worker_build
+ensure_toolchain
 
 say "native: unit, integration and doc tests (pure-Rust crypto backend, a real OIDC server on 127.0.0.1)"
 cargo test --workspace --features edge-identity/rust-crypto

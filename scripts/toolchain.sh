@@ -70,3 +70,13 @@ build_worker() {
       ESBUILD_BIN="$root/node_modules/.bin/esbuild" \
       worker-build --release)
 }
+
+# Everything the scripts need, in order; puts cargo-installed tools on PATH.
+ensure_toolchain() {
+  ensure_rust_targets
+  ensure_wasm_bindgen_cli
+  ensure_node
+  ensure_npm_packages
+  export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+  ensure_worker_build
+}

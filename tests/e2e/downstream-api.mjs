@@ -10,11 +10,10 @@
 //
 // Test routes: GET /__seen (recorded calls), POST /__behave {path, status, delayMs, times}
 // (make the next `times` calls to `path` answer `status` or wait `delayMs`), POST /__reset.
-import { createPublicKey, verify } from 'node:crypto';
 import { createServer } from 'node:http';
+import { checkJwt } from './jwt.mjs';
 
 const AUDIENCES = { profile: 'api://profile', partner: 'api://partner' };
-const b64json = (part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
 
 export async function startDownstreamApi({ issuer, port = 0 }) {
   const seen = [];
@@ -33,23 +32,9 @@ export async function startDownstreamApi({ issuer, port = 0 }) {
   async function check(authorization, audience) {
     const match = /^Bearer ([A-Za-z0-9_\-.]+)$/.exec(authorization ?? '');
     if (!match) return { reason: 'no bearer token' };
-    const parts = match[1].split('.');
-    if (parts.length !== 3) return { reason: 'malformed' };
-    let header, claims;
-    try {
-      header = b64json(parts[0]);
-      claims = b64json(parts[1]);
-    } catch {
-      return { reason: 'malformed' };
-    }
-    const jwk = (await jwks()).find((k) => k.kid === header.kid);
-    if (header.alg !== 'RS256' || !jwk) return { reason: 'unknown key' };
-    const ok = verify('RSA-SHA256', Buffer.from(`${parts[0]}.${parts[1]}`),
-      createPublicKey({ key: jwk, format: 'jwk' }), Buffer.from(parts[2], 'base64url'));
-    if (!ok) return { reason: 'bad signature' };
-    if (claims.iss !== issuer) return { reason: 'wrong issuer' };
+    const { claims, reason } = checkJwt(match[1], await jwks(), issuer);
+    if (reason) return { reason };
     if (claims.aud !== audience) return { reason: `wrong audience ${claims.aud}` };
-    if (claims.exp * 1000 < Date.now()) return { reason: 'expired' };
     return { claims };
   }
 

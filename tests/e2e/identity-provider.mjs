@@ -14,13 +14,13 @@
 //   with optional claims and expiresIn), POST /__script (queue the next token answers).
 //
 // Run directly, it prints one JSON line {"issuer", "tenant", "port"} and runs until stdin closes.
-import { createPublicKey, randomUUID, verify } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { OAuth2Server } from 'oauth2-mock-server';
+import { checkJwt } from './jwt.mjs';
 
 export const TENANT = '9188040d-6c67-4c5b-b112-36a304b66dad';
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
-const b64json = (part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
 
 export async function startIdentityProvider({
   clientId = 'edge-api',
@@ -39,25 +39,7 @@ export async function startIdentityProvider({
   const scripted = []; // queued {status, body} answers
 
   /** Verifies one of this server's RS256 tokens; returns its claims or a reason. */
-  function checkOwnToken(jwt) {
-    const parts = typeof jwt === 'string' ? jwt.split('.') : [];
-    if (parts.length !== 3) return { reason: 'malformed' };
-    let header, claims;
-    try {
-      header = b64json(parts[0]);
-      claims = b64json(parts[1]);
-    } catch {
-      return { reason: 'malformed' };
-    }
-    const jwk = server.issuer.keys.toJSON().find((k) => k.kid === header.kid);
-    if (header.alg !== 'RS256' || !jwk) return { reason: 'unknown key' };
-    const ok = verify('RSA-SHA256', Buffer.from(`${parts[0]}.${parts[1]}`),
-      createPublicKey({ key: jwk, format: 'jwk' }), Buffer.from(parts[2], 'base64url'));
-    if (!ok) return { reason: 'bad signature' };
-    if (claims.iss !== issuer) return { reason: 'wrong issuer' };
-    if (typeof claims.exp !== 'number' || claims.exp * 1000 < Date.now()) return { reason: 'expired', claims };
-    return { claims };
-  }
+  const checkOwnToken = (jwt) => checkJwt(jwt, server.issuer.keys.toJSON(), issuer);
 
   const userClaims = (c) => ({ oid: c.oid, tid: c.tid, sub: c.sub, name: c.name });
   const resourceOf = (scope) => {
