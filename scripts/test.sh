@@ -22,12 +22,17 @@ say "the example worker end to end inside workerd, against the local stack (node
 build_worker worker-example
 node --test tests/e2e/worker.test.mjs
 
+say "the Spin example component under wasmtime serve, against the local stack (node --test)"
+build_spin_component
+WASMTIME="$WASMTIME" node --test tests/spin/spin.test.mjs
+
 say "the core and every adapter build for their targets"
 cargo check --lib --target wasm32-unknown-unknown --features worker
 cargo check --lib --target wasm32-wasip2 --features rust-crypto
+cargo check --lib --target wasm32-wasip2 --features spin
 
-say "no tokio in the core (with or without the pure-Rust backend)"
-for features in "" "--features rust-crypto"; do
+say "no tokio in the core (with or without the pure-Rust backend, and in the Spin build)"
+for features in "" "--features rust-crypto" "--features spin --target wasm32-wasip2"; do
   # shellcheck disable=SC2086
   if cargo tree -e normal -p edge-identity $features | grep -q tokio; then
     echo "tokio found in the core's dependency tree ($features)" >&2
@@ -39,5 +44,6 @@ say "lints: no unwrap/expect/indexing/panic reachable in the library"
 cargo clippy --lib --features rust-crypto -- -D warnings
 cargo clippy --lib --target wasm32-unknown-unknown --features worker -- -D warnings
 cargo clippy -p worker-example -p edge-identity-workerd-probe --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p edge-identity --features spin -p spin-example -p spin-host-shim --target wasm32-wasip2 -- -D warnings
 
 say "all tests passed"

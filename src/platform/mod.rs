@@ -27,9 +27,13 @@ use crate::validation::jwk::{Algorithm, KeyMaterial};
 
 mod memory;
 pub use memory::MemoryStore;
+mod ttl_envelope;
+pub use ttl_envelope::TtlEnvelope;
 
 #[cfg(feature = "rust-crypto")]
 pub mod rust_crypto;
+#[cfg(all(feature = "spin", target_os = "wasi"))]
+pub mod spin;
 #[cfg(feature = "webcrypto")]
 pub mod webcrypto;
 #[cfg(feature = "worker")]
@@ -312,6 +316,23 @@ pub trait KeyValueStore {
     ) -> LocalFuture<'a, Result<(), StoreError>>;
     /// Removes `key`; removing a missing key is not an error.
     fn delete<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<(), StoreError>>;
+}
+
+impl<T: KeyValueStore + ?Sized> KeyValueStore for Rc<T> {
+    fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
+        (**self).get(key)
+    }
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        value: Vec<u8>,
+        ttl: Duration,
+    ) -> LocalFuture<'a, Result<(), StoreError>> {
+        (**self).put(key, value, ttl)
+    }
+    fn delete<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<(), StoreError>> {
+        (**self).delete(key)
+    }
 }
 
 /// The platform services the SDK uses: the [`TokenValidator`](crate::TokenValidator), the

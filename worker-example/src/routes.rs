@@ -12,7 +12,7 @@ use edge_identity::{
 use serde_json::{json, Value};
 use worker::{console_error, console_log, event, Context, Env, Method, Request, Response, Result};
 
-use crate::settings::{Settings, PARTNER, PROFILE};
+use crate::settings::{load, PARTNER, PROFILE};
 
 /// What lives as long as the isolate: the validator's keys and the token cache.
 struct App {
@@ -25,7 +25,10 @@ thread_local! {
 }
 
 fn optional(env: &Env, name: &str) -> Option<String> {
-    env.secret(name).ok().map(|s| s.to_string()).or_else(|| env.var(name).ok().map(|v| v.to_string()))
+    env.secret(name)
+        .ok()
+        .map(|s| s.to_string())
+        .or_else(|| env.var(name).ok().map(|v| v.to_string()))
 }
 
 /// The isolate's app, built on first use. A configuration problem is not cached: the next
@@ -34,7 +37,7 @@ fn app(env: &Env) -> std::result::Result<Rc<App>, ConfigError> {
     if let Some(app) = APP.with(|a| a.borrow().clone()) {
         return Ok(app);
     }
-    let settings = Settings::from_values(
+    let settings = load(
         optional(env, "IDENTITY_CONFIG").as_deref(),
         optional(env, "CLIENT_SECRET").as_deref(),
         optional(env, "TOKEN_CACHE_KEY").as_deref(),
@@ -68,7 +71,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         Ok(app) => app,
         Err(e) => {
             console_error!("edge-identity example: {e}");
-            return answer(Settings::error_response(&e));
+            return answer(e.to_response());
         }
     };
     let background: Rc<dyn Background> = Rc::new(WaitUntil::new(ctx));
@@ -108,7 +111,10 @@ async fn json_body(req: &mut Request) -> std::result::Result<Value, Result<Respo
         return Ok(json!({}));
     }
     serde_json::from_str(&text).map_err(|_| {
-        json_response(400, &json!({"error": "invalid_request", "error_description": "the body is not JSON"}))
+        json_response(
+            400,
+            &json!({"error": "invalid_request", "error_description": "the body is not JSON"}),
+        )
     })
 }
 
@@ -145,7 +151,10 @@ async fn process(apis: &DownstreamApis, caller: &ValidatedToken, body: &Value) -
     if let Err(response) = require_user(caller) {
         return response;
     }
-    match apis.post_json::<Value, Value>(PARTNER, CallAs::User(caller), Some("api/process"), body).await {
+    match apis
+        .post_json::<Value, Value>(PARTNER, CallAs::User(caller), Some("api/process"), body)
+        .await
+    {
         Ok(result) => json_response(200, &result),
         Err(e) => answer(e.to_response()),
     }
@@ -176,16 +185,22 @@ async fn start_job(
     let apis = apis.clone();
     background.spawn(Box::pin(async move {
         let job = json!({"sessionKey": key, "job": body});
-        match apis.post_json::<Value, Value>(PARTNER, CallAs::Session(&key), Some("api/process"), &job).await {
+        match apis
+            .post_json::<Value, Value>(PARTNER, CallAs::Session(&key), Some("api/process"), &job)
+            .await
+        {
             Ok(_) => console_log!("edge-identity example: job started"),
-            Err(e) => console_error!("edge-identity example: the job's first call failed: {}", e.code()),
+            Err(e) => {
+                console_error!("edge-identity example: the job's first call failed: {}", e.code())
+            }
         }
     }));
     json_response(202, &json!({"sessionKey": session.key}))
 }
 
 async fn resume_job(apis: &DownstreamApis, caller: &ValidatedToken, key: &str) -> Result<Response> {
-    let only_apps = ValidationError::InsufficientScope { scopes: vec![], roles: vec!["Jobs.Resume".into()] };
+    let only_apps =
+        ValidationError::InsufficientScope { scopes: vec![], roles: vec!["Jobs.Resume".into()] };
     if !caller.is_app_only() {
         return answer(only_apps.to_response());
     }
@@ -193,7 +208,14 @@ async fn resume_job(apis: &DownstreamApis, caller: &ValidatedToken, key: &str) -
         return answer(e.to_response());
     }
     let job = json!({"sessionKey": key});
-    match apis.post_json::<Value, Value>(PARTNER, CallAs::Session(key), Some("api/process/complete"), &job).await
+    match apis
+        .post_json::<Value, Value>(
+            PARTNER,
+            CallAs::Session(key),
+            Some("api/process/complete"),
+            &job,
+        )
+        .await
     {
         Ok(result) => json_response(200, &result),
         Err(e) => answer(e.to_response()),

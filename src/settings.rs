@@ -1,0 +1,119 @@
+//! Settings from a host's vars and secrets, the way both example hosts keep them: a JSON
+//! `IDENTITY_CONFIG` (the `AzureAd`, `DownstreamApis` and `TokenCache` sections), a
+//! `CLIENT_SECRET` secret and an optional `TOKEN_CACHE_KEY` secret (Workers: wrangler vars and
+//! secrets; Spin: variables). Every problem is a [`ConfigError`] naming the var or field, and
+//! [`ConfigError::to_response`] turns it into a 500 that names it too.
+
+use crate::acquisition::AcquisitionOptions;
+use crate::config::{ConfigError, IdentityConfig, Secret};
+
+/// Everything token validation, acquisition and downstream calls need, checked.
+#[derive(Debug, Clone)]
+pub struct HostSettings {
+    /// The configuration document.
+    pub config: IdentityConfig,
+    /// Token acquisition options, with the secrets applied.
+    pub acquisition: AcquisitionOptions,
+    /// Whether cache entries are sealed (a cache key secret is set).
+    pub sealed: bool,
+}
+
+impl HostSettings {
+    /// Reads `IDENTITY_CONFIG`, `CLIENT_SECRET` (required unless the config has
+    /// `ClientCredentials`) and `TOKEN_CACHE_KEY` (optional; at least 32 characters).
+    pub fn from_values(
+        identity_config: Option<&str>,
+        client_secret: Option<&str>,
+        cache_key: Option<&str>,
+    ) -> Result<HostSettings, ConfigError> {
+        let text = identity_config.filter(|t| !t.trim().is_empty()).ok_or_else(|| {
+            ConfigError::new(
+                "IDENTITY_CONFIG",
+                "is not set (JSON with the AzureAd and DownstreamApis sections)",
+            )
+        })?;
+        let config = IdentityConfig::from_json(text)?;
+        let mut acquisition = AcquisitionOptions::from_config(&config)?;
+        match client_secret.filter(|s| !s.is_empty()) {
+            Some(secret) => {
+                acquisition =
+                    acquisition.with_client_secret(Secret::new(secret), "CLIENT_SECRET")?
+            }
+            None if acquisition.credential.is_none() => {
+                return Err(ConfigError::new(
+                    "CLIENT_SECRET",
+                    "is not set (a host secret, or ClientCredentials in AzureAd)",
+                ))
+            }
+            None => {}
+        }
+        let cache_key = cache_key.filter(|k| !k.is_empty());
+        if let Some(key) = cache_key {
+            acquisition =
+                acquisition.with_cache_seal_secret(Secret::new(key), "TOKEN_CACHE_KEY")?;
+        }
+        Ok(HostSettings { config, acquisition, sealed: cache_key.is_some() })
+    }
+
+    /// Fails naming `DownstreamApis.<name>` for the first of `names` the config lacks.
+    pub fn require_downstream_apis(self, names: &[&str]) -> Result<HostSettings, ConfigError> {
+        match names.iter().find(|n| !self.config.downstream_apis.contains_key(**n)) {
+            Some(name) => Err(ConfigError::new(
+                format!("DownstreamApis.{name}"),
+                "is required by this application's routes",
+            )),
+            None => Ok(self),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"{
+        "AzureAd": {"Authority": "http://127.0.0.1:9/", "ClientId": "edge-api"},
+        "DownstreamApis": {
+            "Profile": {"BaseUrl": "http://127.0.0.1:9/profile", "Scopes": ["api://profile/read"]}
+        }
+    }"#;
+
+    #[test]
+    fn good_settings_are_read_with_their_secrets() {
+        let s =
+            HostSettings::from_values(Some(GOOD), Some("s3cret"), Some(&"k".repeat(32))).unwrap();
+        assert!(s.sealed && s.acquisition.credential.is_some());
+        assert!(s.require_downstream_apis(&["Profile"]).is_ok());
+    }
+
+    #[test]
+    fn every_settings_problem_names_the_var_or_field() {
+        let field = |c: Option<&str>, s: Option<&str>, k: Option<&str>| {
+            HostSettings::from_values(c, s, k).unwrap_err().field
+        };
+        assert_eq!(field(None, Some("s"), None), "IDENTITY_CONFIG");
+        assert_eq!(field(Some("{"), Some("s"), None), "(document)");
+        assert_eq!(field(Some(GOOD), None, None), "CLIENT_SECRET");
+        assert_eq!(field(Some(GOOD), Some("s"), Some("short")), "TOKEN_CACHE_KEY");
+        let no_client = GOOD.replace("\"ClientId\": \"edge-api\"", "\"X\": 1");
+        assert_eq!(field(Some(&no_client), Some("s"), None), "AzureAd.ClientId");
+        let settings = HostSettings::from_values(Some(GOOD), Some("s"), None).unwrap();
+        assert_eq!(
+            settings.require_downstream_apis(&["Profile", "Partner"]).unwrap_err().field,
+            "DownstreamApis.Partner"
+        );
+    }
+
+    #[test]
+    fn the_error_answer_names_the_field_and_never_the_secret() {
+        let err =
+            HostSettings::from_values(Some(GOOD), Some("s"), Some("too-short-secret")).unwrap_err();
+        let answer = err.to_response();
+        let body: serde_json::Value = serde_json::from_slice(answer.body()).unwrap();
+        assert_eq!(
+            (answer.status().as_u16(), body["field"].as_str()),
+            (500, Some("TOKEN_CACHE_KEY"))
+        );
+        assert!(!body.to_string().contains("too-short-secret"));
+    }
+}

@@ -1,0 +1,122 @@
+// The Spin example component end to end: built for wasm32-wasip2, composed with the test-only
+// host shim (Spin's key-value and variables interfaces, tests/spin/host-shim), and served by
+// `wasmtime serve` on 127.0.0.1 against the local identity provider and downstream API.
+// This stands in for Spin's runtime; it is not Spin. Build first (scripts/test.sh does):
+// target/spin-e2e/composed.wasm, and WASMTIME pointing at wasmtime 49.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startIdentityProvider } from '../e2e/identity-provider.mjs';
+import { startDownstreamApi } from '../e2e/downstream-api.mjs';
+import { CLIENT_SECRET, exampleConfig } from '../e2e/example-config.mjs';
+
+const OBO = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+const WASMTIME = process.env.WASMTIME ?? 'wasmtime';
+
+let idp;
+let api;
+let kvDir;
+let server;
+let base;
+
+const freePort = () => new Promise((resolve, reject) => {
+  const probe = createServer();
+  probe.once('error', reject);
+  probe.listen(0, '127.0.0.1', () => {
+    const { port } = probe.address();
+    probe.close(() => resolve(port));
+  });
+});
+
+before(async () => {
+  idp = await startIdentityProvider({ clientSecret: CLIENT_SECRET });
+  api = await startDownstreamApi({ issuer: idp.issuer });
+  kvDir = mkdtempSync(join(tmpdir(), 'edge-identity-spin-kv-'));
+  const port = await freePort();
+  const config = exampleConfig({ issuer: idp.issuer, profileUrl: api.profileUrl, partnerUrl: api.partnerUrl });
+  server = spawn(WASMTIME, [
+    'serve', '--addr', `127.0.0.1:${port}`, '-S', 'cli=y', '--dir', `${kvDir}::/kv`,
+    '--env', `SPIN_VARIABLE_IDENTITY_CONFIG=${JSON.stringify(config)}`,
+    '--env', `SPIN_VARIABLE_CLIENT_SECRET=${CLIENT_SECRET}`,
+    '--env', 'SPIN_VARIABLE_TOKEN_CACHE_KEY=spin-e2e-token-cache-key-of-32-characters',
+    'target/spin-e2e/composed.wasm',
+  ], { stdio: ['ignore', 'inherit', 'inherit'] });
+  base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${base}/healthz`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (i > 200) throw new Error('wasmtime serve did not answer');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+});
+
+after(async () => {
+  server?.kill('SIGTERM');
+  await api?.stop();
+  await idp?.stop();
+  if (kvDir) rmSync(kvDir, { recursive: true, force: true });
+});
+
+const get = (path, token) => fetch(`${base}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+
+test('a valid token gets the downstream data through an OBO token for the same user', async () => {
+  const oid = '00000000-0000-4000-8000-00000000051a';
+  const response = await get('/api/me', await idp.mint({ claims: { oid } }));
+  assert.equal(response.status, 200, await response.clone().text());
+  assert.equal((await response.json()).oid, oid);
+  const seen = api.seen.filter((s) => s.path === '/profile/me' && s.oid === oid);
+  assert.deepEqual([seen.length, seen[0].aud, seen[0].azp], [1, 'api://profile', 'edge-api']);
+});
+
+test('the second request is served from the key-value store: no provider call', async () => {
+  const token = await idp.mint({ claims: { oid: '00000000-0000-4000-8000-00000000051b' } });
+  const before = idp.stats.byGrant[OBO] ?? 0;
+  assert.equal((await get('/api/me', token)).status, 200);
+  const keySetFetches = idp.stats.tokenRequests;
+  assert.equal((await get('/api/me', token)).status, 200);
+  assert.equal(idp.stats.byGrant[OBO] - before, 1);
+  assert.equal(idp.stats.tokenRequests, keySetFetches);
+  // Each value carries its own expiry (Spin's store has none) and is sealed.
+  let checked = 0;
+  for (const name of readdirSync(kvDir)) {
+    const key = Buffer.from(name, 'hex').toString();
+    if (!key.startsWith('edge-identity/v1/token/')) continue;
+    const value = readFileSync(join(kvDir, name));
+    const expiresAt = Number(value.readBigUInt64BE(0));
+    assert.ok(expiresAt > Date.now() && expiresAt < Date.now() + 3600_000, key);
+    assert.equal(value.subarray(8, 12).toString(), 'EI1s');
+    checked += 1;
+  }
+  assert.ok(checked >= 1, 'token entries are in the store');
+});
+
+test('/api/dashboard calls both APIs', async () => {
+  const oid = '00000000-0000-4000-8000-00000000051c';
+  const response = await get('/api/dashboard', await idp.mint({ claims: { oid } }));
+  assert.equal(response.status, 200, await response.clone().text());
+  const { profile, data } = await response.json();
+  assert.deepEqual([profile.oid, data.items[0].owner], [oid, oid]);
+});
+
+test('bad tokens get 401 and a missing scope 403', async () => {
+  const good = await idp.mint({});
+  const [head, body, signature] = good.split('.');
+  for (const token of [
+    await idp.mint({ expiresIn: -60 }),
+    await idp.mint({ claims: { aud: 'api://someone-else' } }),
+    `${head}.${body}.${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`,
+    undefined,
+  ]) {
+    const response = await get('/api/me', token);
+    assert.equal(response.status, 401);
+    assert.match(response.headers.get('www-authenticate'), /^Bearer/);
+  }
+  assert.equal((await get('/api/me', await idp.mint({ claims: { scp: 'other' } }))).status, 403);
+});
