@@ -9,9 +9,12 @@ cd "$(dirname "$0")/.."
 ensure_toolchain
 build_worker bench/validation-worker
 build_worker worker-example
+build_worker tests/workerd/probe
 say "bundling the jose baseline worker (esbuild)"
 node_modules/.bin/esbuild bench/js/jose-worker.mjs --bundle --format=esm --platform=neutral \
   --main-fields=module,main --conditions=worker,browser --minify --outfile=bench/build/jose-worker.js --log-level=warning
+node_modules/.bin/esbuild bench/js/baseline-worker.mjs --bundle --format=esm --platform=neutral \
+  --main-fields=module,main --conditions=worker,browser --minify --outfile=bench/build/baseline-worker.js --log-level=warning
 say "building the Spin component (for its size)"
 cargo build --release --target wasm32-wasip2 -p spin-example
 say "measuring"

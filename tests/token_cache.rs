@@ -348,3 +348,15 @@ fn a_polling_joiner_takes_over_when_the_request_that_started_the_work_goes_away(
     assert_eq!(iso.web.token_requests().len(), 2);
     assert_eq!(token.unwrap().secret(), "at-1", "the only token minted");
 }
+
+#[test]
+fn a_burst_of_first_requests_for_one_token_reads_the_store_once() {
+    let (iso, _) = with_store();
+    iso.web.latency_polls.set(30);
+    let acquirer = iso.acquirer(&config(json!({}), json!({})));
+    let (user, req) = (user(), request());
+    let all = block_on(join_all((0..25).map(|_| acquirer.token_for_user(&user, &req))));
+    assert!(all.iter().all(|t| t.as_ref().unwrap().secret() == "at-1"));
+    let stats = acquirer.stats();
+    assert_eq!((stats.token_requests, stats.cache.l2_reads, stats.cache.l2_writes), (1, 1, 1));
+}

@@ -194,7 +194,7 @@ pub(crate) struct Inner {
     pub(crate) platform: Platform,
     pub(crate) options: AcquisitionOptions,
     pub(crate) cache: TokenCache,
-    flights: SingleFlight<Result<Rc<CachedToken>, AcquisitionError>>,
+    flights: SingleFlight<Result<(Rc<CachedToken>, bool), AcquisitionError>>,
     signing_key: RefCell<Option<SigningKey>>,
     discovered_endpoint: Mutex<Option<String>>,
     scheduled_refreshes: RefCell<std::collections::HashSet<String>>,
@@ -452,12 +452,12 @@ impl TokenAcquirer {
         Ok(plan(subject, endpoint, scope, request, key))
     }
 
-    /// Cache first; the provider (once per key at a time) otherwise.
+    /// Memory first; then, once per key at a time (single flight), the store and the provider.
     async fn acquire(&self, plan: Plan) -> Result<AcquiredToken, AcquisitionError> {
         let now = self.inner.platform.clock.now_millis();
         if plan.claims.is_none() && !plan.force_refresh {
-            if let Some(hit) = self.inner.cache.get::<CachedToken>(&plan.key, now).await {
-                if hit.expires_at_ms > now.saturating_add(self.inner.margin_ms()) {
+            if let Some(hit) = self.inner.cache.get_memory::<CachedToken>(&plan.key, now) {
+                if self.usable(&hit, now) {
                     if now >= hit.refresh_at_ms {
                         self.refresh_in_background(&plan);
                     }
@@ -465,11 +465,16 @@ impl TokenAcquirer {
                 }
             }
         }
-        let token = self.fetch_shared(plan).await?;
-        Ok(AcquiredToken { token, from_cache: false })
+        let (token, from_cache) = self.fetch_shared(plan).await?;
+        Ok(AcquiredToken { token, from_cache })
     }
 
-    async fn fetch_shared(&self, plan: Plan) -> Result<Rc<CachedToken>, AcquisitionError> {
+    /// Whether a cached token has more than the margin of life left.
+    fn usable(&self, token: &CachedToken, now: u64) -> bool {
+        token.expires_at_ms > now.saturating_add(self.inner.margin_ms())
+    }
+
+    async fn fetch_shared(&self, plan: Plan) -> Result<(Rc<CachedToken>, bool), AcquisitionError> {
         let flight_key = plan.flight_key();
         let platform = &self.inner.platform;
         let join = match platform.join_poll_interval {
@@ -501,7 +506,8 @@ impl TokenAcquirer {
         }
         self.inner.background_refreshes.set(self.inner.background_refreshes.get() + 1);
         let this = self.clone();
-        let plan = plan.clone();
+        // A refresh must reach the provider, not find the same token in the store.
+        let plan = Plan { force_refresh: true, ..plan.clone() };
         background.spawn(Box::pin(async move {
             let outcome = this.fetch_shared(plan).await;
             this.inner.scheduled_refreshes.borrow_mut().remove(&flight_key);
@@ -514,9 +520,18 @@ impl TokenAcquirer {
         }));
     }
 
-    /// One provider request for `plan`, and the cache write.
-    async fn fetch(&self, plan: Plan) -> Result<Rc<CachedToken>, AcquisitionError> {
+    /// The store's token for `plan`, or one provider request and the cache write; `true` when
+    /// it came from the store.
+    async fn fetch(&self, plan: Plan) -> Result<(Rc<CachedToken>, bool), AcquisitionError> {
         let inner = &self.inner;
+        if plan.claims.is_none() && !plan.force_refresh {
+            let now = inner.platform.clock.now_millis();
+            if let Some(hit) = inner.cache.get_store::<CachedToken>(&plan.key, now).await {
+                if self.usable(&hit, now) {
+                    return Ok((hit, true));
+                }
+            }
+        }
         let session = match &plan.subject {
             Subject::Session { record_key } => Some(self.session_record(record_key).await?),
             _ => None,
@@ -552,7 +567,7 @@ impl TokenAcquirer {
         if let (Subject::Session { record_key }, Some(record)) = (&plan.subject, session) {
             self.update_session(record_key, &record, response.refresh_token, &plan.key).await;
         }
-        Ok(token)
+        Ok((token, false))
     }
 
     fn cached_token(

@@ -1,7 +1,8 @@
 //! The token cache: isolate memory (L1, bounded, LRU) in front of the platform's key-value store
 //! (L2: Workers KV, Spin key-value, [`MemoryStore`](crate::platform::MemoryStore)).
 //!
-//! - A read checks L1, then L2 (and fills L1); a write goes to both.
+//! - A read checks L1, then L2 (and fills L1); a write goes to both. Token acquisition reads L2
+//!   inside its single flight, so a burst of first requests for one token costs one store read.
 //! - L2 values are framed `EI1p` + JSON, or, when a cache key secret is configured,
 //!   `EI1s` + AES-256-GCM sealed JSON with the cache key as associated data (`cache/seal.rs`).
 //!   A corrupt, undecryptable, expired or other-format value is a miss, and is overwritten by
@@ -220,18 +221,31 @@ impl TokenCache {
         }
     }
 
-    /// The record under `key` if there is a usable one at `now_ms`.
+    /// The record under `key` if there is a usable one at `now_ms`: memory, then the store.
     pub(crate) async fn get<T: Record>(&self, key: &CacheKey, now_ms: u64) -> Option<Rc<T>> {
-        let in_memory = self.l1.borrow_mut().get(key.as_str());
-        if let Some(value) = in_memory {
-            match value.downcast::<T>() {
-                Ok(record) if record.expires_at_ms() > now_ms => {
-                    self.count(|s| s.l1_hits += 1);
-                    return Some(record);
-                }
-                _ => self.l1.borrow_mut().remove(key.as_str()),
+        match self.get_memory(key, now_ms) {
+            Some(record) => Some(record),
+            None => self.get_store(key, now_ms).await,
+        }
+    }
+
+    /// The record under `key` in isolate memory, if usable at `now_ms`.
+    pub(crate) fn get_memory<T: Record>(&self, key: &CacheKey, now_ms: u64) -> Option<Rc<T>> {
+        let value = self.l1.borrow_mut().get(key.as_str())?;
+        match value.downcast::<T>() {
+            Ok(record) if record.expires_at_ms() > now_ms => {
+                self.count(|s| s.l1_hits += 1);
+                Some(record)
+            }
+            _ => {
+                self.l1.borrow_mut().remove(key.as_str());
+                None
             }
         }
+    }
+
+    /// The record under `key` in the store (filling memory), if usable at `now_ms`.
+    pub(crate) async fn get_store<T: Record>(&self, key: &CacheKey, now_ms: u64) -> Option<Rc<T>> {
         let Some(store) = &self.store else {
             self.count(|s| s.misses += 1);
             return None;

@@ -79,6 +79,9 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
                         "l1Hits": stats.cache.l1_hits,
                         "l2Hits": stats.cache.l2_hits,
                         "l2Errors": stats.cache.l2_errors,
+                        "l2Reads": stats.cache.l2_reads,
+                        "l2Writes": stats.cache.l2_writes,
+                        "misses": stats.cache.misses,
                     }))
                 }
                 Err(e) => to_worker_response(e.to_response()),
