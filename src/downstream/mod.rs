@@ -140,7 +140,7 @@ impl DownstreamResponse {
 #[derive(Clone)]
 pub struct DownstreamApis {
     acquirer: TokenAcquirer,
-    apis: BTreeMap<String, DownstreamApiOptions>,
+    apis: std::rc::Rc<BTreeMap<String, DownstreamApiOptions>>,
 }
 
 impl fmt::Debug for DownstreamApis {
@@ -153,7 +153,7 @@ impl DownstreamApis {
     /// The APIs in `apis`, plus the `graph` preset unless `apis` defines `graph`.
     pub fn new(acquirer: TokenAcquirer, mut apis: BTreeMap<String, DownstreamApiOptions>) -> Self {
         apis.entry(GRAPH.to_owned()).or_insert_with(DownstreamApiOptions::graph);
-        DownstreamApis { acquirer, apis }
+        DownstreamApis { acquirer, apis: std::rc::Rc::new(apis) }
     }
 
     /// The APIs of the configuration's `DownstreamApis` section. Errors name the field.
