@@ -5,19 +5,10 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../tests/e2e/free-port.mjs';
 import { startIdentityProvider } from '../tests/e2e/identity-provider.mjs';
 import { startDownstreamApi } from '../tests/e2e/downstream-api.mjs';
 import { CLIENT_SECRET, exampleConfig } from '../tests/e2e/example-config.mjs';
-
-const freePort = () => new Promise((resolve, reject) => {
-  const probe = createServer();
-  probe.once('error', reject);
-  probe.listen(0, '127.0.0.1', () => {
-    const { port } = probe.address();
-    probe.close(() => resolve(port));
-  });
-});
 
 const idp = await startIdentityProvider({ clientSecret: CLIENT_SECRET });
 const api = await startDownstreamApi({ issuer: idp.issuer });
