@@ -17,5 +17,9 @@ node_modules/.bin/esbuild bench/js/baseline-worker.mjs --bundle --format=esm --p
   --main-fields=module,main --conditions=worker,browser --minify --outfile=bench/build/baseline-worker.js --log-level=warning
 say "building the Spin component (for its size)"
 cargo build --release --target wasm32-wasip2 -p spin-example
+if ! twiggy --version 2>/dev/null | grep -q '0.7.0'; then
+  say "installing twiggy 0.7.0 (wasm size profiler; once)"
+  cargo install twiggy --version 0.7.0 --locked
+fi
 say "measuring"
 node bench/run.mjs
