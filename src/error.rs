@@ -312,7 +312,7 @@ pub(crate) fn json_response(
 
 /// Makes `text` safe inside an RFC 7230 quoted-string: drops `"`, `\` and anything that is not
 /// printable ASCII (RFC 6750 limits `error_description` and `scope` to those characters).
-fn quote_safe(text: &str) -> String {
+pub(crate) fn quote_safe(text: &str) -> String {
     text.chars().filter(|c| (' '..='~').contains(c) && *c != '"' && *c != '\\').collect()
 }
 

@@ -297,7 +297,10 @@ impl AcquisitionError {
         };
         header.push_str(&format!(", error_description=\"{}\"", self.description()));
         if !self.scopes().is_empty() {
-            header.push_str(&format!(", scope=\"{}\"", quoted_safe(&self.scopes().join(" "))));
+            header.push_str(&format!(
+                ", scope=\"{}\"",
+                crate::error::quote_safe(&self.scopes().join(" "))
+            ));
         }
         if let Some(claims) = self.claims() {
             let encoded = base64::Engine::encode(
@@ -319,11 +322,6 @@ impl AcquisitionError {
             &self.body(),
         )
     }
-}
-
-/// Keeps only characters that may appear inside a quoted header parameter.
-fn quoted_safe(text: &str) -> String {
-    text.chars().filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\' || *c == ' ').collect()
 }
 
 #[cfg(test)]

@@ -106,6 +106,15 @@ impl TokenRequest {
         self.correlation_id = Some(id.into());
         self
     }
+
+    /// The RFC 8693 `audience` and `resource`, as they enter a cache key.
+    pub(crate) fn exchange_target(&self) -> String {
+        format!(
+            "{}\n{}",
+            self.audience.as_deref().unwrap_or(""),
+            self.resource.as_deref().unwrap_or("")
+        )
+    }
 }
 
 /// An access token for a downstream API. `Debug` never shows it.
@@ -432,11 +441,7 @@ impl TokenAcquirer {
         };
         let endpoint = self.inner.endpoint(tenant).await?;
         let scope = canonical_scopes(&request.scopes);
-        let extra = format!(
-            "{}\n{}",
-            request.audience.as_deref().unwrap_or(""),
-            request.resource.as_deref().unwrap_or("")
-        );
+        let extra = request.exchange_target();
         let key = token_key(
             TokenKind::User { incoming_token: incoming },
             &self.inner.options.client_id,
@@ -536,7 +541,25 @@ impl TokenAcquirer {
             Subject::Session { record_key } => Some(self.session_record(record_key).await?),
             _ => None,
         };
-        let grant = match (&plan.subject, &session) {
+        let response = self.request_token(&plan, session.as_deref()).await?;
+        let token = Rc::new(self.cached_token(&response));
+        self.store_token(&plan.key, &token).await;
+        if let (Subject::Session { record_key }, Some(record)) = (&plan.subject, session) {
+            self.update_session(record_key, &record, response.refresh_token, &plan.key).await;
+        }
+        Ok((token, false))
+    }
+
+    /// One request to the token endpoint with `plan`'s grant (`session` holds the refresh token
+    /// of a session plan), client authentication and `claims`; consent and claims challenges
+    /// carry the requested scopes.
+    async fn request_token(
+        &self,
+        plan: &Plan,
+        session: Option<&crate::cache::SessionRecord>,
+    ) -> Result<response::TokenResponse, AcquisitionError> {
+        let inner = &self.inner;
+        let grant = match (&plan.subject, session) {
             (Subject::User { token, .. }, _)
                 if inner.options.grant == OnBehalfOfGrant::JwtBearer =>
             {
@@ -560,21 +583,10 @@ impl TokenAcquirer {
             claims: claims::merge(plan.claims.as_deref(), &inner.options.client_capabilities),
             correlation_id: plan.correlation_id.as_deref(),
         };
-        let response =
-            token_endpoint::request(inner, &call).await.map_err(|e| with_scopes(e, &plan.scope))?;
-        let token = Rc::new(self.cached_token(response.access_token.clone(), &response));
-        self.store_token(&plan.key, &token).await;
-        if let (Subject::Session { record_key }, Some(record)) = (&plan.subject, session) {
-            self.update_session(record_key, &record, response.refresh_token, &plan.key).await;
-        }
-        Ok((token, false))
+        token_endpoint::request(inner, &call).await.map_err(|e| with_scopes(e, &plan.scope))
     }
 
-    fn cached_token(
-        &self,
-        access_token: crate::config::Secret,
-        response: &response::TokenResponse,
-    ) -> CachedToken {
+    fn cached_token(&self, response: &response::TokenResponse) -> CachedToken {
         let now = self.inner.platform.clock.now_millis();
         let lifetime = response.expires_in.saturating_mul(1000);
         let expires_at_ms = now.saturating_add(lifetime);
@@ -585,7 +597,7 @@ impl TokenAcquirer {
         }
         .min(latest)
         .max(now);
-        CachedToken { access_token, expires_at_ms, refresh_at_ms }
+        CachedToken { access_token: response.access_token.clone(), expires_at_ms, refresh_at_ms }
     }
 
     /// Caches `token` until its margin; one that can never be served from cache is not stored.
@@ -595,14 +607,6 @@ impl TokenAcquirer {
         if usable_until > now {
             let ttl = Duration::from_millis(usable_until - now);
             self.inner.cache.put(key, token.clone(), ttl).await;
-        }
-    }
-
-    /// Forgets the isolate-memory copy of every cached token for `user` and `request`, so the
-    /// next read goes to the store (benchmarks and tests of the L2 path).
-    pub async fn forget_in_memory(&self, user: &ValidatedToken, request: &TokenRequest) {
-        if let Ok(plan) = self.user_plan(user, request).await {
-            self.inner.cache.forget_in_memory(&plan.key);
         }
     }
 }

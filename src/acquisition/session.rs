@@ -15,11 +15,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use super::{
-    plan, with_scopes, AcquiredToken, AcquisitionError, OnBehalfOfGrant, Subject, TokenAcquirer,
-    TokenRequest,
+    plan, AcquiredToken, AcquisitionError, OnBehalfOfGrant, Subject, TokenAcquirer, TokenRequest,
 };
-use crate::acquisition::grants::Grant;
-use crate::acquisition::token_endpoint::{self, TokenCall};
 use crate::cache::key::{
     allocated_session_key, canonical_scopes, session_record_key, token_key, TokenKind,
 };
@@ -74,37 +71,14 @@ impl TokenAcquirer {
         if self.inner.options.grant == OnBehalfOfGrant::JwtBearer {
             user_plan.scope = format!("{} offline_access", user_plan.scope).trim().to_owned();
         }
-        let super::Subject::User { token, audience, resource } = &user_plan.subject else {
-            return Err(AcquisitionError::Configuration("a session starts from a user's token"));
-        };
-        let grant = match self.inner.options.grant {
-            OnBehalfOfGrant::JwtBearer => Grant::OnBehalfOf { assertion: token },
-            OnBehalfOfGrant::TokenExchange => Grant::TokenExchange {
-                subject_token: token,
-                audience: audience.as_deref(),
-                resource: resource.as_deref(),
-            },
-        };
-        let call = TokenCall {
-            endpoint: &user_plan.endpoint,
-            grant,
-            scope: &user_plan.scope,
-            claims: super::claims::merge(
-                request.claims.as_deref(),
-                &self.inner.options.client_capabilities,
-            ),
-            correlation_id: request.correlation_id.as_deref(),
-        };
-        let response = token_endpoint::request(&self.inner, &call)
-            .await
-            .map_err(|e| with_scopes(e, &user_plan.scope))?;
+        let response = self.request_token(&user_plan, None).await?;
         let Some(refresh_token) = response.refresh_token.clone() else {
             return Err(AcquisitionError::Configuration(
                 "the identity provider issued no refresh token, so the session could not be kept",
             ));
         };
         let token_key = self.session_token_key(&session_key, &user_plan.endpoint, request);
-        let cached = Rc::new(self.cached_token(response.access_token.clone(), &response));
+        let cached = Rc::new(self.cached_token(&response));
         self.store_token(&token_key, &cached).await;
         let record = SessionRecord {
             refresh_token,
@@ -157,11 +131,7 @@ impl TokenAcquirer {
         endpoint: &str,
         request: &TokenRequest,
     ) -> CacheKey {
-        let extra = format!(
-            "{}\n{}",
-            request.audience.as_deref().unwrap_or(""),
-            request.resource.as_deref().unwrap_or("")
-        );
+        let extra = request.exchange_target();
         token_key(
             TokenKind::Session { session_key },
             &self.inner.options.client_id,

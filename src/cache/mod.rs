@@ -300,11 +300,6 @@ impl TokenCache {
         }
     }
 
-    /// Removes `key` from isolate memory only (tests and benchmarks use this to force L2).
-    pub(crate) fn forget_in_memory(&self, key: &CacheKey) {
-        self.l1.borrow_mut().remove(key.as_str());
-    }
-
     async fn encode<T: Record>(&self, key: &CacheKey, record: &T) -> Option<Vec<u8>> {
         let json = serde_json::to_vec(record).ok()?;
         match &self.sealer {
