@@ -32,6 +32,15 @@ fn isolate(store: &Rc<MemoryStore>, clock: &Rc<ManualClock>) -> Isolate {
     Isolate::new(ScriptedWeb::new(), clock.clone(), Some(store.clone()))
 }
 
+/// A store and clock shared by isolates, one isolate on them, and its sealed acquirer.
+fn world() -> (Rc<MemoryStore>, Rc<ManualClock>, Isolate, TokenAcquirer) {
+    let store = rc(MemoryStore::new());
+    let clock = rc(ManualClock::at_secs(T0));
+    let iso = isolate(&store, &clock);
+    let acquirer = sealed(&iso);
+    (store, clock, iso, acquirer)
+}
+
 #[test]
 fn a_session_allocated_for_me_continues_after_the_users_token_expired() {
     let store = rc(MemoryStore::new());
@@ -74,10 +83,7 @@ fn a_session_allocated_for_me_continues_after_the_users_token_expired() {
 
 #[test]
 fn a_rotated_refresh_token_is_kept_and_the_session_record_is_sealed() {
-    let store = rc(MemoryStore::new());
-    let clock = rc(ManualClock::at_secs(T0));
-    let iso = isolate(&store, &clock);
-    let acquirer = sealed(&iso);
+    let (store, clock, iso, acquirer) = world();
     block_on(acquirer.start_session(
         &user(),
         SessionKey::Key("job-42".into()),
@@ -104,10 +110,7 @@ fn a_rotated_refresh_token_is_kept_and_the_session_record_is_sealed() {
 
 #[test]
 fn ending_a_session_deletes_its_record_and_tokens() {
-    let store = rc(MemoryStore::new());
-    let clock = rc(ManualClock::at_secs(T0));
-    let iso = isolate(&store, &clock);
-    let acquirer = sealed(&iso);
+    let (store, _clock, _iso, acquirer) = world();
     let session = block_on(acquirer.start_session(
         &user(),
         SessionKey::AllocateForMe,
@@ -127,10 +130,7 @@ fn ending_a_session_deletes_its_record_and_tokens() {
 
 #[test]
 fn allocate_for_me_twice_with_one_token_gives_one_session() {
-    let store = rc(MemoryStore::new());
-    let clock = rc(ManualClock::at_secs(T0));
-    let iso = isolate(&store, &clock);
-    let acquirer = sealed(&iso);
+    let (_store, _clock, iso, acquirer) = world();
     let user = user();
     let request = TokenRequest::new([PARTNER]);
     let first =
@@ -148,10 +148,7 @@ fn allocate_for_me_twice_with_one_token_gives_one_session() {
 
 #[test]
 fn an_unknown_session_or_a_provider_without_refresh_tokens_is_a_typed_error() {
-    let store = rc(MemoryStore::new());
-    let clock = rc(ManualClock::at_secs(T0));
-    let iso = isolate(&store, &clock);
-    let acquirer = sealed(&iso);
+    let (_store, _clock, iso, acquirer) = world();
     let err = block_on(acquirer.token_for_session("never-started", &TokenRequest::new([PARTNER])))
         .unwrap_err();
     assert_eq!(err, AcquisitionError::SessionNotFound);
@@ -175,10 +172,7 @@ fn an_unknown_session_or_a_provider_without_refresh_tokens_is_a_typed_error() {
 
 #[test]
 fn a_revoked_session_answers_401_so_the_user_signs_in_again() {
-    let store = rc(MemoryStore::new());
-    let clock = rc(ManualClock::at_secs(T0));
-    let iso = isolate(&store, &clock);
-    let acquirer = sealed(&iso);
+    let (_store, clock, iso, acquirer) = world();
     let session = block_on(acquirer.start_session(
         &user(),
         SessionKey::AllocateForMe,
