@@ -305,3 +305,15 @@ fn a_session_call_works_by_key_alone() {
     assert_eq!(done["done"], true);
     assert_eq!(iso.web.token_requests()[1].form()["grant_type"], "refresh_token");
 }
+
+#[test]
+fn call_options_debug_never_shows_header_values_or_the_body() {
+    let mut options = CallOptions::path("me").with_json_body(b"{\"card\":\"4111\"}".to_vec());
+    options.headers.push((
+        http::HeaderName::from_static("x-api-key"),
+        http::HeaderValue::from_static("caller-secret-key"),
+    ));
+    let printed = format!("{options:?}");
+    assert!(printed.contains("x-api-key") && printed.contains("body_bytes: Some(15)"), "{printed}");
+    assert!(!printed.contains("caller-secret-key") && !printed.contains("4111"), "{printed}");
+}

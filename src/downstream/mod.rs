@@ -48,8 +48,9 @@ pub enum CallAs<'a> {
     Session(&'a str),
 }
 
-/// Per-call overrides of an API's configuration.
-#[derive(Debug, Clone, Default)]
+/// Per-call overrides of an API's configuration. `Debug` shows header names and the body's
+/// length, never header values or the body (they may carry a caller's credentials or data).
+#[derive(Clone, Default)]
 pub struct CallOptions {
     /// The path below the base URL (default: the API's `RelativePath`).
     pub relative_path: Option<String>,
@@ -67,6 +68,22 @@ pub struct CallOptions {
     pub body: Option<(Vec<u8>, String)>,
     /// For app tokens of multi-tenant apps: the tenant to ask.
     pub tenant: Option<String>,
+}
+
+impl fmt::Debug for CallOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let header_names: Vec<&str> = self.headers.iter().map(|(name, _)| name.as_str()).collect();
+        f.debug_struct("CallOptions")
+            .field("relative_path", &self.relative_path)
+            .field("method", &self.method)
+            .field("scopes", &self.scopes)
+            .field("timeout", &self.timeout)
+            .field("headers", &header_names)
+            .field("correlation_id", &self.correlation_id)
+            .field("body_bytes", &self.body.as_ref().map(|(body, _)| body.len()))
+            .field("tenant", &self.tenant)
+            .finish()
+    }
 }
 
 impl CallOptions {
