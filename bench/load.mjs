@@ -124,3 +124,40 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   console.table(result.rows);
   console.log(result.cache, { sdkCold: result.sdkCold, baselineCold: result.baselineCold });
 }
+
+/**
+ * Where the SDK worker's warm path spends its time, piece by piece, under the same load: an
+ * empty JavaScript worker next to the workers-rs entry alone (the validation worker with K=0),
+ * and a JavaScript `fetch` next to the SDK's `WorkerFetch` alone (the probe's /fetch route),
+ * both fetching the same local document.
+ */
+export async function measureAblation() {
+  const idp = await startIdentityProvider({ clientSecret: CLIENT_SECRET });
+  const target = encodeURIComponent(`${idp.issuer}/.well-known/openid-configuration`);
+  const jsWorker = await serve({
+    modules: true,
+    script: `export default { async fetch(req) {
+      const u = new URL(req.url).searchParams.get('url');
+      if (!u) return new Response('ok');
+      const r = await fetch(u);
+      return new Response(String((await r.text()).length));
+    } }`,
+  });
+  const rustEntry = await serve({
+    modules: true, scriptPath: 'bench/validation-worker/build/index.js',
+    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
+    bindings: { IDENTITY_CONFIG: JSON.stringify({ AzureAd: { Authority: idp.issuer, ClientId: CLIENT_ID } }) },
+  });
+  const probe = await serve({
+    modules: true, scriptPath: 'tests/workerd/probe/build/index.js',
+    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
+  });
+  const rows = {};
+  rows['JS worker, empty'] = await load(`${jsWorker.url}/`, null, WARM_SECONDS);
+  rows['workers-rs entry, no work (validation worker, K=0)'] = await load(`${rustEntry.url}/validate?k=0`, null, WARM_SECONDS);
+  rows['JS worker, one fetch'] = await load(`${jsWorker.url}/?url=${target}`, null, WARM_SECONDS);
+  rows['SDK WorkerFetch, one fetch (probe /fetch)'] = await load(`${probe.url}/fetch?ms=5000&url=${target}`, null, WARM_SECONDS);
+  for (const s of [jsWorker, rustEntry, probe]) await s.mf.dispose();
+  await idp.stop();
+  return rows;
+}

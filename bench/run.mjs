@@ -16,7 +16,7 @@ import { readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { cpus, totalmem } from 'node:os';
 import { Miniflare } from 'miniflare';
-import { measureLoad } from './load.mjs';
+import { measureAblation, measureLoad } from './load.mjs';
 import { contributors } from './wasm-contributors.mjs';
 
 const K = Number(process.env.BENCH_K ?? 200);          // validations per request
@@ -143,6 +143,13 @@ const warm = loadResult.rows['edge-identity example, warm cache'];
 const proxy = loadResult.rows['proxy only (JS, no auth)'];
 const jsWarm = loadResult.rows['JS baseline (jose + fetch + KV), warm cache'];
 const c = loadResult.cache;
+const ablation = await measureAblation();
+// Per-request cost differences in request-time units (1/rps), to compare the pieces with the whole.
+const perRequest = (r) => 1 / r.rps;
+const fetchGap = perRequest(ablation['SDK WorkerFetch, one fetch (probe /fetch)']) - perRequest(ablation['JS worker, one fetch']);
+const pathGap = perRequest(warm) - perRequest(jsWarm);
+const ablationRows = Object.entries(ablation)
+  .map(([name, r]) => `| ${name} | ${r.rps} | ${r.p50} | ${r.p99} |`).join('\n');
 
 // --- report --------------------------------------------------------------------------------
 const ratio = (a, b) => (perOp[a] / perOp[b]).toFixed(2);
@@ -254,6 +261,18 @@ probe worker (\`tests/workerd/probe\`), one isolate, sealed KV:
 | KV writes per request | ${c.kvWritesPerRequest.toFixed(3)} |
 | L1 hit ratio, first wave | ${c.l1HitRatio.toFixed(2)} (every request joined its user's flight) |
 | L1 hit ratio, second wave | ${c.secondWaveL1HitRatio.toFixed(2)}, provider calls ${c.secondWaveProviderCalls} |
+
+## 6. Where the warm path's time goes
+
+The same load (${loadResult.connections} connections, ${loadResult.warmSeconds} s each) on single pieces: a JavaScript worker
+next to the workers-rs entry alone, and a JavaScript \`fetch\` next to the SDK's \`WorkerFetch\`
+alone (the probe worker's /fetch route, which includes the workers-rs entry). Measured in
+request time (1/req/s), the entry plus \`WorkerFetch\` gap is ${(100 * fetchGap / pathGap).toFixed(0)} % of the gap between the SDK
+example and the JS baseline in section 4; the rest is validation, cache lookup and JSON handling.
+
+| piece | req/s | p50 ms | p99 ms |
+|---|---|---|---|
+${ablationRows}
 `;
 
 // A horizontal bar chart of µs per validation.
@@ -281,4 +300,5 @@ console.table(Object.fromEntries(Object.entries(sizes).filter(([, s]) => s).map(
 console.log(`cold start to first validated response: SDK ${cold.sdk.toFixed(0)} ms, jose ${cold.jose.toFixed(0)} ms`);
 console.table(loadResult.rows);
 console.table(loadResult.cache);
+console.table(ablation);
 console.log('wrote docs/benchmarks.md and docs/benchmarks.svg');
