@@ -261,6 +261,12 @@ pub struct AzureAdConfig {
     /// Time budget of one token acquisition, retry included, in milliseconds (default 10000).
     #[serde(default)]
     pub token_request_timeout_ms: Option<u64>,
+    /// Entra only: validate against this app's own signing keys, for an app registration with a
+    /// claims-mapping policy (custom signing keys). Discovery is then read from
+    /// `…/.well-known/openid-configuration?appid={ClientId}`, whose `jwks_uri` is the app-specific
+    /// key set `…/discovery/v2.0/keys?appid={ClientId}` (default `false`).
+    #[serde(default)]
+    pub use_app_specific_signing_keys: bool,
 }
 
 impl AzureAdConfig {
@@ -280,6 +286,12 @@ impl AzureAdConfig {
                 ))
             }
             (Some(authority), None) => {
+                if self.use_app_specific_signing_keys {
+                    return Err(ConfigError::new(
+                        "AzureAd.UseAppSpecificSigningKeys",
+                        "applies to Entra ID (Instance and TenantId) only",
+                    ));
+                }
                 let url = checked_url(authority, "AzureAd.Authority")?;
                 Authority::Oidc { issuer_url: url.trim_end_matches('/').to_owned() }
             }
@@ -289,7 +301,9 @@ impl AzureAdConfig {
                     "AzureAd.Instance",
                 )?;
                 let instance = format!("{}/", instance.trim_end_matches('/'));
-                Authority::Entra { instance, tenant: TenantSpec::parse(tenant)? }
+                let app_specific_keys_for =
+                    self.use_app_specific_signing_keys.then(|| client_id.to_owned());
+                Authority::Entra { instance, tenant: TenantSpec::parse(tenant)?, app_specific_keys_for }
             }
             (None, None) => {
                 return Err(ConfigError::new(
@@ -299,6 +313,9 @@ impl AzureAdConfig {
             }
         };
 
+        let audiences_by_token_version = self.audience.is_none()
+            && self.audiences.is_none()
+            && matches!(authority, Authority::Entra { .. });
         let audiences = match (&self.audience, &self.audiences) {
             (None, None) => vec![client_id.to_owned(), format!("api://{client_id}")],
             (one, many) => {
@@ -366,6 +383,7 @@ impl AzureAdConfig {
             client_id: client_id.to_owned(),
             authority,
             audiences,
+            audiences_by_token_version,
             valid_issuers,
             allowed_tenants,
             allow_acl_authorization: self.allow_web_api_to_be_authorized_by_acl,
@@ -436,6 +454,8 @@ pub enum Authority {
         instance: String,
         /// The tenant.
         tenant: TenantSpec,
+        /// With `UseAppSpecificSigningKeys`: the client id whose app-specific key set is used.
+        app_specific_keys_for: Option<String>,
     },
     /// Any OpenID Connect issuer (no trailing `/`).
     Oidc {
@@ -445,17 +465,43 @@ pub enum Authority {
 }
 
 impl Authority {
-    /// The OpenID Connect discovery document's URL.
+    /// The OpenID Connect discovery document's URL (for Entra, the v2.0 one).
     pub fn metadata_url(&self) -> String {
         match self {
-            Authority::Entra { instance, tenant } => {
-                format!("{instance}{}/v2.0/.well-known/openid-configuration", tenant.as_str())
-            }
+            Authority::Entra { instance, tenant, app_specific_keys_for } => format!(
+                "{instance}{}/v2.0/.well-known/openid-configuration{}",
+                tenant.as_str(),
+                app_id_query(app_specific_keys_for)
+            ),
             Authority::Oidc { issuer_url } => {
                 format!("{issuer_url}/.well-known/openid-configuration")
             }
         }
     }
+
+    /// Entra only: the v1.0 discovery document, whose `issuer` (`https://sts.windows.net/{tid}/`
+    /// in the public cloud) is the issuer of v1.0 access tokens. As Microsoft.IdentityModel's
+    /// `AadIssuerValidator` derives it: `organizations` reads `common`'s. `None` for `consumers`
+    /// (Entra issues only v2.0 access tokens to apps that accept personal accounts) and for
+    /// other authorities.
+    pub fn v1_metadata_url(&self) -> Option<String> {
+        let Authority::Entra { instance, tenant, app_specific_keys_for } = self else {
+            return None;
+        };
+        let tenant = match tenant.as_str() {
+            "consumers" => return None,
+            "organizations" => "common",
+            other => other,
+        };
+        Some(format!(
+            "{instance}{tenant}/.well-known/openid-configuration{}",
+            app_id_query(app_specific_keys_for)
+        ))
+    }
+}
+
+fn app_id_query(app_id: &Option<String>) -> String {
+    app_id.as_ref().map(|id| format!("?appid={id}")).unwrap_or_default()
 }
 
 /// An Entra tenant as configured.
@@ -509,6 +555,10 @@ pub struct ValidationOptions {
     pub authority: Authority,
     /// Accepted `aud` values.
     pub audiences: Vec<String>,
+    /// Entra without a configured `Audience`/`Audiences`: the audience follows the token's
+    /// version, as Microsoft.Identity.Web decides it: `ClientId` for `ver` 2.0, `api://{ClientId}`
+    /// for `ver` 1.0, and a token with neither version is refused.
+    pub audiences_by_token_version: bool,
     /// Issuers accepted in addition to the authority's own.
     pub valid_issuers: Vec<String>,
     /// Accepted tenant ids, if restricted.

@@ -112,6 +112,9 @@ pub enum ValidationError {
     InvalidAudience,
     /// `tid` is missing, not a tenant id, or not an allowed tenant.
     TenantNotAllowed,
+    /// The token is not an access token: an ID token (`nonce`, `at_hash`, `c_hash`; for Entra,
+    /// also no client claim `azp`/`appid`), which must never authorize an API call.
+    NotAnAccessToken,
     /// The token lacks every required scope and app role.
     InsufficientScope {
         /// The delegated scopes any one of which would have been enough.
@@ -169,6 +172,7 @@ impl ValidationError {
             ValidationError::InvalidIssuer => "token_issuer_invalid",
             ValidationError::InvalidAudience => "token_audience_invalid",
             ValidationError::TenantNotAllowed => "token_tenant_not_allowed",
+            ValidationError::NotAnAccessToken => "token_not_an_access_token",
             ValidationError::InsufficientScope { .. } => "insufficient_scope",
             ValidationError::NoScopeOrRole => "token_has_no_scope_or_role",
             ValidationError::KeysUnavailable(_) => "signing_keys_unavailable",
@@ -228,6 +232,7 @@ impl ValidationError {
             ValidationError::InvalidIssuer => "the token issuer is not accepted".into(),
             ValidationError::InvalidAudience => "the token audience is not accepted".into(),
             ValidationError::TenantNotAllowed => "the token tenant is not allowed".into(),
+            ValidationError::NotAnAccessToken => "the token is not an access token".into(),
             ValidationError::InsufficientScope { .. } => {
                 "the token does not grant a required scope or app role".into()
             }

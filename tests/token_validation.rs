@@ -170,17 +170,26 @@ fn a_multi_tenant_api_substitutes_tid_into_the_issuer_and_honours_allowed_tenant
 }
 
 #[test]
-fn an_entra_key_bound_to_an_issuer_verifies_only_tokens_of_that_issuer() {
+fn an_entra_key_bound_to_an_issuer_verifies_that_tenants_v1_and_v2_tokens_only() {
+    // Entra's tenant key set binds each key to the tenant's v2.0 issuer, and signs v1.0 tokens
+    // (iss https://sts.windows.net/{tid}/) with the same keys: Microsoft.IdentityModel's
+    // ValidateIssuerSigningKey compares the key's issuer with the token's v2.0 form.
     let mut key = TestSigner::Rsa.public_jwk("rsa");
     key["issuer"] = json!(v2_issuer(TENANT));
     let api = api_for(TENANT, vec![key], &entra_config(json!({})));
     assert!(api.check(&rs256(&entra_claims(T0))).is_ok());
-    // The v1 form is a valid issuer for the tenant, but not the one this key is bound to.
-    let v1 = rs256(&with(
+    let v1 = with(
         entra_claims(T0),
-        json!({"iss": format!("https://sts.windows.net/{TENANT}/")}),
-    ));
-    assert_eq!(api.check(&v1).unwrap_err(), ValidationError::InvalidIssuer);
+        json!({"iss": format!("https://sts.windows.net/{TENANT}/"), "ver": "1.0", "aud": format!("api://{CLIENT_ID}"), "appid": "client-app-id"}),
+    );
+    assert!(api.check(&rs256(&v1)).is_ok(), "a v1.0 token signed by the tenant's v2.0-bound key");
+
+    // A key bound to another tenant's issuer signs for neither form of this tenant's issuer.
+    let mut foreign = TestSigner::Rsa.public_jwk("rsa");
+    foreign["issuer"] = json!(v2_issuer(OTHER_TENANT));
+    let api = api_for(TENANT, vec![foreign], &entra_config(json!({})));
+    assert_eq!(api.check(&rs256(&entra_claims(T0))).unwrap_err(), ValidationError::InvalidIssuer);
+    assert_eq!(api.check(&rs256(&v1)).unwrap_err(), ValidationError::InvalidIssuer);
 }
 
 #[test]
@@ -511,7 +520,10 @@ fn required_scopes_and_app_roles_answer_403_insufficient_scope() {
     assert_eq!(body["scopes"], json!(["Files.Write", "Files.ReadWrite"]));
 
     let app = api
-        .check(&rs256(&with(entra_claims(T0), json!({"scp": null, "roles": ["Jobs.Resume"]}))))
+        .check(&rs256(&with(
+            entra_claims(T0),
+            json!({"scp": null, "roles": ["Jobs.Resume"], "idtyp": "app"}),
+        )))
         .unwrap();
     assert!(app.is_app_only());
     assert!(app.require_app_role(&["Jobs.Resume"]).is_ok());

@@ -243,7 +243,7 @@ impl Inner {
     /// A stable name of the authority, for keys that must not depend on the tenant asked.
     fn authority_id(&self) -> String {
         match &self.options.authority {
-            Authority::Entra { instance, tenant } => format!("{instance}{}", tenant.as_str()),
+            Authority::Entra { instance, tenant, .. } => format!("{instance}{}", tenant.as_str()),
             Authority::Oidc { issuer_url } => issuer_url.clone(),
         }
     }
@@ -254,7 +254,7 @@ impl Inner {
             return Ok(endpoint.clone());
         }
         match &self.options.authority {
-            Authority::Entra { instance, tenant: configured } => {
+            Authority::Entra { instance, tenant: configured, .. } => {
                 let tenant = match (configured, tenant) {
                     (TenantSpec::Multi(_), Some(t)) => t,
                     (spec, _) => spec.as_str(),

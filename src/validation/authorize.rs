@@ -108,9 +108,26 @@ impl ValidatedToken {
             .filter_map(Value::as_str)
     }
 
-    /// Whether the token was issued to an application acting as itself (roles, no scopes).
+    /// Whether the token was issued to an application acting as itself (client credentials),
+    /// not to an application acting for a user, decided as Entra marks it:
+    ///
+    /// * `idtyp` (Entra's optional claim, present in app-only tokens of APIs that ask for it):
+    ///   `app` is app-only, `user` is delegated;
+    /// * otherwise, Entra's documented rule for tokens without `idtyp`: `oid` equals `sub` and
+    ///   there is no `scp` (a user's token has the user's `oid` and a pairwise `sub`);
+    /// * for providers without `oid`: no `scp`.
     pub fn is_app_only(&self) -> bool {
-        self.scopes().next().is_none()
+        match self.claim_str("idtyp") {
+            Some("app") => return true,
+            Some("user") => return false,
+            _ => {}
+        }
+        let no_scopes = self.scopes().next().is_none();
+        match (self.object_id(), self.subject()) {
+            (Some(oid), Some(sub)) => no_scopes && oid == sub,
+            (Some(_), None) => false,
+            (None, _) => no_scopes,
+        }
     }
 
     /// `Ok` if the token has at least one of `scopes` (like `[RequiredScope]`).

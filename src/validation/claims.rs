@@ -1,6 +1,10 @@
 //! The registered and Entra claims of a token whose signature has verified: lifetime (`exp`,
-//! `nbf`, `iat` with clock skew), issuer (exact, Entra v1/v2, multi-tenant, per-key `issuer`),
-//! audience and tenant.
+//! `nbf`, `iat` with clock skew), that it is an access token (not an ID token), issuer (exact,
+//! Entra v1/v2, multi-tenant, per-key `issuer`), audience and tenant.
+//!
+//! The Entra rules are Microsoft.IdentityModel's and Microsoft.Identity.Web's: the issuer as
+//! `AadIssuerValidator` checks it, the signing key's issuer as `ValidateIssuerSigningKey` does,
+//! and the default audience as `RegisterValidAudience` picks it.
 
 use serde_json::{Map, Value};
 
@@ -11,35 +15,85 @@ use crate::validation::jwk::Jwk;
 /// The placeholder Entra puts in multi-tenant issuers (discovery and per-key `issuer`).
 const TENANT_PLACEHOLDER: &str = "{tenantid}";
 
-/// Checks every claim rule. `discovery_issuer` is the authority's `issuer` from discovery,
-/// `key` the key that verified the signature, `now_ms` the current time.
+/// The personal Microsoft account (`consumers`) tenant.
+const CONSUMERS_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
+
+/// The authority's issuers, from its discovery documents.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Issuers<'a> {
+    /// `issuer` of the (v2.0) discovery document.
+    pub v2: &'a str,
+    /// Entra: `issuer` of the v1.0 discovery document, when a v1.0 token needed it.
+    pub v1: Option<&'a str>,
+}
+
+/// Checks every claim rule on a token whose signature `key` verified, at `now_ms`.
 pub(crate) fn check(
     claims: &Map<String, Value>,
     options: &ValidationOptions,
-    discovery_issuer: &str,
+    issuers: Issuers<'_>,
     key: &Jwk,
     now_ms: u64,
 ) -> Result<(), ValidationError> {
     check_lifetime(claims, options.clock_skew.as_secs(), now_ms)?;
+    check_access_token(claims, options)?;
     let issuer = string_claim(claims, "iss")?.ok_or(ValidationError::InvalidIssuer)?;
     let tenant = string_claim(claims, "tid")?;
-    check_issuer(issuer, tenant, options, discovery_issuer)?;
-    if let Some(expected) = &key.issuer {
-        // Entra's per-key issuer: the key may only sign for that issuer (multi-tenant: per tenant).
-        let expected = match tenant {
-            Some(tid) => expected.replace(TENANT_PLACEHOLDER, tid),
-            None => expected.clone(),
-        };
-        if expected != issuer {
-            return Err(ValidationError::InvalidIssuer);
-        }
-    }
-    check_audience(claims, &options.audiences)?;
+    check_issuer(issuer, tenant, options, issuers)?;
+    check_signing_key_issuer(key, issuer, tenant, issuers.v2)?;
+    check_audience(claims, options)?;
     if let Some(allowed) = &options.allowed_tenants {
         let tid = tenant.map(str::to_ascii_lowercase).ok_or(ValidationError::TenantNotAllowed)?;
         if !allowed.contains(&tid) {
             return Err(ValidationError::TenantNotAllowed);
         }
+    }
+    Ok(())
+}
+
+/// Whether the token is an Entra v1.0 token, whose issuer is checked against the v1.0
+/// discovery document: Microsoft.IdentityModel tells the versions apart by whether `iss` ends
+/// in `/v2.0`.
+pub(crate) fn needs_v1_issuer(claims: &Map<String, Value>, options: &ValidationOptions) -> bool {
+    matches!(options.authority, Authority::Entra { .. })
+        && claims.get("iss").and_then(Value::as_str).is_some_and(|iss| !is_v2_issuer(iss))
+}
+
+fn is_v2_issuer(issuer: &str) -> bool {
+    issuer.ends_with("/v2.0") || issuer.ends_with("/v2.0/")
+}
+
+/// `template` (which may hold `{tenantid}`) names `issuer` for tenant `tid`
+/// (Microsoft.IdentityModel's `AadIssuerValidator.IsValidIssuer`).
+fn names_issuer(template: &str, tid: Option<&str>, issuer: &str) -> bool {
+    match tid {
+        Some(tid) if template.contains(TENANT_PLACEHOLDER) => {
+            template.replace(TENANT_PLACEHOLDER, tid) == issuer
+        }
+        _ => template == issuer,
+    }
+}
+
+/// An ID token (or anything else that is not an access token) is refused, whatever its
+/// audience, scopes or roles: an ID token for this app carries `aud` = the client id, and
+/// `roles` when the user was assigned app roles.
+///
+/// * Any authority: `at_hash` and `c_hash` exist only in ID tokens (OpenID Connect Core §3.1.3.6,
+///   §3.3.2.11), and Keycloak marks its ID tokens with a `typ` claim of `ID`.
+/// * Entra: ID tokens also carry `nonce`, and never the client claim every Entra access token has
+///   (`azp` in v2.0, `appid` in v1.0).
+fn check_access_token(
+    claims: &Map<String, Value>,
+    options: &ValidationOptions,
+) -> Result<(), ValidationError> {
+    let has = |name: &str| claims.contains_key(name);
+    if has("at_hash") || has("c_hash") || claims.get("typ").and_then(Value::as_str) == Some("ID") {
+        return Err(ValidationError::NotAnAccessToken);
+    }
+    if matches!(options.authority, Authority::Entra { .. })
+        && (has("nonce") || !(has("azp") || has("appid")))
+    {
+        return Err(ValidationError::NotAnAccessToken);
     }
     Ok(())
 }
@@ -100,44 +154,72 @@ fn check_issuer(
     issuer: &str,
     tenant: Option<&str>,
     options: &ValidationOptions,
-    discovery_issuer: &str,
+    issuers: Issuers<'_>,
 ) -> Result<(), ValidationError> {
-    if options.valid_issuers.iter().any(|v| v == issuer) {
+    let Authority::Entra { instance, tenant: spec, .. } = &options.authority else {
+        // Any other OpenID Connect issuer: exactly its discovered issuer, or a configured one.
+        if issuer == issuers.v2 || options.valid_issuers.iter().any(|v| v == issuer) {
+            return Ok(());
+        }
+        return Err(ValidationError::InvalidIssuer);
+    };
+    // Entra: the tenant comes from `tid`, and must be a tenant id.
+    let tid = tenant.filter(|t| is_guid(t)).ok_or(ValidationError::TenantNotAllowed)?;
+    let expected_tenant = match spec {
+        TenantSpec::Id(id) => Some(id.clone()),
+        TenantSpec::Domain(_) => entra_tenant_of(issuers.v2, instance),
+        TenantSpec::Multi(name) if name == "consumers" => Some(CONSUMERS_TENANT.to_owned()),
+        TenantSpec::Multi(_) => None,
+    };
+    if let Some(expected) = expected_tenant {
+        if !expected.eq_ignore_ascii_case(tid) {
+            return Err(ValidationError::TenantNotAllowed);
+        }
+    }
+    if options.valid_issuers.iter().any(|v| names_issuer(v, Some(tid), issuer)) {
         return Ok(());
     }
-    match &options.authority {
-        Authority::Oidc { .. } => {
-            if issuer == discovery_issuer {
-                Ok(())
-            } else {
-                Err(ValidationError::InvalidIssuer)
+    // v2.0 tokens against the v2.0 discovery issuer, v1.0 tokens against the v1.0 one, with the
+    // token's own `tid` in place of `{tenantid}`: a token from one tenant can't claim another
+    // tenant's issuer.
+    let template = if is_v2_issuer(issuer) { Some(issuers.v2) } else { issuers.v1 };
+    match template {
+        Some(template) if names_issuer(template, Some(tid), issuer) => Ok(()),
+        _ => Err(ValidationError::InvalidIssuer),
+    }
+}
+
+/// Entra's per-key `issuer`: a key may sign only for that issuer (multi-tenant: per tenant), as
+/// Microsoft.IdentityModel's `AadTokenValidationParametersExtension.ValidateIssuerSigningKey`
+/// decides it. Entra's v2.0 key set binds every key to a v2.0 issuer, and v1.0 tokens are signed
+/// by the same keys: so the key's issuer (with the token's `tid`) must be the token's `iss` or
+/// the v2.0 form of the token's issuer (the v2.0 discovery issuer with that `tid`). Where the
+/// token has no `tid` (other providers), the key's issuer must be `iss` or the discovered one.
+fn check_signing_key_issuer(
+    key: &Jwk,
+    issuer: &str,
+    tenant: Option<&str>,
+    v2_issuer: &str,
+) -> Result<(), ValidationError> {
+    let Some(key_issuer) = key.issuer.as_deref().filter(|i| !i.trim().is_empty()) else {
+        return Ok(());
+    };
+    let (effective, v2_form) = match tenant {
+        Some(tid) => {
+            if !issuer.contains(tid) {
+                return Err(ValidationError::InvalidIssuer);
             }
+            (
+                key_issuer.replace(TENANT_PLACEHOLDER, tid),
+                v2_issuer.replace(TENANT_PLACEHOLDER, tid),
+            )
         }
-        Authority::Entra { instance, tenant: spec } => {
-            let tid = tenant.filter(|t| is_guid(t)).ok_or(ValidationError::TenantNotAllowed)?;
-            let expected_tenant = match spec {
-                TenantSpec::Id(id) => Some(id.clone()),
-                TenantSpec::Domain(_) => entra_tenant_of(discovery_issuer, instance),
-                TenantSpec::Multi(_) => None,
-            };
-            if let Some(expected) = expected_tenant {
-                if !expected.eq_ignore_ascii_case(tid) {
-                    return Err(ValidationError::TenantNotAllowed);
-                }
-            }
-            // The issuer's tenant segment must be the token's own `tid`: a token from one tenant
-            // can't claim another tenant's issuer.
-            let accepted = [
-                format!("{instance}{tid}/v2.0"),
-                format!("https://sts.windows.net/{tid}/"),
-                discovery_issuer.replace(TENANT_PLACEHOLDER, tid),
-            ];
-            if accepted.iter().any(|a| a == issuer) {
-                Ok(())
-            } else {
-                Err(ValidationError::InvalidIssuer)
-            }
-        }
+        None => (key_issuer.to_owned(), v2_issuer.to_owned()),
+    };
+    if effective == issuer || effective == v2_form {
+        Ok(())
+    } else {
+        Err(ValidationError::InvalidIssuer)
     }
 }
 
@@ -147,7 +229,24 @@ fn entra_tenant_of(issuer: &str, instance: &str) -> Option<String> {
     is_guid(tid).then(|| tid.to_ascii_lowercase())
 }
 
-fn check_audience(claims: &Map<String, Value>, accepted: &[String]) -> Result<(), ValidationError> {
+/// `aud` must name an accepted audience. Entra without a configured audience follows
+/// Microsoft.Identity.Web's `RegisterValidAudience`: `ClientId` for a v2.0 token,
+/// `api://{ClientId}` for a v1.0 token, and a token of neither version is refused.
+fn check_audience(
+    claims: &Map<String, Value>,
+    options: &ValidationOptions,
+) -> Result<(), ValidationError> {
+    let by_version;
+    let accepted: &[String] = if options.audiences_by_token_version {
+        by_version = match claims.get("ver").and_then(Value::as_str) {
+            Some("2.0") => options.client_id.clone(),
+            Some("1.0") => format!("api://{}", options.client_id),
+            _ => return Err(ValidationError::InvalidAudience),
+        };
+        std::slice::from_ref(&by_version)
+    } else {
+        &options.audiences
+    };
     let matches = |a: &str| accepted.iter().any(|x| x == a);
     match claims.get("aud") {
         Some(Value::String(aud)) if matches(aud) => Ok(()),

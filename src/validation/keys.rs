@@ -39,6 +39,9 @@ const STORE_FORMAT: u64 = 1;
 pub struct KeySourcePolicy {
     /// The discovery document's URL.
     pub metadata_url: String,
+    /// Entra: the v1.0 discovery document's URL, read (only when a v1.0 token arrives) for the
+    /// issuer of v1.0 access tokens.
+    pub v1_metadata_url: Option<String>,
     /// How long a fetched set is used before it is fetched again.
     pub max_age: Duration,
     /// Least time between two fetches not forced by age.
@@ -123,6 +126,7 @@ impl KeySnapshot {
 pub struct KeySource {
     policy: KeySourcePolicy,
     store_key: String,
+    v1: V1Issuer,
     http: Rc<dyn HttpClient>,
     clock: Rc<dyn Clock>,
     store: Option<Rc<dyn KeyValueStore>>,
@@ -141,10 +145,15 @@ impl KeySource {
         clock: Rc<dyn Clock>,
         store: Option<Rc<dyn KeyValueStore>>,
     ) -> Self {
-        let store_key = store_key(&policy.metadata_url);
+        let v1 = V1Issuer {
+            store_key: policy.v1_metadata_url.as_deref().map(store_key).unwrap_or_default(),
+            held: RefCell::new(None),
+            last_attempt_ms: Cell::new(None),
+        };
         KeySource {
+            store_key: store_key(&policy.metadata_url),
             policy,
-            store_key,
+            v1,
             http,
             clock,
             store,
@@ -228,6 +237,80 @@ impl KeySource {
         self.fetch(now).await.ok()
     }
 
+    /// Entra: the issuer template of v1.0 access tokens (`https://sts.windows.net/{tenantid}/`
+    /// for `common`), from the v1.0 discovery document. Read only when a v1.0 token arrives, then
+    /// kept like the key set: for `max_age`, in the shared store, at most one fetch per
+    /// cooldown, and the held value served while the issuer is unreachable.
+    pub async fn v1_issuer(&self) -> Result<Rc<str>, ValidationError> {
+        let Some(url) = self.policy.v1_metadata_url.as_deref() else {
+            return Err(ValidationError::InvalidIssuer);
+        };
+        let now = self.clock.now_millis();
+        let fresh = |held: &Option<(Rc<str>, u64)>, now: u64| {
+            held.as_ref()
+                .filter(|(_, at)| now.saturating_sub(*at) < millis(self.policy.max_age))
+                .map(|(issuer, _)| issuer.clone())
+        };
+        if let Some(issuer) = fresh(&self.v1.held.borrow(), now) {
+            return Ok(issuer);
+        }
+        let _single_flight =
+            lock_mutex(&self.fetch_lock, self.clock.as_ref(), self.join_poll).await;
+        let now = self.clock.now_millis();
+        if let Some(issuer) = fresh(&self.v1.held.borrow(), now) {
+            return Ok(issuer);
+        }
+        if self.v1.held.borrow().is_none() {
+            if let Some((issuer, at)) = self.load_v1_from_store(url).await {
+                *self.v1.held.borrow_mut() = Some((issuer, at));
+                if let Some(issuer) = fresh(&self.v1.held.borrow(), now) {
+                    return Ok(issuer);
+                }
+            }
+        }
+        let held = self.v1.held.borrow().as_ref().map(|(issuer, _)| issuer.clone());
+        let in_cooldown = self
+            .v1
+            .last_attempt_ms
+            .get()
+            .is_some_and(|at| now.saturating_sub(at) < millis(self.policy.cooldown));
+        if in_cooldown {
+            return held.ok_or_else(|| self.unavailable());
+        }
+        self.v1.last_attempt_ms.set(Some(now));
+        let fetched = match self.get(url, MAX_DISCOVERY_BYTES).await {
+            Ok(document) => parse_discovery(&document),
+            Err(e) => Err(e),
+        };
+        match fetched {
+            Ok((issuer, jwks_uri)) => {
+                self.save_to_store(
+                    &self.v1.store_key,
+                    url,
+                    json!({"issuer": issuer, "jwks_uri": jwks_uri}),
+                    None,
+                    now,
+                )
+                .await;
+                let issuer: Rc<str> = issuer.into();
+                *self.v1.held.borrow_mut() = Some((issuer.clone(), now));
+                Ok(issuer)
+            }
+            Err(error) => {
+                *self.last_error.borrow_mut() = Some(error.clone());
+                held.ok_or(ValidationError::KeysUnavailable(error))
+            }
+        }
+    }
+
+    async fn load_v1_from_store(&self, url: &str) -> Option<(Rc<str>, u64)> {
+        let entry = self.load_entry(&self.v1.store_key, url).await?;
+        let fetched_at_ms = entry.get("fetched_at_ms")?.as_u64()?;
+        let discovery = serde_json::to_vec(entry.get("discovery")?).ok()?;
+        let (issuer, _) = parse_discovery(&discovery).ok()?;
+        Some((issuer.into(), fetched_at_ms))
+    }
+
     fn unavailable(&self) -> ValidationError {
         let why = self
             .last_error
@@ -252,7 +335,16 @@ impl KeySource {
         });
         *self.last_error.borrow_mut() = fetched.as_ref().err().cloned();
         let (issuer, jwks_uri, jwks, set) = fetched?;
-        self.save_to_store(&issuer, &jwks_uri, &jwks, now).await;
+        if let Ok(jwks) = serde_json::from_slice::<Value>(&jwks) {
+            self.save_to_store(
+                &self.store_key,
+                &self.policy.metadata_url,
+                json!({"issuer": issuer, "jwks_uri": jwks_uri}),
+                Some(jwks),
+                now,
+            )
+            .await;
+        }
         Ok(self.install(snapshot(issuer, set, now)))
     }
 
@@ -280,16 +372,22 @@ impl KeySource {
         Ok(body)
     }
 
-    async fn load_from_store(&self) -> Option<KeySnapshot> {
+    /// A store entry of this source's format for `metadata_url`, if there is one.
+    async fn load_entry(&self, store_key: &str, metadata_url: &str) -> Option<Value> {
         let store = self.store.as_ref()?;
         // The store is an optimisation: a failing or corrupt store means "not there".
-        let bytes = store.get(&self.store_key).await.ok()??;
+        let bytes = store.get(store_key).await.ok()??;
         let entry: Value = serde_json::from_slice(&bytes).ok()?;
         if entry.get("format")?.as_u64()? != STORE_FORMAT
-            || entry.get("metadata_url")?.as_str()? != self.policy.metadata_url
+            || entry.get("metadata_url")?.as_str()? != metadata_url
         {
             return None;
         }
+        Some(entry)
+    }
+
+    async fn load_from_store(&self) -> Option<KeySnapshot> {
+        let entry = self.load_entry(&self.store_key, &self.policy.metadata_url).await?;
         let fetched_at_ms = entry.get("fetched_at_ms")?.as_u64()?;
         let discovery = serde_json::to_vec(entry.get("discovery")?).ok()?;
         let (issuer, _) = parse_discovery(&discovery).ok()?;
@@ -298,26 +396,40 @@ impl KeySource {
         Some(snapshot(issuer, set, fetched_at_ms))
     }
 
-    async fn save_to_store(&self, issuer: &str, jwks_uri: &str, jwks: &[u8], now: u64) {
+    /// Shares a fetched discovery document (and key set) with other isolates. Best-effort: a
+    /// store failure never fails validation.
+    async fn save_to_store(
+        &self,
+        store_key: &str,
+        metadata_url: &str,
+        discovery: Value,
+        jwks: Option<Value>,
+        now: u64,
+    ) {
         let Some(store) = &self.store else { return };
-        let Ok(jwks) = serde_json::from_slice::<Value>(jwks) else {
-            return;
-        };
-        let entry = json!({
+        let mut entry = json!({
             "format": STORE_FORMAT,
-            "metadata_url": self.policy.metadata_url,
+            "metadata_url": metadata_url,
             "fetched_at_ms": now,
-            "discovery": {"issuer": issuer, "jwks_uri": jwks_uri},
-            "jwks": jwks,
+            "discovery": discovery,
         });
+        if let (Some(jwks), Some(map)) = (jwks, entry.as_object_mut()) {
+            map.insert("jwks".into(), jwks);
+        }
         let Ok(bytes) = serde_json::to_vec(&entry) else {
             return;
         };
         // Kept twice the max age, so a new isolate can still fall back on it when the issuer is down.
         let ttl = (self.policy.max_age * 2).max(Duration::from_secs(60));
-        // Best-effort: a store failure must never fail validation.
-        let _ = store.put(&self.store_key, bytes, ttl).await;
+        let _ = store.put(store_key, bytes, ttl).await;
     }
+}
+
+/// The v1.0 issuer of an Entra authority, as held by a [`KeySource`].
+struct V1Issuer {
+    store_key: String,
+    held: RefCell<Option<(Rc<str>, u64)>>,
+    last_attempt_ms: Cell<Option<u64>>,
 }
 
 fn snapshot(issuer: String, set: JwkSet, fetched_at_ms: u64) -> KeySnapshot {

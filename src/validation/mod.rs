@@ -73,6 +73,7 @@ impl TokenValidator {
     pub fn new(options: ValidationOptions, platform: Platform) -> Self {
         let policy = KeySourcePolicy {
             metadata_url: options.authority.metadata_url(),
+            v1_metadata_url: options.authority.v1_metadata_url(),
             max_age: options.key_set_max_age,
             cooldown: options.key_refresh_cooldown,
             timeout: options.metadata_timeout,
@@ -134,8 +135,16 @@ impl TokenValidator {
         let (snapshot, key_index) = self.verify_signature(&jws, snapshot).await?;
         let key = snapshot.keys.get(key_index).ok_or(ValidationError::UnknownKey)?;
 
+        // Entra v1.0 tokens are checked against the v1.0 discovery document's issuer, read
+        // only when such a token arrives (Microsoft.IdentityModel's AadIssuerValidator).
+        let v1_issuer = if claims::needs_v1_issuer(&claims, &self.options) {
+            Some(self.keys.v1_issuer().await?)
+        } else {
+            None
+        };
+        let issuers = claims::Issuers { v2: &snapshot.issuer, v1: v1_issuer.as_deref() };
         let now = self.platform.clock.now_millis();
-        claims::check(&claims, &self.options, &snapshot.issuer, &key.jwk, now)?;
+        claims::check(&claims, &self.options, issuers, &key.jwk, now)?;
 
         let validated = ValidatedToken::new(token, claims);
         if !self.options.allow_acl_authorization && !validated.has_scope_or_role() {

@@ -5,6 +5,7 @@
 #[cfg(all(not(target_arch = "wasm32"), feature = "rust-crypto"))]
 pub mod acquisition;
 pub mod crypto_vectors;
+pub mod entra;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod loopback_http;
 #[cfg(not(target_arch = "wasm32"))]
@@ -139,6 +140,9 @@ impl Future for YieldNow {
 pub struct ScriptedIdp {
     pub metadata_url: String,
     pub discovery: RefCell<Value>,
+    /// Entra: the v1.0 discovery document (`{instance}{tenant}/.well-known/openid-configuration`)
+    /// and where it is served.
+    pub v1_discovery: Option<(String, Value)>,
     pub jwks: RefCell<Value>,
     pub down: Cell<bool>,
     pub requests: RefCell<Vec<String>>,
@@ -157,6 +161,17 @@ impl ScriptedIdp {
                 "jwks_uri": jwks_url(tenant),
                 "token_endpoint": format!("{INSTANCE}{tenant}/oauth2/v2.0/token"),
             })),
+            v1_discovery: Some({
+                let v1_tenant = if tenant == "organizations" { "common" } else { tenant };
+                let issuer = if v1_tenant == "common" { "{tenantid}" } else { v1_tenant };
+                (
+                    format!("{INSTANCE}{v1_tenant}/.well-known/openid-configuration"),
+                    json!({
+                        "issuer": format!("https://sts.windows.net/{issuer}/"),
+                        "jwks_uri": format!("{INSTANCE}common/discovery/keys"),
+                    }),
+                )
+            }),
             jwks: RefCell::new(json!({ "keys": keys })),
             down: Cell::new(false),
             requests: RefCell::new(Vec::new()),
@@ -205,6 +220,8 @@ impl HttpClient for ScriptedIdp {
                 Ok(respond(200, &self.discovery.borrow()))
             } else if url == jwks_uri {
                 Ok(respond(200, &self.jwks.borrow()))
+            } else if let Some((_, v1)) = self.v1_discovery.as_ref().filter(|(at, _)| *at == url) {
+                Ok(respond(200, v1))
             } else {
                 Ok(respond(404, &json!({"error": "not found"})))
             }
