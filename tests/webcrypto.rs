@@ -103,6 +103,14 @@ async fn a_token_validates_end_to_end_with_webcrypto_and_tampering_is_caught() {
     assert_eq!(validator.validate(&token).await.unwrap_err(), ValidationError::Expired);
 }
 
+#[wasm_bindgen_test]
+async fn every_entra_token_shape_gets_the_microsoft_identity_web_verdict_with_webcrypto() {
+    // The table of tests/entra_fidelity.rs: Entra-shaped documents and tokens, signed with
+    // crypto.subtle.sign and verified with crypto.subtle.verify.
+    let failures = entra::run_table(Rc::new(verifier())).await;
+    assert!(failures.is_empty(), "{} cells differ:\n{}", failures.len(), failures.join("\n"));
+}
+
 // The `Crypto` checks shared with the pure-Rust backend (`tests/crypto_backend.rs`).
 
 #[wasm_bindgen_test]
