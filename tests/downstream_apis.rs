@@ -197,7 +197,7 @@ fn a_claims_challenge_from_the_api_is_retried_once_with_a_token_for_those_claims
 }
 
 #[test]
-fn consent_required_while_acquiring_answers_the_client_with_a_401_challenge() {
+fn consent_required_while_acquiring_answers_the_client_with_a_403_consent_challenge() {
     let iso = isolate();
     iso.web.queue(
         &token_endpoint(TENANT),
@@ -206,7 +206,9 @@ fn consent_required_while_acquiring_answers_the_client_with_a_401_challenge() {
     let apis = apis(&iso);
     let err = block_on(apis.get_json::<Value>("Profile", CallAs::User(&user()), None)).unwrap_err();
     let response = err.to_response();
-    assert_eq!(response.status(), 401);
+    assert_eq!(response.status(), 403);
+    let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+    assert!(challenge.contains("scopes=\"api://profile/read\", proposedAction=\"consent\""));
     let body: Value = serde_json::from_slice(response.body()).unwrap();
     assert_eq!(
         (body["error"].clone(), body["scopes"].clone()),

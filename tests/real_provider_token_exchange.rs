@@ -195,5 +195,5 @@ fn app_tokens_and_a_consent_challenge_from_the_real_provider() {
     let err = block_on(acquirer.token_for_user(&user, &TokenRequest::new(["api://partner/read"])))
         .unwrap_err();
     assert_eq!(err.scopes(), ["api://partner/read"]);
-    assert_eq!(err.to_response().status(), 401);
+    assert_eq!(err.to_response().status(), 403, "Microsoft.Identity.Web's consent answer");
 }

@@ -247,8 +247,20 @@ fn failing_with(status: u16, body: Value) -> (Isolate, AcquisitionError) {
     (iso, err)
 }
 
+/// The parameters of a `Bearer` challenge, read as MSAL's `WwwAuthenticateParameters` does:
+/// comma-separated `name="value"` pairs after the scheme.
+fn challenge_parameters(challenge: &str) -> std::collections::BTreeMap<String, String> {
+    let rest = challenge.strip_prefix("Bearer ").expect("a Bearer challenge");
+    let mut parameters = std::collections::BTreeMap::new();
+    for part in rest.split("\", ") {
+        let (name, value) = part.split_once("=\"").expect("name=\"value\"");
+        parameters.insert(name.to_owned(), value.trim_end_matches('"').to_owned());
+    }
+    parameters
+}
+
 #[test]
-fn consent_required_answers_401_with_the_scopes_to_consent_to() {
+fn consent_required_answers_microsoft_identity_webs_403_challenge() {
     let (iso, err) = failing_with(
         400,
         json!({"error": "invalid_grant", "error_description": "AADSTS65001: The user or administrator has not consented",
@@ -257,10 +269,25 @@ fn consent_required_answers_401_with_the_scopes_to_consent_to() {
     assert_eq!(iso.web.token_requests().len(), 1, "no retry on 4xx");
     assert!(matches!(err, AcquisitionError::ConsentRequired(_)), "{err:?}");
     let response = err.to_response();
-    assert_eq!(response.status(), 401);
-    let challenge = response.headers()["www-authenticate"].to_str().unwrap();
-    assert!(challenge.starts_with("Bearer error=\"consent_required\""), "{challenge}");
-    assert!(challenge.contains(&format!("scope=\"{PARTNER}\"")));
+    // ReplyForbiddenWithWwwAuthenticateHeader (Microsoft.Identity.Web, from a web API): 403 and
+    // consentUri, claims, scopes (comma-separated), proposedAction="consent".
+    assert_eq!(response.status(), 403);
+    let challenge = challenge_parameters(response.headers()["www-authenticate"].to_str().unwrap());
+    assert_eq!(
+        challenge.keys().collect::<Vec<_>>(),
+        ["claims", "consentUri", "proposedAction", "scopes"]
+    );
+    assert_eq!(challenge["scopes"], PARTNER);
+    assert_eq!(challenge["proposedAction"], "consent");
+    assert_eq!(challenge["claims"], "");
+    assert!(
+        challenge["consentUri"].starts_with(&format!(
+            "{INSTANCE}{TENANT}/oauth2/v2.0/authorize?client_id={CLIENT_ID}&response_type=code"
+        )),
+        "{}",
+        challenge["consentUri"]
+    );
+    assert!(challenge["consentUri"].ends_with(&format!("&scope=offline_access%20{PARTNER}")));
     let body: Value = serde_json::from_slice(response.body()).unwrap();
     assert_eq!(body["error"], "consent_required");
     assert_eq!(body["scopes"], json!([PARTNER]));
@@ -276,10 +303,19 @@ fn a_claims_challenge_from_the_provider_answers_401_with_the_claims() {
     );
     assert_eq!(err.claims(), Some(claims));
     let response = err.to_response();
+    // Microsoft's documented claims challenge from a resource API (continuous access
+    // evaluation, conditional access): 401, error="insufficient_claims", claims in base64.
     assert_eq!(response.status(), 401);
-    let challenge = response.headers()["www-authenticate"].to_str().unwrap();
-    assert!(challenge.starts_with("Bearer error=\"insufficient_claims\""), "{challenge}");
-    assert!(challenge.contains(&base64::engine::general_purpose::STANDARD.encode(claims)));
+    let challenge = challenge_parameters(response.headers()["www-authenticate"].to_str().unwrap());
+    assert_eq!(
+        challenge.keys().collect::<Vec<_>>(),
+        ["authorization_uri", "claims", "client_id", "error", "realm"]
+    );
+    assert_eq!(challenge["error"], "insufficient_claims");
+    assert_eq!(challenge["client_id"], CLIENT_ID);
+    assert_eq!(challenge["authorization_uri"], format!("{INSTANCE}{TENANT}/oauth2/v2.0/authorize"));
+    let decoded = base64::engine::general_purpose::STANDARD.decode(&challenge["claims"]).unwrap();
+    assert_eq!(decoded, claims.as_bytes());
     let body: Value = serde_json::from_slice(response.body()).unwrap();
     assert_eq!(
         (body["error"].as_str(), body["claims"].as_str()),

@@ -1,6 +1,18 @@
 //! What can go wrong acquiring a token, typed so a route can answer the client something it can
-//! act on: a consent or claims challenge (401), a token that can't be exchanged (401), a
-//! provider that is down or throttling (503), or the app's own misconfiguration (500).
+//! act on: a consent challenge (403) or claims challenge (401), a token that can't be exchanged
+//! (401), a provider that is down or throttling (503), or the app's own misconfiguration (500).
+//!
+//! The challenges are the ones an MSAL client already handles:
+//!
+//! * **Consent** (and any other interaction without a claims challenge) answers as
+//!   Microsoft.Identity.Web's `ReplyForbiddenWithWwwAuthenticateHeader` does from a web API:
+//!   `403` with `WWW-Authenticate: Bearer consentUri="…", claims="", scopes="a,b",
+//!   proposedAction="consent"`.
+//! * **A claims challenge** (conditional access, continuous access evaluation) answers as
+//!   Microsoft documents for claims challenges from resource APIs: `401` with
+//!   `WWW-Authenticate: Bearer realm="", authorization_uri="…", client_id="…",
+//!   error="insufficient_claims", claims="<base64 of the claims JSON>"`, which MSAL's
+//!   `WwwAuthenticateParameters` and the MSAL.js samples read.
 //!
 //! The identity provider's JSON error (`error`, `error_description`, `error_codes`, `suberror`,
 //! `claims`, `trace_id`, `correlation_id`) is kept in [`IdentityError`] for logs; response bodies
@@ -32,6 +44,10 @@ pub struct IdentityError {
     pub correlation_id: Option<String>,
     /// The scopes that were requested (filled in by the SDK, for the client's consent prompt).
     pub scopes: Vec<String>,
+    /// This API's client id (filled in by the SDK, for the challenge's `consentUri`/`client_id`).
+    pub client_id: Option<String>,
+    /// The authority's authorization endpoint, where Entra's is known (filled in by the SDK).
+    pub authorize_endpoint: Option<String>,
 }
 
 impl fmt::Debug for IdentityError {
@@ -204,9 +220,13 @@ impl AcquisitionError {
     /// The HTTP status a route should answer with.
     pub fn status(&self) -> http::StatusCode {
         match self {
-            AcquisitionError::ConsentRequired(_)
-            | AcquisitionError::InteractionRequired(_)
-            | AcquisitionError::InvalidGrant(_) => http::StatusCode::UNAUTHORIZED,
+            AcquisitionError::InteractionRequired(e) if e.claims.is_some() => {
+                http::StatusCode::UNAUTHORIZED
+            }
+            AcquisitionError::ConsentRequired(_) | AcquisitionError::InteractionRequired(_) => {
+                http::StatusCode::FORBIDDEN
+            }
+            AcquisitionError::InvalidGrant(_) => http::StatusCode::UNAUTHORIZED,
             AcquisitionError::Throttled { .. } | AcquisitionError::ProviderUnavailable(_) => {
                 http::StatusCode::SERVICE_UNAVAILABLE
             }
@@ -286,34 +306,53 @@ impl AcquisitionError {
         body
     }
 
-    /// The `WWW-Authenticate` challenge for 401 answers.
+    /// The `WWW-Authenticate` challenge: the consent challenge (403), the claims challenge
+    /// (401) and `invalid_token` (401), as described in the module documentation.
     pub fn www_authenticate(&self) -> Option<String> {
-        if self.status() != http::StatusCode::UNAUTHORIZED {
-            return None;
+        let quoted =
+            |name: &str, value: &str| format!("{name}=\"{}\"", crate::error::quote_safe(value));
+        match self {
+            AcquisitionError::InteractionRequired(e) if e.claims.is_some() => {
+                let claims = base64::Engine::encode(
+                    &base64::engine::general_purpose::STANDARD,
+                    e.claims.as_deref().unwrap_or_default().as_bytes(),
+                );
+                let mut parts = vec![quoted("realm", "")];
+                if let Some(endpoint) = &e.authorize_endpoint {
+                    parts.push(quoted("authorization_uri", endpoint));
+                }
+                if let Some(client_id) = &e.client_id {
+                    parts.push(quoted("client_id", client_id));
+                }
+                parts.push(quoted("error", "insufficient_claims"));
+                parts.push(quoted("claims", &claims));
+                Some(format!("Bearer {}", parts.join(", ")))
+            }
+            AcquisitionError::ConsentRequired(e) | AcquisitionError::InteractionRequired(e) => {
+                let mut parts = Vec::new();
+                if let (Some(endpoint), Some(client_id)) = (&e.authorize_endpoint, &e.client_id) {
+                    let consent_uri = format!(
+                        "{endpoint}?client_id={client_id}&response_type=code&redirect_uri=\
+                         &response_mode=query&scope=offline_access%20{}",
+                        e.scopes.join("%20")
+                    );
+                    parts.push(quoted("consentUri", &consent_uri));
+                }
+                parts.push(quoted("claims", e.claims.as_deref().unwrap_or_default()));
+                parts.push(quoted("scopes", &e.scopes.join(",")));
+                parts.push(quoted("proposedAction", "consent"));
+                Some(format!("Bearer {}", parts.join(", ")))
+            }
+            AcquisitionError::InvalidGrant(_) => Some(format!(
+                "Bearer error=\"invalid_token\", error_description=\"{}\"",
+                self.description()
+            )),
+            _ => None,
         }
-        let mut header = match self {
-            AcquisitionError::InvalidGrant(_) => "Bearer error=\"invalid_token\"".to_owned(),
-            other => format!("Bearer error=\"{}\"", other.code()),
-        };
-        header.push_str(&format!(", error_description=\"{}\"", self.description()));
-        if !self.scopes().is_empty() {
-            header.push_str(&format!(
-                ", scope=\"{}\"",
-                crate::error::quote_safe(&self.scopes().join(" "))
-            ));
-        }
-        if let Some(claims) = self.claims() {
-            let encoded = base64::Engine::encode(
-                &base64::engine::general_purpose::STANDARD,
-                claims.as_bytes(),
-            );
-            header.push_str(&format!(", claims=\"{encoded}\""));
-        }
-        Some(header)
     }
 
-    /// The complete answer for the client: status, `WWW-Authenticate` (401), `Retry-After`
-    /// (503) and the JSON body.
+    /// The complete answer for the client: status, `WWW-Authenticate` (401 and 403 challenges),
+    /// `Retry-After` (503) and the JSON body.
     pub fn to_response(&self) -> http::Response<Vec<u8>> {
         crate::error::json_response(
             self.status(),
@@ -353,19 +392,27 @@ mod tests {
     }
 
     #[test]
-    fn consent_answer_is_a_401_challenge_naming_the_scopes_and_nothing_internal() {
+    fn consent_answer_is_microsoft_identity_webs_403_challenge_and_nothing_internal() {
         let mut details = entra(400, "invalid_grant", &[65001]);
         details.error_description =
             Some("AADSTS65001: The user or administrator ... secret-ish".into());
-        details.scopes = vec!["api://partner/read".into()];
+        details.scopes = vec!["api://partner/read".into(), "api://partner/write".into()];
+        details.client_id = Some("edge-api".into());
+        details.authorize_endpoint =
+            Some("https://login.microsoftonline.com/contoso/oauth2/v2.0/authorize".into());
         let response = AcquisitionError::ConsentRequired(Box::new(details)).to_response();
-        assert_eq!(response.status(), 401);
+        assert_eq!(response.status(), 403);
         let challenge = response.headers()["www-authenticate"].to_str().unwrap();
-        assert!(challenge.starts_with("Bearer error=\"consent_required\""), "{challenge}");
-        assert!(challenge.contains("scope=\"api://partner/read\""), "{challenge}");
+        assert_eq!(
+            challenge,
+            "Bearer consentUri=\"https://login.microsoftonline.com/contoso/oauth2/v2.0/authorize\
+             ?client_id=edge-api&response_type=code&redirect_uri=&response_mode=query\
+             &scope=offline_access%20api://partner/read%20api://partner/write\", claims=\"\", \
+             scopes=\"api://partner/read,api://partner/write\", proposedAction=\"consent\""
+        );
         let body: Value = serde_json::from_slice(response.body()).unwrap();
         assert_eq!(body["error"], "consent_required");
-        assert_eq!(body["scopes"], json!(["api://partner/read"]));
+        assert_eq!(body["scopes"], json!(["api://partner/read", "api://partner/write"]));
         assert!(!String::from_utf8_lossy(response.body()).contains("AADSTS"));
     }
 

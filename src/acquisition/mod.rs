@@ -583,7 +583,9 @@ impl TokenAcquirer {
             claims: claims::merge(plan.claims.as_deref(), &inner.options.client_capabilities),
             correlation_id: plan.correlation_id.as_deref(),
         };
-        token_endpoint::request(inner, &call).await.map_err(|e| with_scopes(e, &plan.scope))
+        token_endpoint::request(inner, &call)
+            .await
+            .map_err(|e| for_the_client(e, &plan.scope, &plan.endpoint, &inner.options.client_id))
     }
 
     fn cached_token(&self, response: &response::TokenResponse) -> CachedToken {
@@ -639,24 +641,30 @@ fn checked_tenant(tenant: &str) -> Result<&str, AcquisitionError> {
         .ok_or(AcquisitionError::Configuration("the requested tenant is not a tenant id or domain"))
 }
 
-/// Consent and claims challenges carry the scopes the client must ask for.
-fn with_scopes(error: AcquisitionError, scope: &str) -> AcquisitionError {
-    let scopes = || {
-        scope
+/// Consent and claims challenges carry what the client needs to act on them: the scopes to
+/// ask for, this API's client id, and (Entra) the authorization endpoint next to the token
+/// endpoint that answered.
+fn for_the_client(
+    error: AcquisitionError,
+    scope: &str,
+    endpoint: &str,
+    client_id: &str,
+) -> AcquisitionError {
+    let fill = |mut e: Box<error::IdentityError>| {
+        e.scopes = scope
             .split(' ')
             .filter(|s| !s.is_empty() && *s != "offline_access")
             .map(str::to_owned)
-            .collect()
+            .collect();
+        e.client_id = Some(client_id.to_owned());
+        e.authorize_endpoint = endpoint
+            .strip_suffix("/oauth2/v2.0/token")
+            .map(|authority| format!("{authority}/oauth2/v2.0/authorize"));
+        e
     };
     match error {
-        AcquisitionError::ConsentRequired(mut e) => {
-            e.scopes = scopes();
-            AcquisitionError::ConsentRequired(e)
-        }
-        AcquisitionError::InteractionRequired(mut e) => {
-            e.scopes = scopes();
-            AcquisitionError::InteractionRequired(e)
-        }
+        AcquisitionError::ConsentRequired(e) => AcquisitionError::ConsentRequired(fill(e)),
+        AcquisitionError::InteractionRequired(e) => AcquisitionError::InteractionRequired(fill(e)),
         other => other,
     }
 }

@@ -121,7 +121,7 @@ fn identity_error(status: u16, object: &Map<String, Value>) -> Option<IdentityEr
         claims: text("claims").filter(|c| !c.is_empty()),
         trace_id: text("trace_id"),
         correlation_id: text("correlation_id"),
-        scopes: Vec::new(),
+        ..IdentityError::default()
     })
 }
 

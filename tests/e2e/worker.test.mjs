@@ -53,6 +53,12 @@ const call = (mf, method, path, token, body) => mf.dispatchFetch(`http://example
 
 const obo = () => idp.stats.byGrant[OBO] ?? 0;
 
+/** A `Bearer` challenge's parameters, read as MSAL's WwwAuthenticateParameters reads them. */
+function challengeParameters(header) {
+  assert.match(header ?? '', /^Bearer /);
+  return Object.fromEntries([...header.slice(7).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+}
+
 async function appToken() {
   const response = await fetch(`${idp.issuer}/token`, {
     method: 'POST',
@@ -144,14 +150,15 @@ describe('the example worker', () => {
     assert.match(response.headers.get('www-authenticate'), /error="insufficient_scope"/);
   });
 
-  test('consent required at the provider answers a 401 challenge with the scopes', async () => {
+  test('consent required at the provider answers Microsoft.Identity.Web\'s 403 consent challenge', async () => {
     await fetch(`${idp.issuer}/__script`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ answers: [{ status: 400, body: { error: 'invalid_grant', suberror: 'consent_required', error_codes: [65001], error_description: 'AADSTS65001: consent' } }] }),
     });
     const response = await call(mf, 'GET', '/api/me', await idp.mint({ claims: { oid: newOid() } }));
-    assert.equal(response.status, 401);
-    assert.match(response.headers.get('www-authenticate'), /^Bearer error="consent_required".*scope="api:\/\/profile\/read"/);
+    assert.equal(response.status, 403);
+    const challenge = challengeParameters(response.headers.get('www-authenticate'));
+    assert.deepEqual([challenge.scopes, challenge.proposedAction, challenge.claims], ['api://profile/read', 'consent', '']);
     const body = await response.json();
     assert.deepEqual([body.error, body.scopes], ['consent_required', ['api://profile/read']]);
   });
