@@ -15,14 +15,14 @@ import { checkJwt } from './jwt.mjs';
 
 const AUDIENCES = { profile: 'api://profile', partner: 'api://partner' };
 
-export async function startDownstreamApi({ issuer, port = 0 }) {
+export async function startDownstreamApi({ issuer, jwksUrl = `${issuer}/jwks`, port = 0 }) {
   const seen = [];
   let behaviours = [];
   let keys = null;
 
   async function jwks() {
     if (!keys) {
-      const response = await fetch(`${issuer}/jwks`);
+      const response = await fetch(jwksUrl);
       keys = (await response.json()).keys;
     }
     return keys;

@@ -19,3 +19,13 @@ export function exampleConfig({ issuer, profileUrl, partnerUrl, azureAd = {}, pr
     },
   };
 }
+
+/**
+ * The same configuration against an Entra-shaped authority (the identity provider's `entra`
+ * mode): `Instance` + `TenantId` as a Microsoft.Identity.Web user writes them, no `Audience`
+ * (so the audience follows the token version, as Microsoft.Identity.Web decides it).
+ */
+export function entraExampleConfig({ instance, tenant, profileUrl, partnerUrl, azureAd = {}, profile = {}, partner = {} }) {
+  const { DownstreamApis } = exampleConfig({ issuer: instance, profileUrl, partnerUrl, profile, partner });
+  return { AzureAd: { Instance: instance, TenantId: tenant, ClientId: CLIENT_ID, ...azureAd }, DownstreamApis };
+}

@@ -13,12 +13,23 @@
 // - Test routes: GET /__stats (token requests by grant), POST /__mint (a user token; JSON body
 //   with optional claims and expiresIn), POST /__script (queue the next token answers).
 //
-// Run directly, it prints one JSON line {"issuer", "tenant", "port"} and runs until stdin closes.
+// - Entra-shaped mode (`entra: true`): the server answers at Entra's paths under
+//   http://127.0.0.1:<port>/ as an Entra *instance* for one tenant: the v2.0 discovery document
+//   (issuer http://127.0.0.1:<port>/{tenant}/v2.0), the v1.0 one (issuer
+//   https://sts.windows.net/{tenant}/), the key set with a per-key `issuer` and no `alg`, and
+//   the token endpoint /{tenant}/oauth2/v2.0/token. `mint` then issues v2.0 tokens (aud = the
+//   client id, azp) or, with `version: 1`, v1.0 tokens (iss https://sts.windows.net/{tenant}/,
+//   aud = api://{client id}, appid), and with `idToken: true` an ID token for the client.
+//
+// Run directly, it prints one JSON line {"issuer", "tenant", "port"} and runs until stdin closes
+// (EDGE_IDENTITY_IDP_MODE=entra for the Entra-shaped mode, adding "instance").
 import { randomUUID } from 'node:crypto';
 import { OAuth2Server } from 'oauth2-mock-server';
 import { checkJwt } from './jwt.mjs';
 
 export const TENANT = '9188040d-6c67-4c5b-b112-36a304b66dad';
+/** The tenant of the Entra-shaped mode. */
+export const ENTRA_TENANT = '3c8d6a1e-2f4b-4e7a-9c5d-8b1f0e2a7d64';
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
 
@@ -27,19 +38,30 @@ export async function startIdentityProvider({
   clientSecret = 'local-dev-secret',
   apiAudience = `api://${clientId}`,
   port = 0,
+  entra = false,
 } = {}) {
-  const server = new OAuth2Server();
+  const tenant = entra ? ENTRA_TENANT : TENANT;
+  const server = new OAuth2Server(undefined, undefined,
+    entra ? { endpoints: { token: `/${tenant}/oauth2/v2.0/token` } } : undefined);
   await server.issuer.keys.generate('RS256');
   await server.start(port, '127.0.0.1');
   server.issuer.url = `http://127.0.0.1:${server.address().port}`;
   const issuer = server.issuer.url;
+  // Entra-shaped mode: this server is the instance; tokens carry Entra's issuers.
+  const instance = `${issuer}/`;
+  const v2Issuer = (tid) => `${instance}${tid}/v2.0`;
+  const v1Issuer = (tid) => `https://sts.windows.net/${tid}/`;
+  const tokenIssuer = entra ? v2Issuer(tenant) : issuer;
+  const tokenEndpoint = entra ? `${instance}${tenant}/oauth2/v2.0/token` : `${issuer}/token`;
+  const jwksUrl = entra ? `${instance}${tenant}/discovery/v2.0/keys` : `${issuer}/jwks`;
 
   const stats = { tokenRequests: 0, byGrant: {}, refused: 0 };
   const refreshTokens = new Map(); // refresh token -> user claims
   const scripted = []; // queued {status, body} answers
 
   /** Verifies one of this server's RS256 tokens; returns its claims or a reason. */
-  const checkOwnToken = (jwt) => checkJwt(jwt, server.issuer.keys.toJSON(), issuer);
+  const checkOwnToken = (jwt) => checkJwt(jwt, server.issuer.keys.toJSON(),
+    entra ? (iss, claims) => iss === v2Issuer(claims.tid) || iss === v1Issuer(claims.tid) : issuer);
 
   const userClaims = (c) => ({ oid: c.oid, tid: c.tid, sub: c.sub, name: c.name });
   const resourceOf = (scope) => {
@@ -53,11 +75,13 @@ export async function startIdentityProvider({
   server.service.on('beforeTokenSigning', (token, req) => {
     const body = req.body ?? {};
     if (!('scope' in token.payload)) return; // the id_token of a refresh answer
-    const { aud } = resourceOf(body.scope);
+    let { aud } = resourceOf(body.scope);
+    // Entra gives v2.0 tokens for this API's App ID URI with aud = its client id.
+    if (entra && aud === apiAudience) aud = clientId;
     let user = {};
     if (body.grant_type === JWT_BEARER) user = userClaims(checkOwnToken(body.assertion).claims ?? {});
     if (body.grant_type === 'refresh_token') user = refreshTokens.get(body.refresh_token) ?? {};
-    Object.assign(token.payload, { aud, ver: '2.0', azp: clientId, tid: TENANT });
+    Object.assign(token.payload, { aud, ver: '2.0', azp: clientId, tid: tenant, iss: tokenIssuer });
     if (body.grant_type === 'client_credentials') {
       Object.assign(token.payload, { roles: ['Jobs.Resume'], oid: 'app-oid', sub: 'app-oid', idtyp: 'app' });
     } else {
@@ -129,20 +153,68 @@ export async function startIdentityProvider({
     sendJson(res, 200, { token: await mint(req.body ?? {}) });
   });
 
-  /** A user token for the API, Entra-shaped; `claims` override, `expiresIn` in seconds. */
-  async function mint({ claims = {}, expiresIn = 3600 } = {}) {
+  if (entra) {
+    // Entra's documents, member for member as tests/fixtures/entra/README.md describes them.
+    server.service.addRoute('GET', `/${tenant}/v2.0/.well-known/openid-configuration`, (_req, res) => sendJson(res, 200, {
+      token_endpoint: tokenEndpoint,
+      token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
+      jwks_uri: jwksUrl,
+      response_modes_supported: ['query', 'fragment', 'form_post'],
+      subject_types_supported: ['pairwise'],
+      id_token_signing_alg_values_supported: ['RS256'],
+      response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
+      scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
+      issuer: v2Issuer(tenant),
+      authorization_endpoint: `${instance}${tenant}/oauth2/v2.0/authorize`,
+      end_session_endpoint: `${instance}${tenant}/oauth2/v2.0/logout`,
+    }));
+    server.service.addRoute('GET', `/${tenant}/.well-known/openid-configuration`, (_req, res) => sendJson(res, 200, {
+      token_endpoint: `${instance}${tenant}/oauth2/token`,
+      jwks_uri: `${instance}common/discovery/keys`,
+      issuer: v1Issuer(tenant),
+      authorization_endpoint: `${instance}${tenant}/oauth2/authorize`,
+    }));
+    server.service.addRoute('GET', `/${tenant}/discovery/v2.0/keys`, (_req, res) => sendJson(res, 200, {
+      keys: server.issuer.keys.toJSON().map(({ kty, kid, n, e }) => ({ kty, use: 'sig', kid, x5t: kid, n, e, issuer: v2Issuer(tenant) })),
+    }));
+  }
+
+  /**
+   * A user token for the API; `claims` override, `expiresIn` in seconds. Entra-shaped mode:
+   * `version` 1 or 2 (default 2), and `idToken: true` for an ID token for the client instead.
+   */
+  async function mint({ claims = {}, expiresIn = 3600, version = 2, idToken = false } = {}) {
+    const user = { tid: tenant, oid: '00000000-0000-4000-8000-00000000a11c', sub: 'alice-subject', name: 'Alice' };
+    let shape;
+    if (!entra) {
+      shape = { aud: apiAudience, ...user, scp: 'access_as_user', ver: '2.0', azp: 'spa-client-id' };
+    } else if (idToken) {
+      shape = { aud: clientId, iss: version === 1 ? v1Issuer(tenant) : v2Issuer(tenant), ...user,
+        ver: version === 1 ? '1.0' : '2.0', nonce: randomUUID(), preferred_username: 'alice@contoso.example' };
+    } else if (version === 1) {
+      shape = { aud: apiAudience, iss: v1Issuer(tenant), ...user, scp: 'access_as_user', ver: '1.0',
+        appid: 'spa-client-id', appidacr: '0', upn: 'alice@contoso.example' };
+    } else {
+      shape = { aud: clientId, iss: v2Issuer(tenant), ...user, scp: 'access_as_user', ver: '2.0',
+        azp: 'spa-client-id', azpacr: '0', preferred_username: 'alice@contoso.example' };
+    }
+    const overrides = { ...claims };
+    if (entra && overrides.tid && !overrides.iss) {
+      overrides.iss = version === 1 ? v1Issuer(overrides.tid) : v2Issuer(overrides.tid);
+    }
     return server.issuer.buildToken({
       expiresIn,
-      scopesOrTransform: (_header, payload) => Object.assign(payload, {
-        aud: apiAudience, tid: TENANT, oid: '00000000-0000-4000-8000-00000000a11c',
-        sub: 'alice-subject', name: 'Alice', scp: 'access_as_user', ver: '2.0', azp: 'spa-client-id',
-      }, claims),
+      scopesOrTransform: (_header, payload) => Object.assign(payload, shape, overrides),
     });
   }
 
   return {
     issuer,
-    tenant: TENANT,
+    instance,
+    tokenIssuer,
+    tokenEndpoint,
+    jwksUrl,
+    tenant,
     port: server.address().port,
     stats,
     mint,
@@ -155,8 +227,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     clientId: process.env.EDGE_IDENTITY_CLIENT_ID ?? 'edge-api',
     clientSecret: process.env.EDGE_IDENTITY_CLIENT_SECRET ?? 'local-dev-secret',
     port: Number(process.env.EDGE_IDENTITY_IDP_PORT ?? 0),
+    entra: process.env.EDGE_IDENTITY_IDP_MODE === 'entra',
   });
-  process.stdout.write(JSON.stringify({ issuer: idp.issuer, tenant: idp.tenant, port: idp.port }) + '\n');
+  process.stdout.write(JSON.stringify({ issuer: idp.issuer, instance: idp.instance, tenant: idp.tenant, port: idp.port }) + '\n');
   process.stdin.resume();
   process.stdin.on('end', async () => {
     await idp.stop();

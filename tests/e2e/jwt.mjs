@@ -5,8 +5,9 @@ import { createPublicKey, verify } from 'node:crypto';
 const b64json = (part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
 
 /**
- * `{claims}` when `jwt` carries a valid RS256 signature by one of `keys` from `issuer` and has
- * not expired; otherwise `{reason}` (with `claims` too when only the lifetime is wrong).
+ * `{claims}` when `jwt` carries a valid RS256 signature by one of `keys` from `issuer` (a string,
+ * or a predicate `(iss, claims) => boolean`) and has not expired; otherwise `{reason}` (with
+ * `claims` too when only the lifetime is wrong).
  */
 export function checkJwt(jwt, keys, issuer) {
   const parts = typeof jwt === 'string' ? jwt.split('.') : [];
@@ -23,7 +24,8 @@ export function checkJwt(jwt, keys, issuer) {
   const ok = verify('RSA-SHA256', Buffer.from(`${parts[0]}.${parts[1]}`),
     createPublicKey({ key: jwk, format: 'jwk' }), Buffer.from(parts[2], 'base64url'));
   if (!ok) return { reason: 'bad signature' };
-  if (claims.iss !== issuer) return { reason: 'wrong issuer' };
+  const issuerOk = typeof issuer === 'function' ? issuer(claims.iss, claims) : claims.iss === issuer;
+  if (!issuerOk) return { reason: 'wrong issuer' };
   if (typeof claims.exp !== 'number' || claims.exp * 1000 < Date.now()) return { reason: 'expired', claims };
   return { claims };
 }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { Miniflare } from 'miniflare';
 import { startIdentityProvider } from './identity-provider.mjs';
 import { startDownstreamApi } from './downstream-api.mjs';
-import { CLIENT_SECRET, exampleConfig } from './example-config.mjs';
+import { CLIENT_SECRET, entraExampleConfig, exampleConfig } from './example-config.mjs';
 
 const OBO = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const CACHE_KEY = 'e2e-token-cache-key-of-at-least-32-characters';
@@ -59,8 +59,8 @@ function challengeParameters(header) {
   return Object.fromEntries([...header.slice(7).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
 }
 
-async function appToken() {
-  const response = await fetch(`${idp.issuer}/token`, {
+async function appToken(provider = idp) {
+  const response = await fetch(provider.tokenEndpoint, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'edge-api', client_secret: CLIENT_SECRET, scope: 'api://edge-api/.default' }),
@@ -222,6 +222,84 @@ describe('the example worker', () => {
     assert.equal(asUser.status, 403, 'a user token may not resume jobs');
     const unknown = await call(mf, 'POST', '/api/jobs/no-such-session/resume', await appToken());
     assert.equal(unknown.status, 404);
+  });
+});
+
+// The same worker against an Entra-shaped authority: Instance + TenantId pointing at the local
+// identity provider in its Entra mode (Entra's discovery paths, a key set with a per-key issuer
+// and no alg, v1.0 and v2.0 tokens as Entra issues them; see identity-provider.mjs).
+describe('the example worker with an Entra-shaped authority', () => {
+  let entra;
+  let entraApi;
+  let mf;
+  before(async () => {
+    entra = await startIdentityProvider({ clientSecret: CLIENT_SECRET, entra: true });
+    entraApi = await startDownstreamApi({ issuer: entra.tokenIssuer, jwksUrl: entra.jwksUrl });
+    mf = worker({
+      config: entraExampleConfig({
+        instance: entra.instance, tenant: entra.tenant,
+        profileUrl: entraApi.profileUrl, partnerUrl: entraApi.partnerUrl, azureAd: { ClockSkewSeconds: 0 },
+      }),
+    });
+  });
+  after(async () => {
+    await entraApi.stop();
+    await entra.stop();
+  });
+
+  for (const version of [2, 1]) {
+    test(`a v${version}.0 access token gets the downstream data through OBO`, async () => {
+      const oid = newOid();
+      const token = await entra.mint({ version, claims: { oid } });
+      const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url'));
+      assert.equal(claims.ver, `${version}.0`);
+      assert.equal(claims.iss, version === 1 ? `https://sts.windows.net/${entra.tenant}/` : `${entra.instance}${entra.tenant}/v2.0`);
+      const response = await call(mf, 'GET', '/api/me', token);
+      assert.equal(response.status, 200, await response.clone().text());
+      assert.equal((await response.json()).oid, oid);
+      const seen = entraApi.seen.filter((s) => s.path === '/profile/me' && s.oid === oid);
+      assert.deepEqual(seen.map((s) => s.aud), ['api://profile'], 'one OBO token for the Profile API');
+    });
+  }
+
+  test('an ID token for the same client, with a role, is refused as not an access token', async () => {
+    for (const version of [2, 1]) {
+      const idToken = await entra.mint({ idToken: true, version, claims: { roles: ['Jobs.Resume'] } });
+      const response = await call(mf, 'GET', '/api/me', idToken);
+      assert.equal(response.status, 401, `v${version}`);
+      assert.equal((await response.json()).code, 'token_not_an_access_token');
+      const resume = await call(mf, 'POST', '/api/jobs/any/resume', idToken);
+      assert.equal(resume.status, 401, 'nor may it resume a job');
+    }
+  });
+
+  test("another tenant's tokens are refused, in both versions", async () => {
+    const other = 'd5e6f7a8-1b2c-4d3e-8f9a-0b1c2d3e4f5a';
+    for (const version of [2, 1]) {
+      const response = await call(mf, 'GET', '/api/me', await entra.mint({ version, claims: { tid: other } }));
+      assert.equal(response.status, 401, `v${version}`);
+      assert.equal((await response.json()).code, 'token_tenant_not_allowed');
+    }
+  });
+
+  test('an app-only token (idtyp app) may resume jobs, a user token may not', async () => {
+    const app = await appToken(entra);
+    const claims = JSON.parse(Buffer.from(app.split('.')[1], 'base64url'));
+    assert.deepEqual([claims.aud, claims.idtyp], ['edge-api', 'app']);
+    assert.equal((await call(mf, 'POST', '/api/jobs/no-such-session/resume', app)).status, 404);
+    assert.equal((await call(mf, 'POST', '/api/jobs/no-such-session/resume', await entra.mint({}))).status, 403);
+  });
+
+  test('consent required answers a 403 whose consentUri is the tenant\'s authorize endpoint', async () => {
+    await fetch(`${entra.issuer}/__script`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ answers: [{ status: 400, body: { error: 'invalid_grant', suberror: 'consent_required', error_codes: [65001], error_description: 'AADSTS65001: consent' } }] }),
+    });
+    const response = await call(mf, 'GET', '/api/me', await entra.mint({ claims: { oid: newOid() } }));
+    assert.equal(response.status, 403);
+    const challenge = challengeParameters(response.headers.get('www-authenticate'));
+    assert.ok(challenge.consentUri.startsWith(`${entra.instance}${entra.tenant}/oauth2/v2.0/authorize?client_id=edge-api&`), challenge.consentUri);
+    assert.deepEqual([challenge.scopes, challenge.proposedAction], ['api://profile/read', 'consent']);
   });
 });
 
