@@ -2,19 +2,26 @@
 // (tests/e2e/) on free 127.0.0.1 ports, and `wrangler dev` running the example worker with local
 // KV. Prints a ready-to-paste curl with a freshly minted user token; Ctrl-C stops everything
 // (wrangler by its process group's PID, the servers in-process).
+//
+// With `--entra` the identity provider runs in its Entra-shaped mode and the worker is configured
+// as a Microsoft.Identity.Web user configures an API (`Instance` + `TenantId`, no `Audience`): it
+// then accepts v1.0 and v2.0 access tokens, as Entra issues them, and the printed curls use both.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { freePort } from '../tests/e2e/free-port.mjs';
 import { startIdentityProvider } from '../tests/e2e/identity-provider.mjs';
 import { startDownstreamApi } from '../tests/e2e/downstream-api.mjs';
-import { CLIENT_SECRET, exampleConfig } from '../tests/e2e/example-config.mjs';
+import { CLIENT_SECRET, entraExampleConfig, exampleConfig } from '../tests/e2e/example-config.mjs';
 
-const idp = await startIdentityProvider({ clientSecret: CLIENT_SECRET });
-const api = await startDownstreamApi({ issuer: idp.issuer });
+const entra = process.argv.includes('--entra');
+const idp = await startIdentityProvider({ clientSecret: CLIENT_SECRET, entra });
+const api = await startDownstreamApi({ issuer: idp.tokenIssuer, jwksUrl: idp.jwksUrl });
 const port = Number(process.env.PORT ?? await freePort());
 const inspectorPort = await freePort();
-const config = exampleConfig({ issuer: idp.issuer, profileUrl: api.profileUrl, partnerUrl: api.partnerUrl });
+const config = entra
+  ? entraExampleConfig({ instance: idp.instance, tenant: idp.tenant, profileUrl: api.profileUrl, partnerUrl: api.partnerUrl })
+  : exampleConfig({ issuer: idp.issuer, profileUrl: api.profileUrl, partnerUrl: api.partnerUrl });
 
 // Local secrets, as `wrangler secret put` would hold them in production (.dev.vars is ignored by git).
 writeFileSync('.dev.vars', `CLIENT_SECRET=${CLIENT_SECRET}\nTOKEN_CACHE_KEY=${randomBytes(32).toString('base64')}\n`);
@@ -73,15 +80,18 @@ for (;;) {
 }
 
 const token = await idp.mint({});
+const v1 = entra
+  ? `  curl -s ${base}/api/me -H "Authorization: Bearer ${await idp.mint({ version: 1 })}"   (a v1.0 token)\n`
+  : '';
 console.log(`
-edge-identity local stack is up:
+edge-identity local stack is up${entra ? ` (Entra-shaped: Instance ${idp.instance}, TenantId ${idp.tenant})` : ''}:
   worker             ${base}
-  identity provider  ${idp.issuer}   (mint a token: curl -s -X POST ${idp.issuer}/__mint -H 'content-type: application/json' -d '{}')
+  identity provider  ${idp.issuer}   (mint a token: curl -s -X POST ${idp.issuer}/__mint -H 'content-type: application/json' -d '{}'${entra ? `; a v1.0 one: -d '{"version": 1}'` : ''})
   downstream API     ${api.base}     (what it saw: curl -s ${api.base}/__seen)
 
-Try (the token is valid for an hour):
+Try (the tokens are valid for an hour):
   curl -s ${base}/api/me -H "Authorization: Bearer ${token}"
-  curl -s ${base}/api/dashboard -H "Authorization: Bearer ${token}"
+${v1}  curl -s ${base}/api/dashboard -H "Authorization: Bearer ${token}"
 
 Ctrl-C stops everything.
 `);
