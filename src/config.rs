@@ -95,6 +95,41 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// The secret every value shared through the key-value store is sealed with (a host secret such
+/// as `TOKEN_CACHE_KEY`): at least [`SealSecret::MIN_LEN`] characters, e.g. `openssl rand -base64
+/// 32`. `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealSecret(Secret);
+
+impl SealSecret {
+    /// The shortest seal secret accepted.
+    pub const MIN_LEN: usize = 32;
+
+    /// Checks `secret`; a short one is a configuration error naming `field`.
+    pub fn new(secret: Secret, field: &str) -> Result<SealSecret, ConfigError> {
+        if secret.expose().len() < Self::MIN_LEN {
+            return Err(ConfigError::new(
+                field,
+                format!(
+                    "must be at least {} characters (use 32 random bytes, base64)",
+                    Self::MIN_LEN
+                ),
+            ));
+        }
+        Ok(SealSecret(secret))
+    }
+
+    pub(crate) fn expose(&self) -> &str {
+        self.0.expose()
+    }
+}
+
+impl fmt::Debug for SealSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SealSecret(***)")
+    }
+}
+
 /// The whole configuration document: `{"AzureAd": {...}, "DownstreamApis": {...},
 /// "TokenCache": {...}}`. Only `AzureAd` is required; other top-level sections are ignored.
 #[derive(Debug, Clone, Deserialize)]

@@ -46,11 +46,15 @@
 //!     "AllowedTenants": ["72f988bf-86f1-41af-91ab-2d7cd011db47"]
 //! } }"#).expect("valid configuration");
 //!
+//! // The seal secret (a host secret, TOKEN_CACHE_KEY) authenticates everything shared through the store.
+//! let seal = edge_identity::config::SealSecret::new(
+//!     edge_identity::config::Secret::new("0123456789abcdef0123456789abcdef"), "TOKEN_CACHE_KEY",
+//! ).expect("at least 32 characters");
 //! let platform = Platform::new(
 //!     Rc::new(MyHttp),                                  // Workers: platform::worker::WorkerFetch
 //!     Rc::new(rust_crypto::RustCrypto),         // Workers: platform::webcrypto::WebCrypto
 //!     Rc::new(SystemClock),                             // Workers: platform::webcrypto::JsClock
-//! ).with_store(Rc::new(MemoryStore::new()));            // Workers: platform::worker::WorkersKv
+//! ).with_store(Rc::new(MemoryStore::new()), Some(&seal)); // Workers: platform::worker::WorkersKv
 //! let validator = TokenValidator::from_config(&config.azure_ad, platform).expect("valid options");
 //!
 //! let outcome = futures::executor::block_on(validator.validate_authorization(Some("Bearer not.a.jwt")));
@@ -67,7 +71,7 @@
 //!
 //! A [`TokenAcquirer`] (one per isolate; clones share it) gets tokens from the identity provider
 //! and caches them in isolate memory and the platform's key-value store ([`cache`]), sealed with
-//! AES-256-GCM when a cache key secret is set. Every flow answers with a typed
+//! AES-256-GCM (without a seal secret the store is not used). Every flow answers with a typed
 //! [`AcquisitionError`] whose `to_response()` a route can return as is (a 401 consent or claims
 //! challenge, 503 when the provider is down).
 //!

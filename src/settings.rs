@@ -5,7 +5,7 @@
 //! [`ConfigError::to_response`] turns it into a 500 that names it too.
 
 use crate::acquisition::AcquisitionOptions;
-use crate::config::{ConfigError, IdentityConfig, Secret};
+use crate::config::{ConfigError, IdentityConfig, SealSecret, Secret};
 
 /// Everything token validation, acquisition and downstream calls need, checked.
 #[derive(Debug, Clone)]
@@ -14,8 +14,10 @@ pub struct HostSettings {
     pub config: IdentityConfig,
     /// Token acquisition options, with the secrets applied.
     pub acquisition: AcquisitionOptions,
-    /// Whether cache entries are sealed (a cache key secret is set).
-    pub sealed: bool,
+    /// The secret values shared through the key-value store are sealed with
+    /// (`TOKEN_CACHE_KEY`); without it nothing is shared (pass it to the platform's
+    /// `with_store`, or to `platform::worker::platform` / `platform::spin::platform`).
+    pub seal_secret: Option<SealSecret>,
 }
 
 impl HostSettings {
@@ -47,12 +49,11 @@ impl HostSettings {
             }
             None => {}
         }
-        let cache_key = cache_key.filter(|k| !k.is_empty());
-        if let Some(key) = cache_key {
-            acquisition =
-                acquisition.with_cache_seal_secret(Secret::new(key), "TOKEN_CACHE_KEY")?;
-        }
-        Ok(HostSettings { config, acquisition, sealed: cache_key.is_some() })
+        let seal_secret = match cache_key.filter(|k| !k.is_empty()) {
+            Some(key) => Some(SealSecret::new(Secret::new(key), "TOKEN_CACHE_KEY")?),
+            None => None,
+        };
+        Ok(HostSettings { config, acquisition, seal_secret })
     }
 
     /// Fails naming `DownstreamApis.<name>` for the first of `names` the config lacks.
@@ -82,7 +83,7 @@ mod tests {
     fn good_settings_are_read_with_their_secrets() {
         let s =
             HostSettings::from_values(Some(GOOD), Some("s3cret"), Some(&"k".repeat(32))).unwrap();
-        assert!(s.sealed && s.acquisition.credential.is_some());
+        assert!(s.seal_secret.is_some() && s.acquisition.credential.is_some());
         assert!(s.require_downstream_apis(&["Profile"]).is_ok());
     }
 

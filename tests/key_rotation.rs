@@ -7,9 +7,10 @@ mod support;
 use std::rc::Rc;
 use std::time::Duration;
 
+use edge_identity::config::{SealSecret, Secret};
 use edge_identity::error::KeySourceError;
 use edge_identity::platform::rust_crypto::RustCrypto;
-use edge_identity::platform::{KeyValueStore, MemoryStore, Platform};
+use edge_identity::platform::{KeyValueStore, MemoryStore, NoLogger, Platform, SealedStore};
 use edge_identity::validation::jwk::JwkSetError;
 use edge_identity::{IdentityConfig, TokenValidator, ValidationError};
 use futures::executor::block_on;
@@ -32,11 +33,23 @@ fn isolate(
 ) -> Isolate {
     let mut platform = Platform::new(idp.clone(), Rc::new(RustCrypto), clock.clone());
     if let Some(store) = store {
-        platform = platform.with_store(store);
+        platform = platform.with_store(store, Some(&seal()));
     }
     let config = IdentityConfig::from_json(&entra_config(json!({}))).unwrap();
     let validator = TokenValidator::from_config(&config.azure_ad, platform).unwrap();
     Isolate { idp, clock, validator }
+}
+
+fn seal() -> SealSecret {
+    SealSecret::new(Secret::new("key-rotation-tests-seal-secret-32+"), "TOKEN_CACHE_KEY").unwrap()
+}
+
+/// The store entry under `key` as the SDK reads it: opened with the isolates' seal secret.
+fn opened(store: &Rc<MemoryStore>, key: &str) -> serde_json::Value {
+    let sealed =
+        SealedStore::new(store.clone(), &seal(), Rc::new(RustCrypto), Rc::new(NoLogger));
+    let bytes = block_on(sealed.get(key)).unwrap().expect("an entry that authenticates");
+    serde_json::from_slice(&bytes).unwrap()
 }
 
 fn with_keys(seeds: &[u8]) -> Isolate {
@@ -183,9 +196,9 @@ fn a_cold_isolate_validates_from_the_shared_store_without_calling_the_issuer() {
     assert_eq!(idp.request_count(), 2);
 
     let key = first.validator.key_source().store_key().to_owned();
-    let (stored, ttl) = store.entry(&key).expect("documents shared");
+    let (_, ttl) = store.entry(&key).expect("documents shared");
     assert!(ttl >= Duration::from_secs(60));
-    let stored: serde_json::Value = serde_json::from_slice(&stored).unwrap();
+    let stored = opened(&store, &key);
     assert_eq!(stored["fetched_at_ms"], json!(T0 * 1000));
     assert_eq!(stored["discovery"]["issuer"], json!(v2_issuer(TENANT)));
 

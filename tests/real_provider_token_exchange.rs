@@ -10,7 +10,7 @@ mod support;
 use std::rc::Rc;
 use std::time::Duration;
 
-use edge_identity::config::Secret;
+use edge_identity::config::{SealSecret, Secret};
 use edge_identity::platform::rust_crypto::RustCrypto;
 use edge_identity::platform::{HttpClient, MemoryStore, Platform, SystemClock};
 use edge_identity::{
@@ -85,14 +85,11 @@ fn validate(config: &IdentityConfig, token: &str) -> ValidatedToken {
 }
 
 fn acquirer(config: &IdentityConfig) -> TokenAcquirer {
-    let options = AcquisitionOptions::from_config(config)
-        .unwrap()
-        .with_cache_seal_secret(
-            Secret::new("integration-test-cache-key-32-chars!"),
-            "TOKEN_CACHE_KEY",
-        )
-        .unwrap();
-    TokenAcquirer::new(platform().with_store(Rc::new(MemoryStore::new())), options)
+    let options = AcquisitionOptions::from_config(config).unwrap();
+    let seal =
+        SealSecret::new(Secret::new("integration-test-cache-key-32-chars!"), "TOKEN_CACHE_KEY")
+            .unwrap();
+    TokenAcquirer::new(platform().with_store(Rc::new(MemoryStore::new()), Some(&seal)), options)
 }
 
 const OBO: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";

@@ -7,7 +7,6 @@ mod support;
 use std::rc::Rc;
 use std::time::Duration;
 
-use edge_identity::config::Secret;
 use edge_identity::platform::MemoryStore;
 use edge_identity::{
     AcquisitionError, AcquisitionOptions, SessionKey, TokenAcquirer, TokenRequest,
@@ -21,15 +20,12 @@ const PARTNER: &str = "api://partner/process";
 const SEAL: &str = "a-session-sealing-secret-of-32-chars-or-more";
 
 fn sealed(iso: &Isolate) -> TokenAcquirer {
-    let options = AcquisitionOptions::from_config(&config(json!({}), json!({})))
-        .unwrap()
-        .with_cache_seal_secret(Secret::new(SEAL), "TOKEN_CACHE_KEY")
-        .unwrap();
+    let options = AcquisitionOptions::from_config(&config(json!({}), json!({}))).unwrap();
     TokenAcquirer::new(iso.platform.clone(), options)
 }
 
 fn isolate(store: &Rc<MemoryStore>, clock: &Rc<ManualClock>) -> Isolate {
-    Isolate::new(ScriptedWeb::new(), clock.clone(), Some(store.clone()))
+    Isolate::sealed_with(ScriptedWeb::new(), clock.clone(), store.clone(), SEAL)
 }
 
 /// A store and clock shared by isolates, one isolate on them, and its sealed acquirer.
@@ -100,7 +96,7 @@ fn a_rotated_refresh_token_is_kept_and_the_session_record_is_sealed() {
     }
     for key in store.keys() {
         let (value, _) = store.entry(&key).unwrap();
-        assert!(value.starts_with(b"EI1s"), "{key} is sealed");
+        assert!(value.starts_with(b"EI2s"), "{key} is sealed");
         for secret in [&b"rt-"[..], b"at-", b"job-42"] {
             assert!(!value.windows(secret.len()).any(|w| w == secret));
         }

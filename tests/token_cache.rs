@@ -7,7 +7,8 @@ mod support;
 use std::rc::Rc;
 use std::time::Duration;
 
-use edge_identity::config::Secret;
+use edge_identity::config::{SealSecret, Secret};
+use edge_identity::platform::rust_crypto::RustCrypto;
 use edge_identity::platform::{KeyValueStore, MemoryStore};
 use edge_identity::{AcquisitionOptions, TokenAcquirer, TokenRequest};
 use futures::executor::block_on;
@@ -28,12 +29,11 @@ fn with_store() -> (Isolate, Rc<MemoryStore>) {
     (Isolate::new(ScriptedWeb::new(), rc(ManualClock::at_secs(T0)), Some(store.clone())), store)
 }
 
-fn sealed_acquirer(iso: &Isolate, secret: &str) -> TokenAcquirer {
-    let options = AcquisitionOptions::from_config(&config(json!({}), json!({})))
-        .unwrap()
-        .with_cache_seal_secret(Secret::new(secret), "TOKEN_CACHE_KEY")
-        .unwrap();
-    TokenAcquirer::new(iso.platform.clone(), options)
+/// A new isolate on `store` and `web`, sealing with `secret`, and its acquirer.
+fn sealed_acquirer(iso: &Isolate, store: &Rc<MemoryStore>, secret: &str) -> TokenAcquirer {
+    let options = AcquisitionOptions::from_config(&config(json!({}), json!({}))).unwrap();
+    let isolate = Isolate::sealed_with(iso.web.clone(), iso.clock.clone(), store.clone(), secret);
+    TokenAcquirer::new(isolate.platform.clone(), options)
 }
 
 #[test]
@@ -217,61 +217,65 @@ fn a_failing_store_never_fails_a_request_and_is_logged_once_per_outage() {
 fn sealed_entries_hide_the_token_and_open_only_with_the_same_secret() {
     let (iso, store) = with_store();
     let user = user();
-    block_on(sealed_acquirer(&iso, CACHE_KEY_SECRET).token_for_user(&user, &request())).unwrap();
+    block_on(sealed_acquirer(&iso, &store, CACHE_KEY_SECRET).token_for_user(&user, &request()))
+        .unwrap();
     let key = store.keys()[0].clone();
     let (value, _) = store.entry(&key).unwrap();
-    assert!(value.starts_with(b"EI1s"));
+    assert!(value.starts_with(b"EI2s"));
     assert!(!value.windows(4).any(|w| w == b"at-1"), "the token is not in clear");
 
-    let same = sealed_acquirer(&iso, CACHE_KEY_SECRET);
+    let same = sealed_acquirer(&iso, &store, CACHE_KEY_SECRET);
     assert_eq!(block_on(same.token_for_user(&user, &request())).unwrap().secret(), "at-1");
     assert_eq!(iso.web.token_requests().len(), 1);
 
-    let other = sealed_acquirer(&iso, "another-secret-of-at-least-32-characters");
+    let other = sealed_acquirer(&iso, &store, "another-secret-of-at-least-32-characters");
     assert_eq!(block_on(other.token_for_user(&user, &request())).unwrap().secret(), "at-2");
     assert_eq!(other.stats().cache.l2_rejected, 1);
-    assert_ne!(store.entry(&key).unwrap().0, value, "the undecryptable entry was overwritten");
+    assert_ne!(store.entry(&key).unwrap().0, value, "the undecryptable entry was replaced");
 }
 
 #[test]
-fn tampered_swapped_clear_and_corrupt_store_values_are_misses_and_get_overwritten() {
+fn tampered_planted_swapped_and_corrupt_store_values_are_misses_and_get_replaced() {
     let user = user();
     type Mangle = fn(&MemoryStore, &str, Vec<u8>);
-    let cases: [(&str, Mangle); 4] = [
+    let cases: [(&str, Mangle); 5] = [
         ("one flipped bit", |s, k, mut v| {
             let last = v.len() - 1;
             v[last] ^= 1;
             s.overwrite(k, v);
         }),
-        ("a clear value where sealing is configured", |s, k, _| {
+        ("a planted clear record (what a namespace writer could put there)", |s, k, _| {
+            s.overwrite(k, br#"{"at":"planted","exp":99999999999999,"ref":99999999999999}"#.to_vec())
+        }),
+        ("a planted record in the previous clear frame", |s, k, _| {
             s.overwrite(
                 k,
                 br#"EI1p{"at":"planted","exp":99999999999999,"ref":99999999999999}"#.to_vec(),
             )
         }),
         ("garbage", |s, k, _| s.overwrite(k, b"\x00\xffnot a cache entry".to_vec())),
-        ("an old format", |s, k, v| s.overwrite(k, [b"EI0s".as_slice(), &v[4..]].concat())),
+        ("truncated", |s, k, v| s.overwrite(k, v[..v.len() / 2].to_vec())),
     ];
     for (what, mangle) in cases {
         let (iso, store) = with_store();
-        block_on(sealed_acquirer(&iso, CACHE_KEY_SECRET).token_for_user(&user, &request()))
+        block_on(sealed_acquirer(&iso, &store, CACHE_KEY_SECRET).token_for_user(&user, &request()))
             .unwrap();
         let key = store.keys()[0].clone();
         mangle(&store, &key, store.entry(&key).unwrap().0);
-        let cold = sealed_acquirer(&iso, CACHE_KEY_SECRET);
+        let cold = sealed_acquirer(&iso, &store, CACHE_KEY_SECRET);
         let token = block_on(cold.token_for_user(&user, &request())).unwrap();
         assert_eq!(token.secret(), "at-2", "{what}: a miss, not the stored value");
-        assert!(store.entry(&key).unwrap().0.starts_with(b"EI1s"), "{what}: overwritten");
+        assert!(store.entry(&key).unwrap().0.starts_with(b"EI2s"), "{what}: replaced");
     }
 
     // A sealed value copied under another key does not open (the key is the associated data).
     let (iso, store) = with_store();
-    let acquirer = sealed_acquirer(&iso, CACHE_KEY_SECRET);
+    let acquirer = sealed_acquirer(&iso, &store, CACHE_KEY_SECRET);
     block_on(acquirer.token_for_user(&user, &request())).unwrap();
     block_on(acquirer.token_for_user(&other_user(), &request())).unwrap();
     let keys = store.keys();
     store.overwrite(&keys[1], store.entry(&keys[0]).unwrap().0);
-    let cold = sealed_acquirer(&iso, CACHE_KEY_SECRET);
+    let cold = sealed_acquirer(&iso, &store, CACHE_KEY_SECRET);
     let mut results = Vec::new();
     for u in [user.clone(), other_user()] {
         results.push(block_on(cold.token_for_user(&u, &request())).unwrap().from_cache());
@@ -280,12 +284,29 @@ fn tampered_swapped_clear_and_corrupt_store_values_are_misses_and_get_overwritte
 }
 
 #[test]
-fn a_short_cache_key_secret_is_refused_naming_the_secret() {
-    let err = AcquisitionOptions::from_config(&config(json!({}), json!({})))
-        .unwrap()
-        .with_cache_seal_secret(Secret::new("short"), "TOKEN_CACHE_KEY")
-        .unwrap_err();
+fn without_a_seal_secret_nothing_is_shared_and_that_is_logged_once() {
+    let store = rc(MemoryStore::new());
+    let web = ScriptedWeb::new();
+    let clock = rc(ManualClock::at_secs(T0));
+    let lines = Rc::new(Lines::default());
+    let platform = edge_identity::Platform::new(web.clone(), Rc::new(RustCrypto), clock)
+        .with_logger(lines.clone())
+        .with_store(store.clone(), None);
+    assert!(platform.store.is_none());
+    let acquirer = TokenAcquirer::from_config(platform, &config(json!({}), json!({}))).unwrap();
+    block_on(acquirer.token_for_user(&user(), &request())).unwrap();
+    block_on(acquirer.token_for_user(&user(), &request())).unwrap();
+    assert!(store.keys().is_empty(), "no token reached the store");
+    assert_eq!(web.token_requests().len(), 1, "memory still serves the isolate");
+    assert_eq!(lines.0.borrow().len(), 1);
+    assert!(lines.0.borrow()[0].contains("TOKEN_CACHE_KEY"));
+}
+
+#[test]
+fn a_short_seal_secret_is_refused_naming_the_secret() {
+    let err = SealSecret::new(Secret::new("short"), "TOKEN_CACHE_KEY").unwrap_err();
     assert_eq!(err.field, "TOKEN_CACHE_KEY");
+    assert!(!err.to_string().contains("short\""));
 }
 
 #[test]

@@ -24,7 +24,7 @@ fn services() -> Result<(TokenValidator, DownstreamApis), edge_identity::ConfigE
         variable("token_cache_key").as_deref(),
     )?
     .require_downstream_apis(&[PROFILE, PARTNER])?;
-    let platform = platform(Some("default")).map_err(|e| edge_identity::ConfigError {
+    let platform = platform(Some("default"), settings.seal_secret.as_ref()).map_err(|e| edge_identity::ConfigError {
         field: "key_value_stores".into(),
         problem: e.to_string(),
     })?;

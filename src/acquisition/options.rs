@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use super::credential::ClientCredential;
-use crate::cache::seal::MIN_SECRET_LEN;
 use crate::cache::CacheOptions;
 use crate::config::{bounded, checked_url, Authority, ConfigError, IdentityConfig, Secret};
 use crate::platform::AssertionAlgorithm;
@@ -36,7 +35,7 @@ pub struct AcquisitionOptions {
     pub client_capabilities: Vec<String>,
     /// Time budget of one acquisition, retry included.
     pub timeout: Duration,
-    /// Token cache bounds, margins and sealing.
+    /// Token cache bounds and margins.
     pub cache: CacheOptions,
 }
 
@@ -123,7 +122,6 @@ impl AcquisitionOptions {
                     )? * 24
                         * 3600,
                 ),
-                seal_secret: None,
             },
         })
     }
@@ -135,26 +133,6 @@ impl AcquisitionOptions {
             return Err(ConfigError::new(field, "must not be empty"));
         }
         self.credential = Some(ClientCredential::Secret(secret));
-        Ok(self)
-    }
-
-    /// Seals the token cache's store values with a key derived from `secret` (a host secret
-    /// such as `TOKEN_CACHE_KEY`: at least 32 characters, e.g. `openssl rand -base64 32`).
-    /// `field` names the secret in errors.
-    pub fn with_cache_seal_secret(
-        mut self,
-        secret: Secret,
-        field: &str,
-    ) -> Result<Self, ConfigError> {
-        if secret.expose().len() < MIN_SECRET_LEN {
-            return Err(ConfigError::new(
-                field,
-                format!(
-                    "must be at least {MIN_SECRET_LEN} characters (use 32 random bytes, base64)"
-                ),
-            ));
-        }
-        self.cache.seal_secret = Some(secret);
         Ok(self)
     }
 }

@@ -3,10 +3,12 @@
 //!
 //! - A read checks L1, then L2 (and fills L1); a write goes to both. Token acquisition reads L2
 //!   inside its single flight, so a burst of first requests for one token costs one store read.
-//! - L2 values are framed `EI1p` + JSON, or, when a cache key secret is configured,
-//!   `EI1s` + AES-256-GCM sealed JSON with the cache key as associated data (`cache/seal.rs`).
-//!   A corrupt, undecryptable, expired or other-format value is a miss, and is overwritten by
-//!   the next write.
+//! - L2 values are JSON records, sealed by the platform's
+//!   [`SealedStore`](crate::platform::SealedStore) with the cache key as associated data: a
+//!   value that does not authenticate never reaches the cache. A record that does not parse, has
+//!   expired, or claims a life beyond what any token or session has (a bound on times read from
+//!   the store) is a miss, and is overwritten by the next write. Without a seal secret there is
+//!   no L2 at all.
 //! - The cache is best-effort: an L2 failure is logged once (when the store starts failing, and
 //!   again when it recovers) and the caller proceeds as on a miss. No cache failure fails a
 //!   request.
@@ -15,7 +17,6 @@
 
 pub mod key;
 mod lru;
-pub(crate) mod seal;
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
@@ -26,13 +27,13 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Secret;
-use crate::platform::{Crypto, KeyValueStore, Logger, StoreError};
+use crate::platform::{KeyValueStore, Logger, SealedStore, StoreError};
 pub use key::CacheKey;
 use lru::Lru;
-use seal::Sealer;
 
-const PLAIN_FRAME: &[u8; 4] = b"EI1p";
-const SEALED_FRAME: &[u8; 4] = b"EI1s";
+/// The longest an access token read back from the store may claim to live: Entra's longest
+/// configurable access-token lifetime is a day; nothing legitimate is written for longer.
+const MAX_TOKEN_LIFE: Duration = Duration::from_secs(48 * 3600);
 
 /// A value the cache keeps.
 pub(crate) trait Record: Serialize + DeserializeOwned + 'static {
@@ -40,6 +41,8 @@ pub(crate) trait Record: Serialize + DeserializeOwned + 'static {
     fn expires_at_ms(&self) -> u64;
     /// About how many bytes it takes in memory.
     fn size(&self) -> usize;
+    /// The longest life a record of this kind can have when it is written.
+    fn max_life(options: &CacheOptions) -> Duration;
 }
 
 /// A cached access token.
@@ -62,6 +65,9 @@ impl Record for CachedToken {
     }
     fn size(&self) -> usize {
         self.access_token.expose().len() + 64
+    }
+    fn max_life(_: &CacheOptions) -> Duration {
+        MAX_TOKEN_LIFE
     }
 }
 
@@ -91,6 +97,9 @@ impl Record for SessionRecord {
             + self.token_keys.iter().map(String::len).sum::<usize>()
             + 96
     }
+    fn max_life(options: &CacheOptions) -> Duration {
+        options.session_max_idle
+    }
 }
 
 /// Writes a secret into a cache record (and only there: `Secret` is not `Serialize`).
@@ -113,7 +122,9 @@ pub struct CacheStats {
     pub l2_writes: u64,
     /// Key-value store operations that failed.
     pub l2_errors: u64,
-    /// Store values that were refused (corrupt, unsealed, tampered, expired, wrong format).
+    /// Store values that were refused: sealed values that did not authenticate (planted,
+    /// tampered, swapped, another secret's, an old format), records that did not parse, and
+    /// records claiming a longer life than any is written with.
     pub l2_rejected: u64,
     /// Entries in isolate memory now.
     pub l1_entries: u64,
@@ -132,8 +143,6 @@ pub struct CacheOptions {
     pub expiry_margin: Duration,
     /// How long a long-running session is kept after its last refresh.
     pub session_max_idle: Duration,
-    /// The secret L2 values are sealed with; `None` stores them in clear.
-    pub seal_secret: Option<Secret>,
 }
 
 impl std::fmt::Debug for CacheOptions {
@@ -143,7 +152,6 @@ impl std::fmt::Debug for CacheOptions {
             .field("max_bytes", &self.max_bytes)
             .field("expiry_margin", &self.expiry_margin)
             .field("session_max_idle", &self.session_max_idle)
-            .field("sealed", &self.seal_secret.is_some())
             .finish()
     }
 }
@@ -155,7 +163,6 @@ impl Default for CacheOptions {
             max_bytes: 4 * 1024 * 1024,
             expiry_margin: Duration::from_secs(300),
             session_max_idle: Duration::from_secs(90 * 24 * 3600),
-            seal_secret: None,
         }
     }
 }
@@ -163,9 +170,8 @@ impl Default for CacheOptions {
 /// L1 + L2, best-effort.
 pub(crate) struct TokenCache {
     l1: RefCell<Lru<Rc<dyn Any>>>,
-    store: Option<Rc<dyn KeyValueStore>>,
-    sealer: Option<Sealer>,
-    crypto: Rc<dyn Crypto>,
+    store: Option<Rc<SealedStore>>,
+    options: CacheOptions,
     logger: Rc<dyn Logger>,
     store_failing: Cell<bool>,
     stats: Cell<CacheStats>,
@@ -174,15 +180,13 @@ pub(crate) struct TokenCache {
 impl TokenCache {
     pub(crate) fn new(
         options: &CacheOptions,
-        store: Option<Rc<dyn KeyValueStore>>,
-        crypto: Rc<dyn Crypto>,
+        store: Option<Rc<SealedStore>>,
         logger: Rc<dyn Logger>,
     ) -> TokenCache {
         TokenCache {
             l1: RefCell::new(Lru::new(options.max_entries, options.max_bytes)),
             store,
-            sealer: options.seal_secret.as_ref().map(|s| Sealer::new(s.expose())),
-            crypto,
+            options: options.clone(),
             logger,
             store_failing: Cell::new(false),
             stats: Cell::new(CacheStats::default()),
@@ -191,7 +195,9 @@ impl TokenCache {
 
     pub(crate) fn stats(&self) -> CacheStats {
         let l1 = self.l1.borrow();
-        CacheStats { l1_entries: l1.len() as u64, l1_bytes: l1.bytes() as u64, ..self.stats.get() }
+        let mut stats = self.stats.get();
+        stats.l2_rejected += self.store.as_ref().map_or(0, |s| s.rejected());
+        CacheStats { l1_entries: l1.len() as u64, l1_bytes: l1.bytes() as u64, ..stats }
     }
 
     fn count(&self, update: impl FnOnce(&mut CacheStats)) {
@@ -256,7 +262,8 @@ impl TokenCache {
             self.count(|s| s.misses += 1);
             return None;
         };
-        match self.decode::<T>(key, &bytes).await {
+        let horizon = now_ms.saturating_add(millis(T::max_life(&self.options)));
+        match serde_json::from_slice::<T>(&bytes).ok().filter(|r| r.expires_at_ms() <= horizon) {
             Some(record) if record.expires_at_ms() > now_ms => {
                 self.count(|s| s.l2_hits += 1);
                 let record = Rc::new(record);
@@ -285,7 +292,7 @@ impl TokenCache {
         let size = record.size();
         self.l1.borrow_mut().insert(key.as_str(), record.clone(), size);
         let Some(store) = &self.store else { return };
-        let Some(bytes) = self.encode(key, record.as_ref()).await else {
+        let Ok(bytes) = serde_json::to_vec(record.as_ref()) else {
             return;
         };
         self.count(|s| s.l2_writes += 1);
@@ -299,35 +306,8 @@ impl TokenCache {
             let _ = self.store_outcome(store.delete(key.as_str()).await, "delete");
         }
     }
+}
 
-    async fn encode<T: Record>(&self, key: &CacheKey, record: &T) -> Option<Vec<u8>> {
-        let json = serde_json::to_vec(record).ok()?;
-        match &self.sealer {
-            None => Some([&PLAIN_FRAME[..], &json].concat()),
-            Some(sealer) => {
-                match sealer.seal(self.crypto.as_ref(), key.as_str().as_bytes(), &json).await {
-                    Ok(sealed) => Some([&SEALED_FRAME[..], &sealed].concat()),
-                    Err(e) => {
-                        // Never fall back to clear text when sealing was asked for.
-                        self.logger.warn(&format!("token cache sealing failed ({e}); not stored"));
-                        None
-                    }
-                }
-            }
-        }
-    }
-
-    async fn decode<T: Record>(&self, key: &CacheKey, bytes: &[u8]) -> Option<T> {
-        let (frame, body) = (bytes.get(..4)?, bytes.get(4..)?);
-        let json = match (&self.sealer, frame) {
-            (None, f) if f == PLAIN_FRAME => body.to_vec(),
-            (Some(sealer), f) if f == SEALED_FRAME => {
-                sealer.open(self.crypto.as_ref(), key.as_str().as_bytes(), body).await.ok()??
-            }
-            // A clear value when sealing is configured (or the reverse) is refused: it was
-            // written by another configuration, or planted.
-            _ => return None,
-        };
-        serde_json::from_slice(&json).ok()
-    }
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

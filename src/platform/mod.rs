@@ -23,10 +23,13 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 
+use crate::config::SealSecret;
 use crate::validation::jwk::{Algorithm, KeyMaterial};
 
 mod memory;
 pub use memory::MemoryStore;
+mod sealed_store;
+pub use sealed_store::{SealedStore, MAX_SEALED_VALUE_BYTES};
 mod ttl_envelope;
 pub use ttl_envelope::TtlEnvelope;
 
@@ -345,8 +348,9 @@ pub struct Platform {
     pub crypto: Rc<dyn Crypto>,
     /// The time source for token lifetimes and cache ages.
     pub clock: Rc<dyn Clock>,
-    /// Where documents and tokens are shared between isolates, if anywhere.
-    pub store: Option<Rc<dyn KeyValueStore>>,
+    /// Where documents and tokens are shared between isolates, if anywhere: always a
+    /// [`SealedStore`] (see [`with_store`](Platform::with_store)).
+    pub store: Option<Rc<SealedStore>>,
     /// Where operator warnings go; [`NoLogger`] unless set.
     pub logger: Rc<dyn Logger>,
     /// How a request waits for work another request started (a key-set fetch, a token
@@ -375,9 +379,30 @@ impl Platform {
         self
     }
 
-    /// The same platform, sharing documents and tokens through `store`.
-    pub fn with_store(mut self, store: Rc<dyn KeyValueStore>) -> Self {
-        self.store = Some(store);
+    /// The same platform, sharing the issuer's documents and cached tokens with other isolates
+    /// through `store`, every value sealed with `seal` and authenticated when read back
+    /// ([`SealedStore`]). Without a seal secret nothing security-relevant is shared: the store is
+    /// not used (keys and tokens stay in isolate memory), and that is logged once, here. Set the
+    /// logger first.
+    pub fn with_store(mut self, store: Rc<dyn KeyValueStore>, seal: Option<&SealSecret>) -> Self {
+        match seal {
+            Some(secret) => {
+                self.store = Some(Rc::new(SealedStore::new(
+                    store,
+                    secret,
+                    self.crypto.clone(),
+                    self.logger.clone(),
+                )));
+            }
+            None => {
+                self.store = None;
+                self.logger.warn(
+                    "no seal secret (TOKEN_CACHE_KEY) is set: nothing is shared through the key-value \
+                     store; issuer keys and tokens stay in isolate memory (a new isolate fetches \
+                     the keys again, and tokens are not reused across isolates)",
+                );
+            }
+        }
         self
     }
 

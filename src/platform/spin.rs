@@ -8,6 +8,7 @@
 //! Spin runs one request per component instance, so isolate memory (L1) does not outlive a
 //! request; the key-value store (L2) is what spares the identity provider.
 
+use crate::config::SealSecret;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -133,15 +134,17 @@ pub fn variable(name: &str) -> Option<String> {
 }
 
 /// The Spin platform: `spin_sdk::http::send`, RustCrypto, the WASI clocks, standard error for
-/// warnings, and the key-value store labelled `kv_label` (with expiry) if one is named.
-pub fn platform(kv_label: Option<&str>) -> Result<Platform, StoreError> {
+/// warnings, and the key-value store labelled `kv_label` (with expiry) if one is named, sealed
+/// with `seal` (without a seal secret the store is not used: see [`Platform::with_store`]).
+pub fn platform(kv_label: Option<&str>, seal: Option<&SealSecret>) -> Result<Platform, StoreError> {
     let clock: Rc<dyn Clock> = Rc::new(SpinClock);
     let platform = Platform::new(Rc::new(SpinHttp), Rc::new(RustCrypto), clock.clone())
         .with_logger(Rc::new(super::StderrLogger));
     match kv_label {
         None => Ok(platform),
         Some(label) => {
-            Ok(platform.with_store(Rc::new(TtlEnvelope::new(SpinKv::open(label)?, clock))))
+            let store = Rc::new(TtlEnvelope::new(SpinKv::open(label)?, clock));
+            Ok(platform.with_store(store, seal))
         }
     }
 }

@@ -5,6 +5,8 @@
 use std::rc::Rc;
 use std::time::Duration;
 
+use crate::config::SealSecret;
+
 use super::webcrypto::{JsClock, WebCrypto};
 use super::{
     Background, CryptoError, HttpClient, HttpError, KeyValueStore, LocalFuture, Logger, Platform,
@@ -223,9 +225,14 @@ impl Background for WaitUntil {
 }
 
 /// The Workers platform: `fetch`, `crypto.subtle`, `Date.now()`, `console.warn`, and the KV
-/// namespace bound as `kv_binding` if one is named. A named binding that is missing is an error,
-/// not a silent downgrade.
-pub fn platform(env: &worker::Env, kv_binding: Option<&str>) -> Result<Platform, CryptoError> {
+/// namespace bound as `kv_binding` if one is named, sealed with `seal` (without a seal secret the
+/// namespace is not used: see [`Platform::with_store`]). A named binding that is missing is an
+/// error, not a silent downgrade.
+pub fn platform(
+    env: &worker::Env,
+    kv_binding: Option<&str>,
+    seal: Option<&SealSecret>,
+) -> Result<Platform, CryptoError> {
     let platform =
         Platform::new(Rc::new(WorkerFetch), Rc::new(WebCrypto::new()?), Rc::new(JsClock))
             .with_logger(Rc::new(ConsoleLogger))
@@ -236,7 +243,7 @@ pub fn platform(env: &worker::Env, kv_binding: Option<&str>) -> Result<Platform,
             let kv = env
                 .kv(name)
                 .map_err(|_| CryptoError(format!("no KV namespace is bound as {name}")))?;
-            Ok(platform.with_store(Rc::new(WorkersKv::new(kv))))
+            Ok(platform.with_store(Rc::new(WorkersKv::new(kv)), seal))
         }
     }
 }

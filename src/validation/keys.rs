@@ -9,8 +9,11 @@
 //! * **Stale if error.** When a refetch fails, the keys already held keep being used; a failed
 //!   fetch is not retried before the cooldown has passed.
 //! * **Single flight.** Concurrent requests that need a fetch wait for one fetch.
-//! * **Shared store.** With a [`KeyValueStore`], both documents and their fetch time are kept
-//!   there too, so a new isolate validates its first request without calling the issuer.
+//! * **Shared store.** With a store (always a [`SealedStore`]: values are authenticated when
+//!   read back), both documents and their fetch time are kept there too, so a new isolate
+//!   validates its first request without calling the issuer. A fetch time read back is bounded:
+//!   one in the future (beyond a minute of clock skew) refuses the entry, so a stored set is
+//!   never used past its max age.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -24,7 +27,7 @@ use crate::base64url;
 use crate::config::is_metadata_url;
 use crate::error::{KeySourceError, ValidationError};
 use crate::platform::{
-    lock_mutex, Clock, HttpClient, KeyValueStore, SignatureVerifier, VerifyingKey,
+    lock_mutex, Clock, HttpClient, KeyValueStore, SealedStore, SignatureVerifier, VerifyingKey,
 };
 use crate::validation::jwk::{Algorithm, Jwk, JwkSet};
 
@@ -32,7 +35,10 @@ use crate::validation::jwk::{Algorithm, Jwk, JwkSet};
 pub const MAX_DISCOVERY_BYTES: usize = 256 * 1024;
 
 /// Version tag of the shared-store entry format; entries of another version are ignored.
-const STORE_FORMAT: u64 = 1;
+const STORE_FORMAT: u64 = 2;
+
+/// How far in the future a fetch time read from the store may be (isolates' clocks differ).
+const MAX_STORE_CLOCK_SKEW_MS: u64 = 60_000;
 
 /// Fetch behaviour of a [`KeySource`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,7 +135,7 @@ pub struct KeySource {
     v1: V1Issuer,
     http: Rc<dyn HttpClient>,
     clock: Rc<dyn Clock>,
-    store: Option<Rc<dyn KeyValueStore>>,
+    store: Option<Rc<SealedStore>>,
     snapshot: RefCell<Option<Rc<KeySnapshot>>>,
     last_attempt_ms: Cell<Option<u64>>,
     last_error: RefCell<Option<KeySourceError>>,
@@ -143,7 +149,7 @@ impl KeySource {
         policy: KeySourcePolicy,
         http: Rc<dyn HttpClient>,
         clock: Rc<dyn Clock>,
-        store: Option<Rc<dyn KeyValueStore>>,
+        store: Option<Rc<SealedStore>>,
     ) -> Self {
         let v1 = V1Issuer {
             store_key: policy.v1_metadata_url.as_deref().map(store_key).unwrap_or_default(),
@@ -381,6 +387,11 @@ impl KeySource {
         if entry.get("format")?.as_u64()? != STORE_FORMAT
             || entry.get("metadata_url")?.as_str()? != metadata_url
         {
+            return None;
+        }
+        // A fetch time in the future would keep the entry "fresh" for ever.
+        let fetched_at_ms = entry.get("fetched_at_ms")?.as_u64()?;
+        if fetched_at_ms > self.clock.now_millis().saturating_add(MAX_STORE_CLOCK_SKEW_MS) {
             return None;
         }
         Some(entry)

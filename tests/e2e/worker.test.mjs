@@ -111,7 +111,7 @@ describe('the example worker', () => {
     assert.ok(keys.length >= 1);
     for (const key of keys) {
       const value = Buffer.from(await kv.get(key.name, 'arrayBuffer'));
-      assert.equal(value.subarray(0, 4).toString(), 'EI1s');
+      assert.equal(value.subarray(0, 4).toString(), 'EI2s');
       assert.ok(!value.includes(Buffer.from('eyJ')), 'no token in clear');
     }
   });

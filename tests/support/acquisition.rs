@@ -12,6 +12,7 @@ use edge_identity::platform::rust_crypto::RustCrypto;
 use edge_identity::platform::{
     Background, HttpClient, HttpError, KeyValueStore, LocalFuture, Logger, Platform,
 };
+use edge_identity::config::{SealSecret, Secret};
 use edge_identity::{IdentityConfig, TokenAcquirer, TokenValidator, ValidatedToken};
 use serde_json::{json, Value};
 
@@ -238,6 +239,7 @@ pub struct Isolate {
 }
 
 impl Isolate {
+    /// An isolate sharing `store` (sealed with [`SEAL_SECRET`]), or none.
     pub fn new(
         web: Rc<ScriptedWeb>,
         clock: Rc<ManualClock>,
@@ -247,14 +249,36 @@ impl Isolate {
         let mut platform = Platform::new(web.clone(), Rc::new(RustCrypto), clock.clone())
             .with_logger(lines.clone());
         if let Some(store) = store {
-            platform = platform.with_store(store);
+            platform = platform.with_store(store, Some(&seal_secret(SEAL_SECRET)));
         }
+        Isolate { web, clock, lines, platform }
+    }
+
+    /// An isolate sharing `store` sealed with `secret`.
+    pub fn sealed_with(
+        web: Rc<ScriptedWeb>,
+        clock: Rc<ManualClock>,
+        store: Rc<dyn KeyValueStore>,
+        secret: &str,
+    ) -> Isolate {
+        let lines = Rc::new(Lines::default());
+        let platform = Platform::new(web.clone(), Rc::new(RustCrypto), clock.clone())
+            .with_logger(lines.clone())
+            .with_store(store, Some(&seal_secret(secret)));
         Isolate { web, clock, lines, platform }
     }
 
     pub fn acquirer(&self, config: &IdentityConfig) -> TokenAcquirer {
         TokenAcquirer::from_config(self.platform.clone(), config).unwrap()
     }
+}
+
+/// The seal secret test isolates share their store with.
+pub const SEAL_SECRET: &str = "0123456789abcdef0123456789abcdef-seal";
+
+/// `secret` as a seal secret (at least 32 characters).
+pub fn seal_secret(secret: &str) -> SealSecret {
+    SealSecret::new(Secret::new(secret), "TOKEN_CACHE_KEY").expect("a long enough test secret")
 }
 
 /// A validated user token for [`TENANT`] (or the `tid` in `patch`), valid from `now` for an hour.

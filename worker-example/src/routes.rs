@@ -42,7 +42,7 @@ fn app(env: &Env) -> std::result::Result<Rc<App>, ConfigError> {
         optional(env, "CLIENT_SECRET").as_deref(),
         optional(env, "TOKEN_CACHE_KEY").as_deref(),
     )?;
-    let platform = platform(env, Some("TOKEN_CACHE"))
+    let platform = platform(env, Some("TOKEN_CACHE"), settings.seal_secret.as_ref())
         .map_err(|e| ConfigError { field: "TOKEN_CACHE".into(), problem: e.to_string() })?;
     let validator = TokenValidator::from_config(&settings.config.azure_ad, platform.clone())?;
     let acquirer = TokenAcquirer::new(platform, settings.acquisition);

@@ -33,7 +33,7 @@ fn validator(env: &Env, backend: &str) -> Result<Rc<TokenValidator>> {
         .map_err(|e| fail(&e))?;
     let platform = match backend {
         "rust" => Platform::new(Rc::new(WorkerFetch), Rc::new(RustCrypto), Rc::new(JsClock)),
-        _ => platform(env, None).map_err(|e| fail(&e))?,
+        _ => platform(env, None, None).map_err(|e| fail(&e))?,
     };
     let v = Rc::new(TokenValidator::from_config(&config.azure_ad, platform).map_err(|e| fail(&e))?);
     VALIDATORS.with(|m| m.borrow_mut().insert(backend.to_owned(), v.clone()));

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use edge_identity::config::Secret;
+use edge_identity::config::{SealSecret, Secret};
 use edge_identity::platform::worker::{
     platform, to_worker_response, WaitUntil, WorkerFetch, WorkersKv,
 };
@@ -39,12 +39,15 @@ fn state(env: &Env) -> Result<Rc<State>> {
     }
     let config =
         IdentityConfig::from_json(&env.var("IDENTITY_CONFIG")?.to_string()).map_err(fail)?;
-    let platform = platform(env, Some("TOKEN_CACHE")).map_err(fail)?;
     let client_secret = Secret::new(env.secret("CLIENT_SECRET")?.to_string());
-    let cache_key = Secret::new(env.secret("TOKEN_CACHE_KEY")?.to_string());
+    let seal = SealSecret::new(
+        Secret::new(env.secret("TOKEN_CACHE_KEY")?.to_string()),
+        "TOKEN_CACHE_KEY",
+    )
+    .map_err(fail)?;
+    let platform = platform(env, Some("TOKEN_CACHE"), Some(&seal)).map_err(fail)?;
     let options = AcquisitionOptions::from_config(&config)
         .and_then(|o| o.with_client_secret(client_secret, "CLIENT_SECRET"))
-        .and_then(|o| o.with_cache_seal_secret(cache_key, "TOKEN_CACHE_KEY"))
         .map_err(fail)?;
     let state = Rc::new(State {
         validator: TokenValidator::from_config(&config.azure_ad, platform.clone()).map_err(fail)?,
