@@ -46,8 +46,7 @@ fn seal() -> SealSecret {
 
 /// The store entry under `key` as the SDK reads it: opened with the isolates' seal secret.
 fn opened(store: &Rc<MemoryStore>, key: &str) -> serde_json::Value {
-    let sealed =
-        SealedStore::new(store.clone(), &seal(), Rc::new(RustCrypto), Rc::new(NoLogger));
+    let sealed = SealedStore::new(store.clone(), &seal(), Rc::new(RustCrypto), Rc::new(NoLogger));
     let bytes = block_on(sealed.get(key)).unwrap().expect("an entry that authenticates");
     serde_json::from_slice(&bytes).unwrap()
 }

@@ -245,7 +245,10 @@ fn tampered_planted_swapped_and_corrupt_store_values_are_misses_and_get_replaced
             s.overwrite(k, v);
         }),
         ("a planted clear record (what a namespace writer could put there)", |s, k, _| {
-            s.overwrite(k, br#"{"at":"planted","exp":99999999999999,"ref":99999999999999}"#.to_vec())
+            s.overwrite(
+                k,
+                br#"{"at":"planted","exp":99999999999999,"ref":99999999999999}"#.to_vec(),
+            )
         }),
         ("a planted record in the previous clear frame", |s, k, _| {
             s.overwrite(

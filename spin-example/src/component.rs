@@ -24,9 +24,8 @@ fn services() -> Result<(TokenValidator, DownstreamApis), edge_identity::ConfigE
         variable("token_cache_key").as_deref(),
     )?
     .require_downstream_apis(&[PROFILE, PARTNER])?;
-    let platform = platform(Some("default"), settings.seal_secret.as_ref()).map_err(|e| edge_identity::ConfigError {
-        field: "key_value_stores".into(),
-        problem: e.to_string(),
+    let platform = platform(Some("default"), settings.seal_secret.as_ref()).map_err(|e| {
+        edge_identity::ConfigError { field: "key_value_stores".into(), problem: e.to_string() }
     })?;
     let validator = TokenValidator::from_config(&settings.config.azure_ad, platform.clone())?;
     let apis = DownstreamApis::from_config(

@@ -47,7 +47,9 @@ pub struct SealedStore {
 
 impl fmt::Debug for SealedStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SealedStore").field("rejected", &self.rejected.get()).finish_non_exhaustive()
+        f.debug_struct("SealedStore")
+            .field("rejected", &self.rejected.get())
+            .finish_non_exhaustive()
     }
 }
 

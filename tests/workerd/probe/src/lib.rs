@@ -40,11 +40,9 @@ fn state(env: &Env) -> Result<Rc<State>> {
     let config =
         IdentityConfig::from_json(&env.var("IDENTITY_CONFIG")?.to_string()).map_err(fail)?;
     let client_secret = Secret::new(env.secret("CLIENT_SECRET")?.to_string());
-    let seal = SealSecret::new(
-        Secret::new(env.secret("TOKEN_CACHE_KEY")?.to_string()),
-        "TOKEN_CACHE_KEY",
-    )
-    .map_err(fail)?;
+    let seal =
+        SealSecret::new(Secret::new(env.secret("TOKEN_CACHE_KEY")?.to_string()), "TOKEN_CACHE_KEY")
+            .map_err(fail)?;
     let platform = platform(env, Some("TOKEN_CACHE"), Some(&seal)).map_err(fail)?;
     let options = AcquisitionOptions::from_config(&config)
         .and_then(|o| o.with_client_secret(client_secret, "CLIENT_SECRET"))
