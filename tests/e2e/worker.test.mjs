@@ -4,6 +4,10 @@
 // Build the worker first (scripts/test.sh does): bash scripts/build-worker.sh
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash, generateKeyPairSync, sign } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Miniflare } from 'miniflare';
 import { startIdentityProvider } from './identity-provider.mjs';
 import { startDownstreamApi } from './downstream-api.mjs';
@@ -23,8 +27,9 @@ function newOid() {
   return `00000000-0000-4000-8000-${String(oidCounter).padStart(12, '0')}`;
 }
 
-function worker({ config, secrets = { CLIENT_SECRET, TOKEN_CACHE_KEY: CACHE_KEY } } = {}) {
+function worker({ config, secrets = { CLIENT_SECRET, TOKEN_CACHE_KEY: CACHE_KEY }, kvPersist } = {}) {
   const mf = new Miniflare({
+    ...(kvPersist ? { kvPersist } : {}),
     modules: true,
     scriptPath: 'worker-example/build/index.js',
     modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
@@ -300,6 +305,76 @@ describe('the example worker with an Entra-shaped authority', () => {
     const challenge = challengeParameters(response.headers.get('www-authenticate'));
     assert.ok(challenge.consentUri.startsWith(`${entra.instance}${entra.tenant}/oauth2/v2.0/authorize?client_id=edge-api&`), challenge.consentUri);
     assert.deepEqual([challenge.scopes, challenge.proposedAction], ['api://profile/read', 'consent']);
+  });
+});
+
+// Whoever can write the KV namespace (another Worker bound to it, an API token with KV edit
+// rights) plants values under the keys the SDK uses. A new isolate on that namespace believes
+// none of them, and no request fails because of them.
+describe('the example worker on a hostile KV namespace', () => {
+  let kvDir;
+  before(() => { kvDir = mkdtempSync(join(tmpdir(), 'edge-identity-hostile-kv-')); });
+  after(() => rmSync(kvDir, { recursive: true, force: true }));
+
+  const b64url = (value) => Buffer.from(value).toString('base64url');
+  const keySetKey = () => `edge-identity/v1/oidc/${createHash('sha256').update(`${idp.issuer}/.well-known/openid-configuration`).digest('base64url')}`;
+
+  /** A token shaped like the identity provider's, signed by a key of the attacker's. */
+  function forged(claims, kid) {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const now = Math.floor(Date.now() / 1000);
+    const payload = { iss: idp.issuer, aud: 'api://edge-api', tid: idp.tenant, sub: 'mallory', scp: 'access_as_user', ver: '2.0', azp: 'x', iat: now, nbf: now, exp: now + 3600, ...claims };
+    const input = `${b64url(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid }))}.${b64url(JSON.stringify(payload))}`;
+    const token = `${input}.${sign('RSA-SHA256', Buffer.from(input), privateKey).toString('base64url')}`;
+    return { token, jwk: { ...publicKey.export({ format: 'jwk' }), kid, use: 'sig' } };
+  }
+
+  test('a planted key set verifies no token, in any entry format, and the real one still works', async () => {
+    const oid = newOid();
+    const { token, jwk } = forged({ oid }, 'planted-kid');
+    for (const format of [1, 2]) {
+      const mf = worker({ kvPersist: join(kvDir, `planted-${format}`) });
+      const kv = await mf.getKVNamespace('TOKEN_CACHE');
+      await kv.put(keySetKey(), JSON.stringify({
+        format, metadata_url: `${idp.issuer}/.well-known/openid-configuration`, fetched_at_ms: Date.now(),
+        discovery: { issuer: idp.issuer, jwks_uri: `${idp.issuer}/jwks` }, jwks: { keys: [jwk] },
+      }));
+      const refused = await call(mf, 'GET', '/api/me', token);
+      assert.equal(refused.status, 401, `format ${format}`);
+      const real = await call(mf, 'GET', '/api/me', await idp.mint({ claims: { oid: newOid() } }));
+      assert.equal(real.status, 200, `format ${format}: ${await real.clone().text()}`);
+      const stored = Buffer.from(await kv.get(keySetKey(), 'arrayBuffer'));
+      assert.equal(stored.subarray(0, 4).toString(), 'EI2s', 'replaced by the sealed real set');
+    }
+  });
+
+  test('planted, swapped, truncated and random values under token keys are misses, never errors', async () => {
+    const dir = join(kvDir, 'tokens');
+    const oid = newOid();
+    const token = await idp.mint({ claims: { oid } });
+    const first = worker({ kvPersist: dir });
+    assert.equal((await call(first, 'GET', '/api/me', token)).status, 200);
+    assert.equal((await call(first, 'GET', '/api/dashboard', token)).status, 200);
+    const kv = await first.getKVNamespace('TOKEN_CACHE');
+    const { keys } = await kv.list({ prefix: 'edge-identity/v1/token/' });
+    assert.ok(keys.length >= 2, 'a token per downstream API');
+    const values = await Promise.all(keys.map(async (k) => Buffer.from(await kv.get(k.name, 'arrayBuffer'))));
+    const exp = Date.now() + 3_600_000;
+    const hostile = [
+      ['a planted clear record', () => Buffer.from(JSON.stringify({ at: 'planted', exp, ref: exp }))],
+      ['another user\'s entry', (i) => values[(i + 1) % values.length]],
+      ['truncated', (i) => values[i].subarray(0, values[i].length >> 1)],
+      ['random bytes', () => Buffer.from(Array.from({ length: 100 }, (_, j) => (j * 37) & 0xff))],
+    ];
+    for (const [what, value] of hostile) {
+      for (const [i, key] of keys.entries()) await kv.put(key.name, Uint8Array.from(value(i)).buffer);
+      const cold = worker({ kvPersist: dir });
+      const before = obo();
+      const response = await call(cold, 'GET', '/api/dashboard', token);
+      assert.equal(response.status, 200, `${what}: ${await response.clone().text()}`);
+      assert.equal(obo() - before, keys.length, `${what}: fresh OBO tokens, not the stored values`);
+      assert.equal((await response.json()).profile.oid, oid, `${what}: the downstream API accepted the fresh tokens`);
+    }
   });
 });
 
