@@ -177,6 +177,10 @@ pub struct DownstreamApiConfig {
     /// RFC 8693 token exchange only: the `resource` parameter for this API.
     #[serde(default)]
     pub resource: Option<String>,
+    /// The largest response body read from this API, in bytes (default 4 MiB); a longer one is
+    /// cut off while it is read and the call fails (502).
+    #[serde(default)]
+    pub max_response_bytes: Option<u64>,
 }
 
 /// The `TokenCache` section. Every member is optional.

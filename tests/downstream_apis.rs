@@ -277,9 +277,12 @@ fn the_graph_preset_and_unknown_names() {
     assert_eq!(iso.web.token_requests()[0].form()["scope"], "User.Read");
     let err = block_on(apis.get_json::<Value>("Nope", CallAs::User(&user), None)).unwrap_err();
     assert_eq!((err.to_response().status().as_u16(), err.code()), (500, "server_error"));
-    let err = block_on(apis.get_json::<Value>("Profile", CallAs::User(&user), Some("../admin")))
-        .unwrap_err();
-    assert!(matches!(err, DownstreamError::InvalidRequest(_)));
+    for escaping in ["../admin", ".%2e/admin", "https://evil.example/x", "//evil.example/x"] {
+        let err = block_on(apis.get_json::<Value>("graph", CallAs::User(&user), Some(escaping)))
+            .unwrap_err();
+        assert!(matches!(err, DownstreamError::InvalidRequest(_)), "{escaping}: {err:?}");
+    }
+    assert_eq!(iso.web.requests_to("https://evil.example").len(), 0);
 }
 
 #[test]

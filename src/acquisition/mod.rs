@@ -278,6 +278,7 @@ impl Inner {
         }
         let unavailable = AcquisitionError::ProviderUnavailable(ProviderFailure::NoTokenEndpoint);
         let request = http::Request::get(self.options.authority.metadata_url())
+            .extension(crate::platform::ResponseLimit(crate::validation::keys::MAX_DISCOVERY_BYTES))
             .header(http::header::ACCEPT, "application/json")
             .body(Vec::new())
             .map_err(|_| unavailable.clone())?;

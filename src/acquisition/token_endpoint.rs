@@ -9,7 +9,10 @@ use super::error::{AcquisitionError, ProviderFailure};
 use super::grants::{form_encode, Grant};
 use super::response::{self, TokenResponse};
 use super::{client_assertion, Inner};
-use crate::platform::HttpError;
+use crate::platform::{HttpError, ResponseLimit};
+
+/// The largest token-endpoint answer read (Entra's are a few kilobytes).
+pub const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
 
 /// `client_assertion_type` of signed assertions (RFC 7523 §2.2).
 pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -71,6 +74,7 @@ async fn attempt(
 ) -> Result<TokenResponse, Retryable> {
     let form = form(inner, call).await.map_err(Retryable::No)?;
     let mut builder = http::Request::post(call.endpoint)
+        .extension(ResponseLimit(MAX_TOKEN_RESPONSE_BYTES))
         .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(http::header::ACCEPT, "application/json");
     if let Some(id) = call.correlation_id {
@@ -92,6 +96,11 @@ async fn attempt(
                 error: AcquisitionError::ProviderUnavailable(ProviderFailure::Transport),
                 wait: Duration::ZERO,
             })
+        }
+        Err(HttpError::TooLarge { .. }) => {
+            return Err(Retryable::No(AcquisitionError::ProviderUnavailable(
+                ProviderFailure::Unparseable("the token endpoint's answer is too large"),
+            )))
         }
     };
     let status = response.status().as_u16();

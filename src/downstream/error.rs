@@ -32,6 +32,8 @@ pub enum DownstreamError {
     Transport,
     /// A success answer whose body is not the JSON expected.
     UnexpectedBody,
+    /// The answer's body was longer than the API's `MaxResponseBytes`; reading stopped there.
+    ResponseTooLarge,
     /// The request body could not be serialized.
     Serialize,
 }
@@ -48,6 +50,7 @@ impl fmt::Debug for DownstreamError {
             DownstreamError::Timeout => f.write_str("Timeout"),
             DownstreamError::Transport => f.write_str("Transport"),
             DownstreamError::UnexpectedBody => f.write_str("UnexpectedBody"),
+            DownstreamError::ResponseTooLarge => f.write_str("ResponseTooLarge"),
             DownstreamError::Serialize => f.write_str("Serialize"),
         }
     }
@@ -90,7 +93,8 @@ impl DownstreamError {
             DownstreamError::Timeout => http::StatusCode::GATEWAY_TIMEOUT,
             DownstreamError::Status { .. }
             | DownstreamError::Transport
-            | DownstreamError::UnexpectedBody => http::StatusCode::BAD_GATEWAY,
+            | DownstreamError::UnexpectedBody
+            | DownstreamError::ResponseTooLarge => http::StatusCode::BAD_GATEWAY,
             DownstreamError::UnknownApi(_)
             | DownstreamError::InvalidRequest(_)
             | DownstreamError::Serialize => http::StatusCode::INTERNAL_SERVER_ERROR,
@@ -110,6 +114,7 @@ impl DownstreamError {
             DownstreamError::Status { .. }
             | DownstreamError::Transport
             | DownstreamError::UnexpectedBody => "downstream_error",
+            DownstreamError::ResponseTooLarge => "downstream_response_too_large",
             DownstreamError::Timeout => "downstream_timeout",
             DownstreamError::UnknownApi(_)
             | DownstreamError::InvalidRequest(_)
@@ -132,6 +137,9 @@ impl DownstreamError {
                 "the downstream service answered with an unexpected body"
             }
             DownstreamError::Timeout => "the downstream service did not answer in time",
+            DownstreamError::ResponseTooLarge => {
+                "the downstream service answered with a body larger than allowed"
+            }
             DownstreamError::UnknownApi(_) => "the downstream API is not configured",
             DownstreamError::InvalidRequest(_) => "the downstream request could not be built",
             DownstreamError::Serialize => "the downstream request body could not be serialized",

@@ -29,7 +29,7 @@ use serde::Serialize;
 use crate::acquisition::claims::challenge_from_www_authenticate;
 use crate::acquisition::{AcquiredToken, TokenAcquirer, TokenRequest};
 use crate::config::{ConfigError, IdentityConfig};
-use crate::platform::{Background, HttpError};
+use crate::platform::{Background, HttpError, ResponseLimit};
 use crate::validation::authorize::ValidatedToken;
 pub use error::DownstreamError;
 pub use options::{DownstreamApiOptions, GRAPH};
@@ -294,6 +294,7 @@ impl DownstreamApis {
             }
             None => Vec::new(),
         };
+        builder = builder.extension(ResponseLimit(api.max_response_bytes));
         let request = builder.body(body).map_err(invalid)?;
         let timeout = options.timeout.unwrap_or(api.timeout);
         let http = &self.acquirer.platform().http;
@@ -304,6 +305,7 @@ impl DownstreamApis {
             }
             Err(HttpError::Timeout) => Err(DownstreamError::Timeout),
             Err(HttpError::Transport(_)) => Err(DownstreamError::Transport),
+            Err(HttpError::TooLarge { .. }) => Err(DownstreamError::ResponseTooLarge),
         }
     }
 

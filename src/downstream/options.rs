@@ -1,11 +1,18 @@
 //! One downstream API's resolved options, from a `DownstreamApis` entry, and the built-in
 //! `graph` preset (Microsoft Graph v1.0 with `User.Read`, as `AddMicrosoftGraph` gives).
+//!
+//! Call URLs are built with the `url` crate, which parses and normalises a relative path as a
+//! browser does (dot segments, percent-encoded ones such as `.%2e` and `%2E%2E` included), and a
+//! call is refused unless the result stays under `BaseUrl`: same scheme, host and port, no
+//! credentials, and a path below the base path. Encoded slashes and backslashes (`%2F`, `%5C`),
+//! which a downstream server may decode into separators, are refused outright.
 
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue, Method};
 
 use crate::config::{bounded, checked_url, ConfigError, DownstreamApiConfig};
+use crate::platform::DEFAULT_MAX_RESPONSE_BYTES;
 
 /// The name the Microsoft Graph preset answers to, unless the configuration defines it.
 pub const GRAPH: &str = "graph";
@@ -31,6 +38,8 @@ pub struct DownstreamApiOptions {
     pub audience: Option<String>,
     /// RFC 8693 `resource`.
     pub resource: Option<String>,
+    /// The largest response body read from the API (`MaxResponseBytes`, default 4 MiB).
+    pub max_response_bytes: usize,
 }
 
 impl DownstreamApiOptions {
@@ -46,6 +55,7 @@ impl DownstreamApiOptions {
             headers: Vec::new(),
             audience: None,
             resource: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 
@@ -88,10 +98,10 @@ impl DownstreamApiOptions {
             }
         };
         let relative_path = config.relative_path.clone().unwrap_or_default();
-        if !is_relative_path(&relative_path) {
+        if join_below(&base_url, &relative_path).is_none() {
             return Err(ConfigError::new(
                 field("RelativePath"),
-                "must be a relative path without `..`, `//`, `\\`, `#`, spaces or control characters",
+                "must be a relative path that stays below BaseUrl (no `..`, `//`, `\\`, `%2F`, `%5C`, `#`, spaces or control characters)",
             ));
         }
         let mut headers = Vec::new();
@@ -124,34 +134,46 @@ impl DownstreamApiOptions {
             headers,
             audience: config.audience.clone(),
             resource: config.resource.clone(),
+            max_response_bytes: bounded(
+                config.max_response_bytes,
+                DEFAULT_MAX_RESPONSE_BYTES as u64,
+                1024..=64 * 1024 * 1024,
+                &field("MaxResponseBytes"),
+            )? as usize,
         })
     }
 
-    /// `base_url` joined with `path` (or the default path).
+    /// `base_url` joined with `path` (or the default path), if the result stays below it.
     pub(crate) fn url(&self, path: Option<&str>) -> Option<String> {
-        let path = path.unwrap_or(&self.relative_path);
-        if !is_relative_path(path) {
-            return None;
-        }
-        let path = path.trim_start_matches('/');
-        Some(if path.is_empty() {
-            self.base_url.clone()
-        } else {
-            format!("{}/{path}", self.base_url)
-        })
+        join_below(&self.base_url, path.unwrap_or(&self.relative_path))
     }
 }
 
-/// A path that stays below the base URL: no `..` segment, no `//`, no `\`, no fragment, no
-/// whitespace or control characters.
-fn is_relative_path(path: &str) -> bool {
-    let (path_part, _query) = path.split_once('?').unwrap_or((path, ""));
-    !path.contains(|c: char| c.is_whitespace() || c.is_control() || c == '\\' || c == '#')
-        && !path_part.trim_start_matches('/').contains("//")
-        && !path.starts_with("//")
-        && !path_part
-            .split('/')
-            .any(|segment| segment == ".." || segment.eq_ignore_ascii_case("%2e%2e"))
+/// `path` resolved against `base` (no trailing `/`) as a browser resolves it, if the result is
+/// `base` itself or below it.
+pub(crate) fn join_below(base: &str, path: &str) -> Option<String> {
+    let lower = path.to_ascii_lowercase();
+    if path.chars().any(|c| c.is_whitespace() || c.is_control() || c == '\\' || c == '#')
+        || lower.contains("%2f")
+        || lower.contains("%5c")
+        || path.starts_with("//")
+    {
+        return None;
+    }
+    let base_url = url::Url::parse(&format!("{base}/")).ok()?;
+    let path = path.strip_prefix('/').unwrap_or(path);
+    if path.is_empty() {
+        return Some(base.to_owned());
+    }
+    let joined = base_url.join(path).ok()?;
+    let stays = joined.scheme() == base_url.scheme()
+        && joined.host_str() == base_url.host_str()
+        && joined.port_or_known_default() == base_url.port_or_known_default()
+        && joined.username().is_empty()
+        && joined.password().is_none()
+        && joined.fragment().is_none()
+        && joined.path().starts_with(base_url.path());
+    stays.then(|| joined.to_string())
 }
 
 #[cfg(test)]
@@ -203,8 +225,12 @@ mod tests {
             "DownstreamApis.Partner.HttpMethod"
         );
         assert_eq!(
-            field(r#"{"BaseUrl": "https://x", "Scopes": ["s"], "RelativePath": "../admin"}"#),
+            field(r#"{"BaseUrl": "https://x/api", "Scopes": ["s"], "RelativePath": "../admin"}"#),
             "DownstreamApis.Partner.RelativePath"
+        );
+        assert_eq!(
+            field(r#"{"BaseUrl": "https://x", "Scopes": ["s"], "MaxResponseBytes": 10}"#),
+            "DownstreamApis.Partner.MaxResponseBytes"
         );
         assert_eq!(
             field(
@@ -218,11 +244,82 @@ mod tests {
         );
     }
 
+    /// Paths a browser's URL parser would take out of the base (dot segments, plain and
+    /// percent-encoded in every case, other origins, credentials), and the ones that stay.
     #[test]
     fn paths_cannot_leave_the_base_url() {
-        let api = DownstreamApiOptions::graph();
-        for bad in ["../x", "a/../../x", "//evil.example/x", "a b", "a#b", "a\\b", "a//b"] {
-            assert_eq!(api.url(Some(bad)), None, "{bad}");
+        let api = DownstreamApiOptions::graph(); // https://graph.microsoft.com/v1.0
+        let escaping = [
+            "../x",
+            "a/../../x",
+            "..",
+            ".%2e/x",
+            "%2e./x",
+            "%2e%2e/x",
+            "%2E%2E/x",
+            "a/.%2E/.%2e/beta/me",
+            "a/%2e%2E/%2E%2e/x",
+            "..;/x/../../x",
+            "//evil.example/x",
+            "https://evil.example/x",
+            "http:evil.example/x",
+            "https:x",
+            "javascript:alert(1)",
+            "a%2f..%2f..%2fx",
+            "..%2Fx",
+            "a%5c..%5cx",
+            "a\\..\\x",
+            "@evil.example/x",
+            "a b",
+            "a#b",
+            "a\tb",
+        ];
+        for bad in escaping {
+            let url = api.url(Some(bad));
+            assert!(
+                url.as_deref().is_none_or(|u| u.starts_with("https://graph.microsoft.com/v1.0/")),
+                "{bad} -> {url:?}"
+            );
         }
+        for refused in [
+            "../x",
+            ".%2e/x",
+            "%2e./x",
+            "%2E%2E/x",
+            "//evil.example/x",
+            "https://evil.example/x",
+            "a%2f..%2f..%2fx",
+            "a\\..\\x",
+            "a#b",
+            "http:evil.example/x",
+        ] {
+            assert_eq!(api.url(Some(refused)), None, "{refused}");
+        }
+        // What stays below the base is kept, normalised as a browser would.
+        let staying = [
+            ("me", "https://graph.microsoft.com/v1.0/me"),
+            ("/me", "https://graph.microsoft.com/v1.0/me"),
+            ("users/a@contoso.com", "https://graph.microsoft.com/v1.0/users/a@contoso.com"),
+            ("a/./b", "https://graph.microsoft.com/v1.0/a/b"),
+            ("a/x/../b", "https://graph.microsoft.com/v1.0/a/b"),
+            ("a/%2e/b", "https://graph.microsoft.com/v1.0/a/b"),
+            ("me?$select=id&a=%2F", "https://graph.microsoft.com/v1.0/me?$select=id&a=%2F"),
+            ("", "https://graph.microsoft.com/v1.0"),
+        ];
+        for (path, expected) in staying {
+            if path.contains("%2F") {
+                // An encoded slash is refused even in the query: simpler than telling them apart.
+                assert_eq!(api.url(Some(path)), None);
+                continue;
+            }
+            assert_eq!(api.url(Some(path)).as_deref(), Some(expected), "{path}");
+        }
+    }
+
+    #[test]
+    fn the_old_hand_written_check_let_dot_percent_2e_through() {
+        // The check this replaced compared segments with ".." and "%2e%2e" only.
+        let api = DownstreamApiOptions::graph();
+        assert_eq!(api.url(Some("x/.%2e/.%2e/beta/me")), None);
     }
 }

@@ -52,6 +52,11 @@ pub enum HttpError {
     Timeout,
     /// The request could not be made or the connection failed.
     Transport(String),
+    /// The response body was longer than the request's [`ResponseLimit`]; reading stopped there.
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
 }
 
 impl fmt::Display for HttpError {
@@ -59,16 +64,36 @@ impl fmt::Display for HttpError {
         match self {
             HttpError::Timeout => f.write_str("the request timed out"),
             HttpError::Transport(why) => write!(f, "the request failed: {why}"),
+            HttpError::TooLarge { limit } => {
+                write!(f, "the response body is longer than {limit} bytes")
+            }
         }
     }
+}
+
+/// The most response-body bytes an [`HttpClient`] reads for one request, set by the SDK on
+/// every request it makes (`request.extensions()`): the adapters stop reading there and answer
+/// [`HttpError::TooLarge`], so a hostile or broken server can't make an isolate buffer an
+/// unbounded body. Without one, adapters apply [`DEFAULT_MAX_RESPONSE_BYTES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResponseLimit(pub usize);
+
+/// The body limit adapters apply to a request that carries no [`ResponseLimit`].
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+
+/// The body limit of `request`.
+pub fn response_limit<B>(request: &http::Request<B>) -> usize {
+    request.extensions().get::<ResponseLimit>().map_or(DEFAULT_MAX_RESPONSE_BYTES, |l| l.0)
 }
 
 impl std::error::Error for HttpError {}
 
 /// Sends one HTTP request and returns the whole response.
 ///
-/// Implementations follow no redirects on their own behalf and must give up after `timeout`,
-/// answering [`HttpError::Timeout`].
+/// Implementations must give up after `timeout`, answering [`HttpError::Timeout`]; must not
+/// follow redirects (a 3xx is returned as it is, so no credential or body is ever sent to another
+/// origin); and must stop reading a body at the request's [`response_limit`], answering
+/// [`HttpError::TooLarge`].
 pub trait HttpClient {
     /// Sends `request` and waits at most `timeout` for the complete response.
     fn send(

@@ -62,9 +62,33 @@ impl Clock for SpinClock {
 }
 
 /// Outbound HTTP with `spin_sdk::http::send`, given up at the timeout. The hosts it may reach
-/// are the component's `allowed_outbound_hosts`.
+/// are the component's `allowed_outbound_hosts`. wasi:http's outgoing handler follows no
+/// redirects (a 3xx comes back as it is), and the body is read as a stream, stopped at the
+/// request's [`response_limit`](super::response_limit).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SpinHttp;
+
+/// The response's status, headers and at most `limit` bytes of body.
+async fn read_capped(
+    response: spin_sdk::http::IncomingResponse,
+    limit: usize,
+) -> Result<http::Response<Vec<u8>>, HttpError> {
+    use futures_util::StreamExt;
+    let mut builder = http::Response::builder().status(response.status());
+    for (name, value) in response.headers().entries() {
+        builder = builder.header(name, value);
+    }
+    let mut body = Vec::new();
+    let mut stream = Box::pin(response.take_body_stream());
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| HttpError::Transport(e.to_string()))?;
+        if body.len().saturating_add(chunk.len()) > limit {
+            return Err(HttpError::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    builder.body(body).map_err(|e| HttpError::Transport(e.to_string()))
+}
 
 impl HttpClient for SpinHttp {
     fn send(
@@ -73,10 +97,15 @@ impl HttpClient for SpinHttp {
         timeout: Duration,
     ) -> LocalFuture<'_, Result<http::Response<Vec<u8>>, HttpError>> {
         Box::pin(async move {
-            let send = spin_sdk::http::send::<_, http::Response<Vec<u8>>>(request);
-            match select(Box::pin(send), sleep(timeout)).await {
-                Either::Left((Ok(response), _)) => Ok(response),
-                Either::Left((Err(e), _)) => Err(HttpError::Transport(e.to_string())),
+            let limit = super::response_limit(&request);
+            let exchange = async move {
+                let response = spin_sdk::http::send::<_, spin_sdk::http::IncomingResponse>(request)
+                    .await
+                    .map_err(|e| HttpError::Transport(e.to_string()))?;
+                read_capped(response, limit).await
+            };
+            match select(Box::pin(exchange), sleep(timeout)).await {
+                Either::Left((outcome, _)) => outcome,
                 Either::Right(_) => Err(HttpError::Timeout),
             }
         })

@@ -23,7 +23,12 @@ pub const JOIN_POLL_INTERVAL: Duration = Duration::from_millis(10);
 /// Workers KV refuses a shorter `expiration_ttl`.
 pub const KV_MIN_TTL: Duration = Duration::from_secs(60);
 
-/// Outbound HTTP with the Workers `fetch`, aborted at the timeout by `AbortSignal.timeout`.
+/// Outbound HTTP with the Workers `fetch`, aborted at the timeout by `AbortSignal.timeout`,
+/// with `redirect: "manual"` (the Workers default is to follow: a 3xx is returned as it is, so a
+/// token request's credential or a downstream call's token never goes to another origin), and
+/// the body read up to the request's [`response_limit`](super::response_limit): a larger
+/// `Content-Length` is refused before reading, and a body without one is read chunk by chunk and
+/// cancelled at the limit.
 ///
 /// It talks to `fetch` directly (a plain init object, one signal, the body as one
 /// `Uint8Array`) rather than through workers-rs's request and response wrappers: the bench
@@ -52,6 +57,7 @@ fn start_fetch(
             .map_err(|_| js_transport("could not build the request"))
     };
     set("method", &JsValue::from_str(request.method().as_str()))?;
+    set("redirect", &JsValue::from_str("manual"))?;
     let headers = js_sys::Array::new();
     for (name, value) in request.headers() {
         let value = value.to_str().map_err(transport)?;
@@ -116,11 +122,69 @@ impl HttpClient for WorkerFetch {
                     builder = builder.header(name, value);
                 }
             }
-            let buffer = response.array_buffer().map_err(|_| js_transport("no body"))?;
+            let limit = super::response_limit(&request);
+            let declared = response
+                .headers()
+                .get("content-length")
+                .ok()
+                .flatten()
+                .and_then(|v| v.trim().parse::<u64>().ok());
             // The body is read under the same deadline: the signal aborts a stalled stream.
-            let body = JsFuture::from(buffer).await.map_err(|e| rejection(&e))?;
-            builder.body(js_sys::Uint8Array::new(&body).to_vec()).map_err(transport)
+            let body = match declared {
+                Some(length) if length > limit as u64 => {
+                    if let Some(stream) = response.body() {
+                        let _ = stream.cancel();
+                    }
+                    return Err(HttpError::TooLarge { limit });
+                }
+                // With a Content-Length, fetch delivers exactly that many bytes.
+                Some(_) => {
+                    let buffer = response.array_buffer().map_err(|_| js_transport("no body"))?;
+                    let body = JsFuture::from(buffer).await.map_err(|e| rejection(&e))?;
+                    js_sys::Uint8Array::new(&body).to_vec()
+                }
+                None => read_capped(&response, limit).await?,
+            };
+            builder.body(body).map_err(transport)
         })
+    }
+}
+
+/// Reads a body of unknown length chunk by chunk, cancelling the stream past `limit` bytes.
+async fn read_capped(response: &web_sys::Response, limit: usize) -> Result<Vec<u8>, HttpError> {
+    let Some(stream) = response.body() else { return Ok(Vec::new()) };
+    let reader: JsValue = stream.get_reader().into();
+    let read: js_sys::Function = js_sys::Reflect::get(&reader, &JsValue::from_str("read"))
+        .ok()
+        .and_then(|f| f.dyn_into().ok())
+        .ok_or_else(|| js_transport("the body has no reader"))?;
+    let mut body = Vec::new();
+    loop {
+        let promise: js_sys::Promise = read
+            .call0(&reader)
+            .ok()
+            .and_then(|p| p.dyn_into().ok())
+            .ok_or_else(|| js_transport("reading the body failed"))?;
+        let chunk = JsFuture::from(promise).await.map_err(|e| rejection(&e))?;
+        let done = js_sys::Reflect::get(&chunk, &JsValue::from_str("done"))
+            .ok()
+            .and_then(|d| d.as_bool())
+            .unwrap_or(true);
+        if done {
+            return Ok(body);
+        }
+        let value = js_sys::Reflect::get(&chunk, &JsValue::from_str("value"))
+            .map_err(|_| js_transport("a body chunk had no value"))?;
+        let bytes = js_sys::Uint8Array::new(&value);
+        if body.len().saturating_add(bytes.length() as usize) > limit {
+            if let Ok(cancel) = js_sys::Reflect::get(&reader, &JsValue::from_str("cancel")) {
+                if let Ok(cancel) = cancel.dyn_into::<js_sys::Function>() {
+                    let _ = cancel.call0(&reader);
+                }
+            }
+            return Err(HttpError::TooLarge { limit });
+        }
+        body.extend_from_slice(&bytes.to_vec());
     }
 }
 

@@ -27,7 +27,8 @@ use crate::base64url;
 use crate::config::is_metadata_url;
 use crate::error::{KeySourceError, ValidationError};
 use crate::platform::{
-    lock_mutex, Clock, HttpClient, KeyValueStore, SealedStore, SignatureVerifier, VerifyingKey,
+    lock_mutex, Clock, HttpClient, KeyValueStore, ResponseLimit, SealedStore, SignatureVerifier,
+    VerifyingKey,
 };
 use crate::validation::jwk::{Algorithm, Jwk, JwkSet};
 
@@ -363,6 +364,7 @@ impl KeySource {
 
     async fn get(&self, url: &str, max_bytes: usize) -> Result<Vec<u8>, KeySourceError> {
         let request = http::Request::get(url)
+            .extension(ResponseLimit(max_bytes))
             .header(http::header::ACCEPT, "application/json")
             .body(Vec::new())
             .map_err(|_| KeySourceError::Discovery("names an invalid URL"))?;

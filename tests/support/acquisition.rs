@@ -11,7 +11,7 @@ use std::time::Duration;
 use edge_identity::config::{SealSecret, Secret};
 use edge_identity::platform::rust_crypto::RustCrypto;
 use edge_identity::platform::{
-    Background, HttpClient, HttpError, KeyValueStore, LocalFuture, Logger, Platform,
+    Background, HttpClient, HttpError, KeyValueStore, LocalFuture, Logger, Platform, ResponseLimit,
 };
 use edge_identity::{IdentityConfig, TokenAcquirer, TokenValidator, ValidatedToken};
 use serde_json::{json, Value};
@@ -31,6 +31,8 @@ pub struct Seen {
     pub headers: http::HeaderMap,
     pub body: Vec<u8>,
     pub timeout: Duration,
+    /// The body limit the SDK set on the request ([`edge_identity::platform::ResponseLimit`]).
+    pub response_limit: Option<usize>,
 }
 
 impl Seen {
@@ -155,12 +157,14 @@ impl HttpClient for ScriptedWeb {
     ) -> LocalFuture<'_, Result<http::Response<Vec<u8>>, HttpError>> {
         Box::pin(async move {
             let (parts, body) = request.into_parts();
+            let response_limit = parts.extensions.get::<ResponseLimit>().map(|l| l.0);
             let seen = Seen {
                 method: parts.method.to_string(),
                 url: parts.uri.to_string(),
                 headers: parts.headers,
                 body,
                 timeout,
+                response_limit,
             };
             self.seen.borrow_mut().push(seen.clone());
             yield_now().await;

@@ -126,6 +126,69 @@ test('WorkerFetch gives up at its timeout and aborts the request', async () => {
   assert.equal(fast.status, 200);
 });
 
+test('WorkerFetch follows no redirect: the 3xx comes back and nothing reaches the other origin', async () => {
+  const hits = [];
+  const target = createServer((req, res) => { hits.push(req.url); res.end('collected'); });
+  await new Promise((resolve) => target.listen(0, '127.0.0.1', resolve));
+  const redirector = createServer((_req, res) => {
+    res.writeHead(307, { location: `http://127.0.0.1:${target.address().port}/collect` });
+    res.end();
+  });
+  await new Promise((resolve) => redirector.listen(0, '127.0.0.1', resolve));
+  try {
+    const mf = probe();
+    const url = `http://127.0.0.1:${redirector.address().port}/token`;
+    const answer = await (await mf.dispatchFetch(`http://probe/fetch?url=${encodeURIComponent(url)}`)).json();
+    assert.equal(answer.status, 307);
+    assert.deepEqual(hits, [], 'the redirect target got no request');
+  } finally {
+    redirector.close();
+    target.close();
+  }
+});
+
+test('WorkerFetch stops reading a body at the limit, with or without Content-Length', async () => {
+  const chunk = Buffer.alloc(256 * 1024, 0x61);
+  let streamed = 0;
+  const server = createServer((req, res) => {
+    if (req.url === '/declared') {
+      res.writeHead(200, { 'content-length': String(4 * chunk.length) });
+      for (let i = 0; i < 4; i++) res.write(chunk);
+      res.end();
+    } else if (req.url === '/small') {
+      res.end('{"ok":true}');
+    } else {
+      // Chunked, no Content-Length, and it would go on for 64 MiB.
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      let i = 0;
+      const more = () => {
+        while (i < 256) {
+          i += 1;
+          streamed += chunk.length;
+          if (!res.write(chunk)) return res.once('drain', more);
+        }
+        res.end();
+      };
+      res.on('close', () => { i = 256; });
+      more();
+    }
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const mf = probe();
+    const fetchVia = async (path, max) => (await mf.dispatchFetch(
+      `http://probe/fetch?ms=5000&max=${max}&url=${encodeURIComponent(`http://127.0.0.1:${server.address().port}${path}`)}`)).json();
+    assert.deepEqual(await fetchVia('/declared', 100_000), { error: 'too_large', limit: 100_000 });
+    assert.deepEqual(await fetchVia('/streamed', 300_000), { error: 'too_large', limit: 300_000 });
+    assert.ok(streamed < 32 * 1024 * 1024, `the stream was cancelled (${streamed} bytes written)`);
+    const small = await fetchVia('/small', 100_000);
+    assert.deepEqual([small.status, small.bytes], [200, 11]);
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});
+
 test('WorkersKv raises a TTL below KV\'s 60 s minimum instead of failing', async () => {
   const mf = probe();
   const answer = await (await mf.dispatchFetch('http://probe/kv/put?key=short-lived&value=v&ttl=5')).json();

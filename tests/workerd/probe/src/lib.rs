@@ -12,7 +12,7 @@ use edge_identity::config::{SealSecret, Secret};
 use edge_identity::platform::worker::{
     platform, to_worker_response, WaitUntil, WorkerFetch, WorkersKv,
 };
-use edge_identity::platform::{Background, HttpClient, HttpError, KeyValueStore};
+use edge_identity::platform::{Background, HttpClient, HttpError, KeyValueStore, ResponseLimit};
 use edge_identity::{
     AcquisitionOptions, IdentityConfig, TokenAcquirer, TokenRequest, TokenValidator,
 };
@@ -88,15 +88,21 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
                 Err(e) => to_worker_response(e.to_response()),
             }
         }
-        // One `WorkerFetch` call with a timeout.
+        // One `WorkerFetch` call with a timeout, and a body limit when `max` is given.
         "/fetch" => {
             let timeout = Duration::from_millis(param("ms").parse().unwrap_or(1000));
-            let request = http::Request::get(param("url")).body(Vec::new()).map_err(fail)?;
+            let mut builder = http::Request::get(param("url"));
+            if let Ok(max) = param("max").parse::<usize>() {
+                builder = builder.extension(ResponseLimit(max));
+            }
+            let request = builder.body(Vec::new()).map_err(fail)?;
             let started = now_ms();
             let outcome = WorkerFetch.send(request, timeout).await;
             let elapsed = now_ms() - started;
             Response::from_json(&match outcome {
-                Ok(response) => json!({"status": response.status().as_u16(), "elapsedMs": elapsed}),
+                Ok(response) => json!({"status": response.status().as_u16(), "elapsedMs": elapsed,
+                    "bytes": response.body().len()}),
+                Err(HttpError::TooLarge { limit }) => json!({"error": "too_large", "limit": limit}),
                 Err(HttpError::Timeout) => json!({"error": "timeout", "elapsedMs": elapsed}),
                 Err(HttpError::Transport(_)) => json!({"error": "transport", "elapsedMs": elapsed}),
             })
