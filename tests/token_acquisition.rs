@@ -93,6 +93,8 @@ fn rfc_8693_token_exchange_has_the_standard_wire_format_and_discovers_its_endpoi
     iso.web.route(&format!("{issuer}/.well-known/openid-configuration"), move |_| {
         json_answer(200, discovery.clone())
     });
+    // The discovery document and its key set are one snapshot, shared with token validation.
+    iso.web.route(&format!("{issuer}/certs"), |_| json_answer(200, json!({"keys": []})));
     let config = IdentityConfig::from_json(
         &json!({"AzureAd": {"Authority": issuer, "ClientId": "edge-api",
             "ClientCredentials": [{"SourceType": "ClientSecret", "ClientSecret": SECRET}]}})

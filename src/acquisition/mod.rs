@@ -33,14 +33,18 @@ use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
 
-use futures_util::lock::Mutex;
-use serde_json::Value;
-
 use crate::cache::key::{canonical_scopes, token_key, TokenKind};
 use crate::cache::{CacheKey, CacheStats, CachedToken, TokenCache};
 use crate::config::{is_guid, is_metadata_url, Authority, IdentityConfig, TenantSpec};
 use crate::platform::{Background, Platform, SigningKey};
 use crate::validation::authorize::ValidatedToken;
+use crate::validation::keys::KeySourcePolicy;
+
+/// How long a generic authority's discovery document is used when only token acquisition asks
+/// for it (token validation's `KeySetMaxAgeSeconds` applies when the validator asked first).
+const DISCOVERY_MAX_AGE: Duration = Duration::from_secs(12 * 3600);
+/// Least time between two discovery fetches that acquisition causes.
+const DISCOVERY_COOLDOWN: Duration = Duration::from_secs(30);
 pub use credential::{Certificate, ClientAssertionProvider, ClientCredential};
 pub use error::{AcquisitionError, IdentityError, ProviderFailure};
 use grants::Grant;
@@ -176,11 +180,13 @@ enum Subject {
     Session { record_key: CacheKey },
 }
 
-/// One acquisition, resolved: where to ask, for what, and where the answer is cached.
+/// One acquisition, resolved: for what, for which tenant, and where the answer is cached. The
+/// token endpoint is not part of it: a cache lookup never waits on the network, so the endpoint
+/// (which a generic authority's discovery document gives) is found only on a miss.
 #[derive(Clone)]
 struct Plan {
     subject: Subject,
-    endpoint: String,
+    tenant: Option<String>,
     scope: String,
     claims: Option<String>,
     correlation_id: Option<String>,
@@ -205,7 +211,6 @@ pub(crate) struct Inner {
     pub(crate) cache: TokenCache,
     flights: SingleFlight<Result<(Rc<CachedToken>, bool), AcquisitionError>>,
     signing_key: RefCell<Option<SigningKey>>,
-    discovered_endpoint: Mutex<Option<String>>,
     scheduled_refreshes: RefCell<std::collections::HashSet<String>>,
     token_requests: Cell<u64>,
     background_refreshes: Cell<u64>,
@@ -248,6 +253,25 @@ impl Inner {
         }
     }
 
+    /// The authority as it enters cache keys, for `tenant` when the app is multi-tenant: known
+    /// without any network request (for a generic authority, its issuer URL, since its token
+    /// endpoint comes from discovery).
+    fn key_authority(&self, tenant: Option<&str>) -> String {
+        if let Some(endpoint) = &self.options.token_endpoint {
+            return endpoint.clone();
+        }
+        match &self.options.authority {
+            Authority::Entra { instance, tenant: configured, .. } => {
+                let tenant = match (configured, tenant) {
+                    (TenantSpec::Multi(_), Some(t)) => t,
+                    (spec, _) => spec.as_str(),
+                };
+                format!("{instance}{tenant}/oauth2/v2.0/token")
+            }
+            Authority::Oidc { issuer_url } => issuer_url.clone(),
+        }
+    }
+
     /// The token endpoint to ask, for `tenant` when the app is multi-tenant.
     async fn endpoint(&self, tenant: Option<&str>) -> Result<String, AcquisitionError> {
         if let Some(endpoint) = &self.options.token_endpoint {
@@ -265,39 +289,20 @@ impl Inner {
         }
     }
 
-    /// A generic authority's token endpoint, from its discovery document, once per isolate.
+    /// A generic authority's token endpoint, from its discovery document: the same document,
+    /// fetched once per isolate and kept in the shared store, that token validation reads
+    /// ([`Platform::key_source`](crate::Platform)), so a cold isolate needs no request for it.
     async fn discover_endpoint(&self) -> Result<String, AcquisitionError> {
-        let mut known = crate::platform::lock_mutex(
-            &self.discovered_endpoint,
-            self.platform.clock.as_ref(),
-            self.platform.join_poll_interval,
-        )
-        .await;
-        if let Some(endpoint) = known.as_ref() {
-            return Ok(endpoint.clone());
-        }
         let unavailable = AcquisitionError::ProviderUnavailable(ProviderFailure::NoTokenEndpoint);
-        let request = http::Request::get(self.options.authority.metadata_url())
-            .extension(crate::platform::ResponseLimit(crate::validation::keys::MAX_DISCOVERY_BYTES))
-            .header(http::header::ACCEPT, "application/json")
-            .body(Vec::new())
-            .map_err(|_| unavailable.clone())?;
-        let response = self
-            .platform
-            .http
-            .send(request, self.options.timeout)
-            .await
-            .map_err(|_| unavailable.clone())?;
-        if !response.status().is_success() {
-            return Err(unavailable);
-        }
-        let endpoint = serde_json::from_slice::<Value>(response.body())
-            .ok()
-            .and_then(|doc| doc.get("token_endpoint")?.as_str().map(str::to_owned))
-            .filter(|url| is_metadata_url(url))
-            .ok_or(unavailable)?;
-        *known = Some(endpoint.clone());
-        Ok(endpoint)
+        let source = self.platform.key_source(KeySourcePolicy {
+            metadata_url: self.options.authority.metadata_url(),
+            v1_metadata_url: self.options.authority.v1_metadata_url(),
+            max_age: DISCOVERY_MAX_AGE,
+            cooldown: DISCOVERY_COOLDOWN,
+            timeout: self.options.timeout,
+        });
+        let snapshot = source.current().await.map_err(|_| unavailable.clone())?;
+        snapshot.token_endpoint.clone().filter(|url| is_metadata_url(url)).ok_or(unavailable)
     }
 }
 
@@ -333,7 +338,6 @@ impl TokenAcquirer {
                 cache,
                 flights: SingleFlight::new(),
                 signing_key: RefCell::new(None),
-                discovered_endpoint: Mutex::new(None),
                 scheduled_refreshes: RefCell::new(std::collections::HashSet::new()),
                 token_requests: Cell::new(0),
                 background_refreshes: Cell::new(0),
@@ -403,10 +407,10 @@ impl TokenAcquirer {
             }
             _ => None,
         };
-        let endpoint = self.inner.endpoint(tenant).await?;
+        let authority = self.inner.key_authority(tenant);
         let scope = canonical_scopes(&request.scopes);
-        let key = token_key(TokenKind::App, &self.inner.options.client_id, &endpoint, &scope, "");
-        self.acquire(plan(Subject::App, endpoint, scope, request, key)).await
+        let key = token_key(TokenKind::App, &self.inner.options.client_id, &authority, &scope, "");
+        self.acquire(plan(Subject::App, tenant, scope, request, key)).await
     }
 
     /// `Bearer <token>` for the caller, for hosts that make the downstream call themselves.
@@ -436,13 +440,13 @@ impl TokenAcquirer {
             Some(t) => Some(checked_tenant(t)?),
             None => user.tenant_id().filter(|t| is_guid(t)),
         };
-        let endpoint = self.inner.endpoint(tenant).await?;
+        let authority = self.inner.key_authority(tenant);
         let scope = canonical_scopes(&request.scopes);
         let extra = request.exchange_target();
         let key = token_key(
             TokenKind::User { incoming_token: incoming },
             &self.inner.options.client_id,
-            &endpoint,
+            &authority,
             &scope,
             &extra,
         );
@@ -451,7 +455,7 @@ impl TokenAcquirer {
             audience: request.audience.clone(),
             resource: request.resource.clone(),
         };
-        Ok(plan(subject, endpoint, scope, request, key))
+        Ok(plan(subject, tenant, scope, request, key))
     }
 
     /// Memory first; then, once per key at a time (single flight), the store and the provider.
@@ -573,8 +577,9 @@ impl TokenAcquirer {
             }
             (Subject::Session { .. }, None) => return Err(AcquisitionError::SessionNotFound),
         };
+        let endpoint = inner.endpoint(plan.tenant.as_deref()).await?;
         let call = TokenCall {
-            endpoint: &plan.endpoint,
+            endpoint: &endpoint,
             grant,
             scope: &plan.scope,
             claims: claims::merge(plan.claims.as_deref(), &inner.options.client_capabilities),
@@ -582,7 +587,7 @@ impl TokenAcquirer {
         };
         token_endpoint::request(inner, &call)
             .await
-            .map_err(|e| for_the_client(e, &plan.scope, &plan.endpoint, &inner.options.client_id))
+            .map_err(|e| for_the_client(e, &plan.scope, &endpoint, &inner.options.client_id))
     }
 
     fn cached_token(&self, response: &response::TokenResponse) -> CachedToken {
@@ -612,14 +617,14 @@ impl TokenAcquirer {
 
 fn plan(
     subject: Subject,
-    endpoint: String,
+    tenant: Option<&str>,
     scope: String,
     request: &TokenRequest,
     key: CacheKey,
 ) -> Plan {
     Plan {
         subject,
-        endpoint,
+        tenant: tenant.map(str::to_owned),
         scope,
         claims: request.claims.clone(),
         correlation_id: request.correlation_id.clone(),

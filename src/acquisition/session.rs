@@ -77,7 +77,8 @@ impl TokenAcquirer {
                 "the identity provider issued no refresh token, so the session could not be kept",
             ));
         };
-        let token_key = self.session_token_key(&session_key, &user_plan.endpoint, request);
+        let authority = self.inner.key_authority(user_plan.tenant.as_deref());
+        let token_key = self.session_token_key(&session_key, &authority, request);
         let cached = Rc::new(self.cached_token(&response));
         self.store_token(&token_key, &cached).await;
         let record = SessionRecord {
@@ -99,14 +100,10 @@ impl TokenAcquirer {
     ) -> Result<AcquiredToken, AcquisitionError> {
         let record_key = self.record_key(key);
         let record = self.session_record(&record_key).await?;
-        let endpoint = self
-            .inner
-            .endpoint(record.tenant.as_deref().filter(|t| crate::config::is_guid(t)))
-            .await?;
-        let token_key = self.session_token_key(key, &endpoint, request);
+        let tenant = record.tenant.as_deref().filter(|t| crate::config::is_guid(t));
+        let token_key = self.session_token_key(key, &self.inner.key_authority(tenant), request);
         let scope = canonical_scopes(&request.scopes);
-        self.acquire(plan(Subject::Session { record_key }, endpoint, scope, request, token_key))
-            .await
+        self.acquire(plan(Subject::Session { record_key }, tenant, scope, request, token_key)).await
     }
 
     /// Ends the session under `key`: deletes its record and cached tokens (memory and store).
@@ -128,14 +125,14 @@ impl TokenAcquirer {
     fn session_token_key(
         &self,
         session_key: &str,
-        endpoint: &str,
+        authority: &str,
         request: &TokenRequest,
     ) -> CacheKey {
         let extra = request.exchange_target();
         token_key(
             TokenKind::Session { session_key },
             &self.inner.options.client_id,
-            endpoint,
+            authority,
             &canonical_scopes(&request.scopes),
             &extra,
         )

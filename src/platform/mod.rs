@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use crate::config::SealSecret;
 use crate::validation::jwk::{Algorithm, KeyMaterial};
+use crate::validation::keys::{KeySource, KeySourcePolicy};
 
 mod memory;
 pub use memory::MemoryStore;
@@ -383,6 +384,15 @@ pub struct Platform {
     /// waiting request's own timer. Workers needs the latter: workerd cancels a request that
     /// waits only on I/O owned by another request as hung. `worker::platform()` sets 10 ms.
     pub join_poll_interval: Option<Duration>,
+    /// What everything built on this platform (and its clones) shares in the isolate: one
+    /// discovery document and key set per authority, for validation and acquisition alike.
+    shared: Rc<Shared>,
+}
+
+/// Per-isolate state shared by the clones of one [`Platform`].
+#[derive(Default)]
+struct Shared {
+    key_sources: std::cell::RefCell<Vec<Rc<KeySource>>>,
 }
 
 impl Platform {
@@ -395,7 +405,30 @@ impl Platform {
             store: None,
             logger: Rc::new(NoLogger),
             join_poll_interval: None,
+            shared: Rc::new(Shared::default()),
         }
+    }
+
+    /// The isolate's key source (discovery document and key set, with their caches) for
+    /// `policy.metadata_url`: created on first use, then shared by every validator and acquirer
+    /// built on this platform or a clone of it, so an authority's documents are fetched once per
+    /// isolate. The first caller's policy (max age, cooldown, timeout) is the one kept.
+    pub fn key_source(&self, policy: KeySourcePolicy) -> Rc<KeySource> {
+        if let Some(found) = self
+            .shared
+            .key_sources
+            .borrow()
+            .iter()
+            .find(|s| s.policy().metadata_url == policy.metadata_url)
+        {
+            return found.clone();
+        }
+        let source = Rc::new(
+            KeySource::new(policy, self.http.clone(), self.clock.clone(), self.store.clone())
+                .with_join_poll_interval(self.join_poll_interval),
+        );
+        self.shared.key_sources.borrow_mut().push(source.clone());
+        source
     }
 
     /// The same platform, waiting for other requests' work by polling every `interval`.

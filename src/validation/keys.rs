@@ -91,6 +91,9 @@ impl CachedKey {
 pub struct KeySnapshot {
     /// `issuer` from the discovery document.
     pub issuer: String,
+    /// `token_endpoint` from the discovery document, if it has one (what token acquisition
+    /// uses for a generic authority).
+    pub token_endpoint: Option<String>,
     /// The usable keys, in document order.
     pub keys: Vec<CachedKey>,
     /// When the documents were fetched from the issuer, in Unix milliseconds.
@@ -177,6 +180,11 @@ impl KeySource {
     pub fn with_join_poll_interval(mut self, interval: Option<Duration>) -> Self {
         self.join_poll = interval;
         self
+    }
+
+    /// The fetch behaviour this source was made with.
+    pub fn policy(&self) -> &KeySourcePolicy {
+        &self.policy
     }
 
     /// The shared-store key the documents are kept under (no secret in it: a hash of the URL).
@@ -336,30 +344,30 @@ impl KeySource {
     /// Fetches both documents from the issuer; on success installs and shares them.
     async fn fetch(&self, now: u64) -> Result<Rc<KeySnapshot>, KeySourceError> {
         self.last_attempt_ms.set(Some(now));
-        let fetched = self.fetch_documents().await.and_then(|(issuer, jwks_uri, jwks)| {
+        let fetched = self.fetch_documents().await.and_then(|(discovery, jwks)| {
             let set = JwkSet::parse(&jwks).map_err(KeySourceError::KeySet)?;
-            Ok((issuer, jwks_uri, jwks, set))
+            Ok((discovery, jwks, set))
         });
         *self.last_error.borrow_mut() = fetched.as_ref().err().cloned();
-        let (issuer, jwks_uri, jwks, set) = fetched?;
+        let (discovery, jwks, set) = fetched?;
         if let Ok(jwks) = serde_json::from_slice::<Value>(&jwks) {
             self.save_to_store(
                 &self.store_key,
                 &self.policy.metadata_url,
-                json!({"issuer": issuer, "jwks_uri": jwks_uri}),
+                discovery.to_json(),
                 Some(jwks),
                 now,
             )
             .await;
         }
-        Ok(self.install(snapshot(issuer, set, now)))
+        Ok(self.install(snapshot(discovery, set, now)))
     }
 
-    async fn fetch_documents(&self) -> Result<(String, String, Vec<u8>), KeySourceError> {
-        let discovery = self.get(&self.policy.metadata_url, MAX_DISCOVERY_BYTES).await?;
-        let (issuer, jwks_uri) = parse_discovery(&discovery)?;
-        let jwks = self.get(&jwks_uri, crate::validation::jwk::MAX_JWKS_BYTES).await?;
-        Ok((issuer, jwks_uri, jwks))
+    async fn fetch_documents(&self) -> Result<(Discovery, Vec<u8>), KeySourceError> {
+        let document = self.get(&self.policy.metadata_url, MAX_DISCOVERY_BYTES).await?;
+        let discovery = Discovery::parse(&document)?;
+        let jwks = self.get(&discovery.jwks_uri, crate::validation::jwk::MAX_JWKS_BYTES).await?;
+        Ok((discovery, jwks))
     }
 
     async fn get(&self, url: &str, max_bytes: usize) -> Result<Vec<u8>, KeySourceError> {
@@ -403,10 +411,10 @@ impl KeySource {
         let entry = self.load_entry(&self.store_key, &self.policy.metadata_url).await?;
         let fetched_at_ms = entry.get("fetched_at_ms")?.as_u64()?;
         let discovery = serde_json::to_vec(entry.get("discovery")?).ok()?;
-        let (issuer, _) = parse_discovery(&discovery).ok()?;
+        let discovery = Discovery::parse(&discovery).ok()?;
         let jwks = serde_json::to_vec(entry.get("jwks")?).ok()?;
         let set = JwkSet::parse(&jwks).ok()?;
-        Some(snapshot(issuer, set, fetched_at_ms))
+        Some(snapshot(discovery, set, fetched_at_ms))
     }
 
     /// Shares a fetched discovery document (and key set) with other isolates. Best-effort: a
@@ -445,8 +453,40 @@ struct V1Issuer {
     last_attempt_ms: Cell<Option<u64>>,
 }
 
-fn snapshot(issuer: String, set: JwkSet, fetched_at_ms: u64) -> KeySnapshot {
-    KeySnapshot { issuer, keys: set.keys.into_iter().map(CachedKey::new).collect(), fetched_at_ms }
+fn snapshot(discovery: Discovery, set: JwkSet, fetched_at_ms: u64) -> KeySnapshot {
+    KeySnapshot {
+        issuer: discovery.issuer,
+        token_endpoint: discovery.token_endpoint,
+        keys: set.keys.into_iter().map(CachedKey::new).collect(),
+        fetched_at_ms,
+    }
+}
+
+/// What the SDK reads of a discovery document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Discovery {
+    /// `issuer`.
+    pub issuer: String,
+    /// `jwks_uri` (`https`, or `http` to a loopback host).
+    pub jwks_uri: String,
+    /// `token_endpoint`, if present and usable (`https`, or `http` to a loopback host).
+    pub token_endpoint: Option<String>,
+}
+
+impl Discovery {
+    /// Reads a discovery document; a missing `issuer` or unusable `jwks_uri` is an error.
+    pub fn parse(document: &[u8]) -> Result<Discovery, KeySourceError> {
+        let (issuer, jwks_uri) = parse_discovery(document)?;
+        let token_endpoint = serde_json::from_slice::<Value>(document)
+            .ok()
+            .and_then(|v| v.get("token_endpoint")?.as_str().map(str::to_owned))
+            .filter(|url| is_metadata_url(url));
+        Ok(Discovery { issuer, jwks_uri, token_endpoint })
+    }
+
+    fn to_json(&self) -> Value {
+        json!({"issuer": self.issuer, "jwks_uri": self.jwks_uri, "token_endpoint": self.token_endpoint})
+    }
 }
 
 fn millis(d: Duration) -> u64 {

@@ -59,7 +59,7 @@ const MAX_KEYS_TRIED_WITHOUT_KID: usize = 4;
 pub struct TokenValidator {
     options: ValidationOptions,
     platform: Platform,
-    keys: KeySource,
+    keys: Rc<KeySource>,
 }
 
 impl std::fmt::Debug for TokenValidator {
@@ -78,13 +78,7 @@ impl TokenValidator {
             cooldown: options.key_refresh_cooldown,
             timeout: options.metadata_timeout,
         };
-        let keys = KeySource::new(
-            policy,
-            Rc::clone(&platform.http),
-            Rc::clone(&platform.clock),
-            platform.store.clone(),
-        )
-        .with_join_poll_interval(platform.join_poll_interval);
+        let keys = platform.key_source(policy);
         TokenValidator { options, platform, keys }
     }
 
