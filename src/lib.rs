@@ -76,7 +76,9 @@
 //! challenge, 503 when the provider is down).
 //!
 //! ```no_run
-//! use edge_identity::{AcquisitionError, SessionKey, TokenAcquirer, TokenRequest, ValidatedToken};
+//! use edge_identity::{
+//!     AcquisitionError, SessionKey, SessionStart, TokenAcquirer, TokenRequest, ValidatedToken,
+//! };
 //!
 //! // On behalf of the caller: the Entra OBO grant, or RFC 8693 token exchange with a generic
 //! // `Authority` (configuration, not code, picks the flavour).
@@ -90,16 +92,21 @@
 //!     acquirer.authorization_header_for_app(&TokenRequest::new(["api://partner/.default"])).await
 //! }
 //!
-//! // A long-running session: start it while the user's token is valid, continue it by key
-//! // alone later (after that token expired), end it when the work is done.
-//! async fn background_job(acquirer: &TokenAcquirer, user: &ValidatedToken)
-//!     -> Result<(), AcquisitionError> {
+//! // A long-running session: start it while the user's token is valid, naming the scheduler
+//! // app that may continue it; continue it later (after that token expired) with the
+//! // scheduler's app-only token; end it when the work is done.
+//! async fn background_job(
+//!     acquirer: &TokenAcquirer,
+//!     user: &ValidatedToken,
+//!     scheduler: &ValidatedToken,
+//! ) -> Result<(), AcquisitionError> {
 //!     let request = TokenRequest::new(["api://partner/process"]);
-//!     let session = acquirer.start_session(user, SessionKey::AllocateForMe, &request).await?;
-//!     // ... hours later, from a scheduler, with only `session.key`:
-//!     let token = acquirer.token_for_session(&session.key, &request).await?;
+//!     let start = SessionStart::from(SessionKey::AllocateForMe).continued_by_app("scheduler-id");
+//!     let session = acquirer.start_session(user, start, &request).await?;
+//!     // ... hours later, the scheduler (an app-only token from `scheduler-id`):
+//!     let token = acquirer.token_for_session(scheduler, &session.key, &request).await?;
 //!     # let _ = token;
-//!     acquirer.end_session(&session.key).await;
+//!     acquirer.end_session(scheduler, &session.key).await;
 //!     Ok(())
 //! }
 //! ```
@@ -162,7 +169,8 @@ pub mod settings;
 pub mod validation;
 
 pub use acquisition::{
-    AcquiredToken, AcquisitionError, AcquisitionOptions, SessionKey, TokenAcquirer, TokenRequest,
+    AcquiredToken, AcquisitionError, AcquisitionOptions, SessionKey, SessionStart, TokenAcquirer,
+    TokenRequest,
 };
 pub use downstream::{CallAs, DownstreamApis, DownstreamError};
 

@@ -302,7 +302,7 @@ fn a_session_call_works_by_key_alone() {
     iso.clock.advance(Duration::from_secs(3 * 3600));
     let done: Value = block_on(apis.post_json(
         "Partner",
-        CallAs::Session(&session.key),
+        CallAs::Session { key: &session.key, caller: &user() },
         Some("api/process/complete"),
         &json!({}),
     ))

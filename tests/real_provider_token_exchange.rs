@@ -155,19 +155,23 @@ fn a_session_started_against_the_real_provider_continues_with_its_refresh_token(
         &TokenRequest::new(["api://partner/read"]),
     ))
     .unwrap();
-    let token = block_on(
-        acquirer.token_for_session(&session.key, &TokenRequest::new(["api://partner/write"])),
-    )
+    let token = block_on(acquirer.token_for_session(
+        &user,
+        &session.key,
+        &TokenRequest::new(["api://partner/write"]),
+    ))
     .unwrap();
     assert_eq!(provider.token_requests("refresh_token"), 1);
     let downstream = validate(&provider.config("api://partner", CLIENT_SECRET), token.secret());
     assert_eq!(downstream.object_id(), Some(ALICE_OID), "the session acts for the same user");
     assert!(downstream.require_scope(&["write"]).is_ok());
 
-    block_on(acquirer.end_session(&session.key));
-    let err = block_on(
-        acquirer.token_for_session(&session.key, &TokenRequest::new(["api://partner/write"])),
-    )
+    block_on(acquirer.end_session(&user, &session.key));
+    let err = block_on(acquirer.token_for_session(
+        &user,
+        &session.key,
+        &TokenRequest::new(["api://partner/write"]),
+    ))
     .unwrap_err();
     assert_eq!(err, AcquisitionError::SessionNotFound);
 }

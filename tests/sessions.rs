@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use edge_identity::platform::MemoryStore;
 use edge_identity::{
-    AcquisitionError, AcquisitionOptions, SessionKey, TokenAcquirer, TokenRequest,
+    AcquisitionError, AcquisitionOptions, SessionKey, SessionStart, TokenAcquirer, TokenRequest,
 };
 use futures::executor::block_on;
 use serde_json::json;
@@ -17,6 +17,18 @@ use support::acquisition::*;
 use support::*;
 
 const PARTNER: &str = "api://partner/process";
+/// The client id of the app allowed to continue sessions in these tests.
+const SCHEDULER: &str = "scheduler-app-id";
+
+/// The scheduler's app-only token (client credentials: `idtyp` app, `azp` its client id).
+fn scheduler() -> edge_identity::ValidatedToken {
+    user_at(
+        T0,
+        json!({"scp": null, "roles": ["Jobs.Resume"], "idtyp": "app", "azp": SCHEDULER,
+               "oid": "5c4e0000-0000-4000-8000-0000000000a9", "sub": "5c4e0000-0000-4000-8000-0000000000a9"}),
+    )
+}
+
 const SEAL: &str = "a-session-sealing-secret-of-32-chars-or-more";
 
 fn sealed(iso: &Isolate) -> TokenAcquirer {
@@ -45,7 +57,7 @@ fn a_session_allocated_for_me_continues_after_the_users_token_expired() {
     let user = user();
     let session = block_on(sealed(&iso).start_session(
         &user,
-        SessionKey::AllocateForMe,
+        SessionStart::from(SessionKey::AllocateForMe).continued_by_app(SCHEDULER),
         &TokenRequest::new([PARTNER]),
     ))
     .unwrap();
@@ -55,12 +67,16 @@ fn a_session_allocated_for_me_continues_after_the_users_token_expired() {
     assert_eq!(start["grant_type"], "urn:ietf:params:oauth:grant-type:jwt-bearer");
     assert_eq!(start["scope"], format!("{PARTNER} offline_access"), "a refresh token is asked for");
 
-    // Two hours later, in another isolate: the user's token and the first token have expired.
+    // Two hours later, in another isolate, a scheduler app continues: the user's token and the
+    // first token have expired.
     clock.advance(Duration::from_secs(2 * 3600));
     let later = isolate(&store, &clock);
-    let token =
-        block_on(sealed(&later).token_for_session(&session.key, &TokenRequest::new([PARTNER])))
-            .unwrap();
+    let token = block_on(sealed(&later).token_for_session(
+        &scheduler(),
+        &session.key,
+        &TokenRequest::new([PARTNER]),
+    ))
+    .unwrap();
     assert_eq!(token.secret(), "at-1", "the new isolate's provider mints its own numbering");
     assert!(!token.from_cache());
     let refresh = later.web.token_requests()[0].form();
@@ -70,9 +86,12 @@ fn a_session_allocated_for_me_continues_after_the_users_token_expired() {
     assert!(!refresh.contains_key("assertion"), "the expired user token is not used");
 
     // Served from the cache now, and starting again with the same token finds the session.
-    let again =
-        block_on(sealed(&later).token_for_session(&session.key, &TokenRequest::new([PARTNER])))
-            .unwrap();
+    let again = block_on(sealed(&later).token_for_session(
+        &scheduler(),
+        &session.key,
+        &TokenRequest::new([PARTNER]),
+    ))
+    .unwrap();
     assert!(again.from_cache());
     assert_eq!(later.web.token_requests().len(), 1);
 }
@@ -90,7 +109,8 @@ fn a_rotated_refresh_token_is_kept_and_the_session_record_is_sealed() {
     // token the provider gave last (the scripted provider rotates them).
     for expected_refresh_token in ["rt-1", "rt-2"] {
         clock.advance(Duration::from_secs(2 * 3600));
-        block_on(acquirer.token_for_session("job-42", &TokenRequest::new([PARTNER]))).unwrap();
+        block_on(acquirer.token_for_session(&user(), "job-42", &TokenRequest::new([PARTNER])))
+            .unwrap();
         let last = iso.web.token_requests().last().unwrap().form();
         assert_eq!(last["refresh_token"], expected_refresh_token);
     }
@@ -105,7 +125,7 @@ fn a_rotated_refresh_token_is_kept_and_the_session_record_is_sealed() {
 }
 
 #[test]
-fn ending_a_session_deletes_its_record_and_tokens() {
+fn ending_a_session_deletes_its_tokens_and_leaves_only_a_tombstone() {
     let (store, _clock, _iso, acquirer) = world();
     let session = block_on(acquirer.start_session(
         &user(),
@@ -113,13 +133,20 @@ fn ending_a_session_deletes_its_record_and_tokens() {
         &TokenRequest::new([PARTNER]),
     ))
     .unwrap();
-    block_on(acquirer.token_for_session(&session.key, &TokenRequest::new(["api://other/read"])))
-        .unwrap();
+    block_on(acquirer.token_for_session(
+        &user(),
+        &session.key,
+        &TokenRequest::new(["api://other/read"]),
+    ))
+    .unwrap();
     assert_eq!(store.keys().len(), 3, "record + two tokens");
-    block_on(acquirer.end_session(&session.key));
-    assert_eq!(store.keys(), Vec::<String>::new());
-    let err = block_on(acquirer.token_for_session(&session.key, &TokenRequest::new([PARTNER])))
-        .unwrap_err();
+    block_on(acquirer.end_session(&user(), &session.key));
+    let left = store.keys();
+    assert_eq!(left.len(), 1, "only the record, now a tombstone: {left:?}");
+    assert!(left[0].contains("/session/"));
+    let err =
+        block_on(acquirer.token_for_session(&user(), &session.key, &TokenRequest::new([PARTNER])))
+            .unwrap_err();
     assert_eq!(err, AcquisitionError::SessionNotFound);
     assert_eq!(err.to_response().status(), 404);
 }
@@ -145,8 +172,12 @@ fn allocate_for_me_twice_with_one_token_gives_one_session() {
 #[test]
 fn an_unknown_session_or_a_provider_without_refresh_tokens_is_a_typed_error() {
     let (_store, _clock, iso, acquirer) = world();
-    let err = block_on(acquirer.token_for_session("never-started", &TokenRequest::new([PARTNER])))
-        .unwrap_err();
+    let err = block_on(acquirer.token_for_session(
+        &user(),
+        "never-started",
+        &TokenRequest::new([PARTNER]),
+    ))
+    .unwrap_err();
     assert_eq!(err, AcquisitionError::SessionNotFound);
 
     iso.web.issue_refresh_tokens.set(false);
@@ -180,8 +211,110 @@ fn a_revoked_session_answers_401_so_the_user_signs_in_again() {
         &token_endpoint(TENANT),
         json_answer(400, json!({"error": "invalid_grant", "error_codes": [70043], "error_description": "AADSTS70043: expired"})),
     );
-    let err = block_on(acquirer.token_for_session(&session.key, &TokenRequest::new([PARTNER])))
-        .unwrap_err();
+    let err =
+        block_on(acquirer.token_for_session(&user(), &session.key, &TokenRequest::new([PARTNER])))
+            .unwrap_err();
     assert!(matches!(err, AcquisitionError::InvalidGrant(_)), "{err:?}");
     assert_eq!(err.to_response().status(), 401);
+}
+
+#[test]
+fn a_session_is_continued_only_by_its_owner_and_the_apps_it_names() {
+    let (_store, _clock, _iso, acquirer) = world();
+    let request = TokenRequest::new([PARTNER]);
+    let session = block_on(acquirer.start_session(
+        &user(),
+        SessionStart::from(SessionKey::Key("job-7".into())).continued_by_app(SCHEDULER),
+        &request,
+    ))
+    .unwrap();
+    assert!(block_on(acquirer.token_for_session(&user(), &session.key, &request)).is_ok());
+    assert!(block_on(acquirer.token_for_session(&scheduler(), &session.key, &request)).is_ok());
+
+    // Another user, another app, or another user's app-shaped token: refused, as not found.
+    let other_app = user_at(
+        T0,
+        json!({"scp": null, "roles": ["Jobs.Resume"], "idtyp": "app", "azp": "another-app",
+               "oid": "x", "sub": "x"}),
+    );
+    for (who, caller) in [("another user", other_user()), ("another app", other_app)] {
+        let err =
+            block_on(acquirer.token_for_session(&caller, &session.key, &request)).unwrap_err();
+        assert_eq!(err, AcquisitionError::SessionNotFound, "{who}");
+        assert_eq!(err.to_response().status(), 404);
+        // Nor may they end it.
+        block_on(acquirer.end_session(&caller, &session.key));
+        assert!(block_on(acquirer.token_for_session(&user(), &session.key, &request)).is_ok());
+    }
+
+    // Starting a session under a key another user holds is refused too.
+    let err =
+        block_on(acquirer.start_session(&other_user(), SessionKey::Key("job-7".into()), &request))
+            .unwrap_err();
+    assert_eq!(err, AcquisitionError::SessionNotFound);
+}
+
+#[test]
+fn an_ended_session_stays_ended_in_every_isolate() {
+    let (store, clock, iso, acquirer) = world();
+    let request = TokenRequest::new([PARTNER]);
+    let session = block_on(acquirer.start_session(
+        &user(),
+        SessionStart::from(SessionKey::AllocateForMe).continued_by_app(SCHEDULER),
+        &request,
+    ))
+    .unwrap();
+    // Another isolate has the record in memory, then the session is ended in the first one.
+    let other = isolate(&store, &clock);
+    let other_acquirer = sealed(&other);
+    block_on(other_acquirer.token_for_session(&scheduler(), &session.key, &request)).unwrap();
+    block_on(acquirer.end_session(&user(), &session.key));
+
+    // Hours later the other isolate's token has expired: it must not refresh (and so rewrite)
+    // the ended session.
+    clock.advance(Duration::from_secs(2 * 3600));
+    let err = block_on(other_acquirer.token_for_session(&scheduler(), &session.key, &request))
+        .unwrap_err();
+    assert_eq!(err, AcquisitionError::SessionNotFound);
+    assert!(
+        iso.web
+            .token_requests()
+            .iter()
+            .chain(other.web.token_requests().iter())
+            .all(|r| r.form()["grant_type"] != "refresh_token"),
+        "no refresh of an ended session"
+    );
+    let record = store.keys().into_iter().find(|k| k.contains("/session/")).expect("a tombstone");
+    let fresh = isolate(&store, &clock);
+    let err =
+        block_on(sealed(&fresh).token_for_session(&user(), &session.key, &request)).unwrap_err();
+    assert_eq!(err, AcquisitionError::SessionNotFound, "{record}");
+}
+
+#[test]
+fn concurrent_refreshes_of_one_session_never_reuse_or_lose_a_rotated_refresh_token() {
+    let (_store, clock, iso, acquirer) = world();
+    let scopes = ["api://partner/read", "api://partner/write", "api://reports/read"];
+    let session = block_on(acquirer.start_session(
+        &user(),
+        SessionKey::Key("job-9".into()),
+        &TokenRequest::new([scopes[0]]),
+    ))
+    .unwrap();
+    // A strict provider: each refresh token works once (as with rotation enforced).
+    iso.web.latency_polls.set(3);
+    clock.advance(Duration::from_secs(2 * 3600));
+    let user = user();
+    let requests: Vec<TokenRequest> = scopes.iter().map(|s| TokenRequest::new([*s])).collect();
+    let calls = requests.iter().map(|r| acquirer.token_for_session(&user, &session.key, r));
+    let results = block_on(futures::future::join_all(calls));
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let used: Vec<String> = iso
+        .web
+        .token_requests()
+        .iter()
+        .filter(|r| r.form()["grant_type"] == "refresh_token")
+        .map(|r| r.form()["refresh_token"].clone())
+        .collect();
+    assert_eq!(used, ["rt-1", "rt-2", "rt-3"], "each refresh used the token the last one got");
 }

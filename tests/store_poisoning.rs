@@ -250,7 +250,11 @@ fn planted_tokens_are_never_served_under_any_cache_key() {
                 .unwrap();
         assert_ne!(user_token.secret(), "planted-by-the-attacker", "{key}");
         assert_ne!(app_token.secret(), "planted-by-the-attacker", "{key}");
-        match block_on(acquirer.token_for_session(&session_key, &TokenRequest::new([PARTNER]))) {
+        match block_on(acquirer.token_for_session(
+            &user(),
+            &session_key,
+            &TokenRequest::new([PARTNER]),
+        )) {
             Ok(token) => assert_ne!(token.secret(), "planted-by-the-attacker", "{key}"),
             // A session record that does not authenticate is gone: not found, never a 5xx.
             Err(e) => assert_eq!(e.status(), 404, "{key}: {e}"),
@@ -280,9 +284,11 @@ fn hostile_values_under_token_and_session_keys_are_misses_and_never_fail_a_reque
                 .unwrap_or_else(|e| panic!("{key} / {what}: {e}"));
             block_on(acquirer.token_for_app(&TokenRequest::new(["api://partner/.default"])))
                 .unwrap_or_else(|e| panic!("{key} / {what}: {e}"));
-            if let Err(e) =
-                block_on(acquirer.token_for_session(&session_key, &TokenRequest::new([PARTNER])))
-            {
+            if let Err(e) = block_on(acquirer.token_for_session(
+                &user(),
+                &session_key,
+                &TokenRequest::new([PARTNER]),
+            )) {
                 assert_eq!(e.status(), 404, "{key} / {what}: {e}");
             }
             let now = store.entry(key).map(|(v, _)| v);

@@ -384,3 +384,87 @@ fn a_burst_of_first_requests_for_one_token_reads_the_store_once() {
     let stats = acquirer.stats();
     assert_eq!((stats.token_requests, stats.cache.l2_reads, stats.cache.l2_writes), (1, 1, 1));
 }
+
+#[test]
+fn a_token_living_less_than_the_margin_is_still_served_for_part_of_its_life() {
+    // Keycloak's default access-token lifetime is 300 s: under a 300 s margin it would never be
+    // served from the cache. The margin is capped at a quarter of the lifetime instead.
+    let (iso, _) = with_store();
+    iso.web.expires_in.set(300);
+    let acquirer = iso.acquirer(&config(json!({}), json!({})));
+    let user = user();
+    block_on(acquirer.token_for_user(&user, &request())).unwrap();
+    iso.clock.advance(Duration::from_secs(224));
+    assert!(block_on(acquirer.token_for_user(&user, &request())).unwrap().from_cache());
+    iso.clock.advance(Duration::from_secs(2));
+    let fresh = block_on(acquirer.token_for_user(&user, &request())).unwrap();
+    assert_eq!((fresh.secret(), fresh.from_cache()), ("at-2", false));
+    // A long-lived token keeps the configured margin.
+    iso.web.expires_in.set(3600);
+    let other = other_user();
+    block_on(acquirer.token_for_user(&other, &request())).unwrap();
+    iso.clock.advance(Duration::from_secs(3600 - 299));
+    assert!(!block_on(acquirer.token_for_user(&other, &request())).unwrap().from_cache());
+}
+
+#[test]
+fn a_throttled_provider_is_not_asked_again_until_its_retry_after() {
+    let (iso, _) = with_store();
+    let acquirer = iso.acquirer(&config(json!({}), json!({})));
+    let user = user();
+    let throttled = || {
+        Ok(http::Response::builder()
+            .status(429)
+            .header("retry-after", "30")
+            .header("content-type", "application/json")
+            .body(br#"{"error":"temporarily_unavailable","error_codes":[50196]}"#.to_vec())
+            .unwrap())
+    };
+    // (A Retry-After longer than the request's budget is not waited for within the request.)
+    iso.web.queue(&token_endpoint(TENANT), throttled());
+    let err = block_on(acquirer.token_for_user(&user, &request())).unwrap_err();
+    assert_eq!(err.status(), 503);
+    let asked = iso.web.token_requests().len();
+    for _ in 0..20 {
+        let err = block_on(acquirer.token_for_user(&user, &request())).unwrap_err();
+        assert_eq!(err.status(), 503);
+        assert!(err.retry_after().is_some_and(|s| s <= 30), "{err:?}");
+        iso.clock.advance(Duration::from_secs(1));
+    }
+    assert_eq!(iso.web.token_requests().len(), asked, "not asked again within Retry-After");
+    iso.clock.advance(Duration::from_secs(10));
+    assert!(block_on(acquirer.token_for_user(&user, &request())).is_ok());
+    assert_eq!(iso.web.token_requests().len(), asked + 1);
+}
+
+#[test]
+fn a_failed_background_refresh_backs_off_instead_of_retrying_on_every_request() {
+    let (iso, _) = with_store();
+    let deferred = rc(Deferred::default());
+    let acquirer = iso.acquirer(&config(json!({}), json!({}))).with_background(deferred.clone());
+    let user = user();
+    block_on(acquirer.token_for_user(&user, &request())).unwrap();
+    iso.clock.advance(Duration::from_secs(2701));
+    iso.web.queue(
+        &token_endpoint(TENANT),
+        Ok(http::Response::builder()
+            .status(429)
+            .header("retry-after", "120")
+            .body(b"{}".to_vec())
+            .unwrap()),
+    );
+    block_on(acquirer.token_for_user(&user, &request())).unwrap();
+    assert_eq!(deferred.pending(), 1);
+    deferred.run_all();
+    let asked = iso.web.token_requests().len();
+    for _ in 0..10 {
+        let served = block_on(acquirer.token_for_user(&user, &request())).unwrap();
+        assert_eq!(served.secret(), "at-1", "the cached token is still served");
+        iso.clock.advance(Duration::from_secs(5));
+    }
+    assert_eq!(deferred.pending(), 0, "no refresh is scheduled while the provider said wait");
+    assert_eq!(iso.web.token_requests().len(), asked);
+    iso.clock.advance(Duration::from_secs(80));
+    block_on(acquirer.token_for_user(&user, &request())).unwrap();
+    assert_eq!(deferred.pending(), 1, "after Retry-After, one refresh again");
+}

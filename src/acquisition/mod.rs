@@ -49,7 +49,7 @@ pub use credential::{Certificate, ClientAssertionProvider, ClientCredential};
 pub use error::{AcquisitionError, IdentityError, ProviderFailure};
 use grants::Grant;
 pub use options::{AcquisitionOptions, OnBehalfOfGrant};
-pub use session::{Session, SessionKey};
+pub use session::{Session, SessionKey, SessionStart};
 use single_flight::{Join, SingleFlight};
 use token_endpoint::TokenCall;
 
@@ -205,6 +205,17 @@ impl Plan {
     }
 }
 
+/// A provider's refusal to be asked again yet, for one token.
+struct Backoff {
+    until_ms: u64,
+    failures: u32,
+    error: AcquisitionError,
+}
+
+/// The longest a token is not asked for again after the provider failed without a
+/// `Retry-After` (the waits double from one second: 1, 2, 4, ... 60).
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
 pub(crate) struct Inner {
     pub(crate) platform: Platform,
     pub(crate) options: AcquisitionOptions,
@@ -212,6 +223,12 @@ pub(crate) struct Inner {
     flights: SingleFlight<Result<(Rc<CachedToken>, bool), AcquisitionError>>,
     signing_key: RefCell<Option<SigningKey>>,
     scheduled_refreshes: RefCell<std::collections::HashSet<String>>,
+    /// Per flight key: the provider said to wait (429 `Retry-After`) or was down; until then
+    /// the same answer is given without asking it again.
+    backoff: RefCell<std::collections::HashMap<String, Backoff>>,
+    /// Per session record: one refresh at a time, so a rotated refresh token is never used
+    /// twice nor lost between two refreshes of one session (for different scopes, say).
+    session_locks: RefCell<std::collections::HashMap<String, Rc<futures_util::lock::Mutex<()>>>>,
     token_requests: Cell<u64>,
     background_refreshes: Cell<u64>,
 }
@@ -339,6 +356,8 @@ impl TokenAcquirer {
                 flights: SingleFlight::new(),
                 signing_key: RefCell::new(None),
                 scheduled_refreshes: RefCell::new(std::collections::HashSet::new()),
+                backoff: RefCell::new(std::collections::HashMap::new()),
+                session_locks: RefCell::new(std::collections::HashMap::new()),
                 token_requests: Cell::new(0),
                 background_refreshes: Cell::new(0),
             }),
@@ -477,7 +496,7 @@ impl TokenAcquirer {
 
     /// Whether a cached token has more than the margin of life left.
     fn usable(&self, token: &CachedToken, now: u64) -> bool {
-        token.expires_at_ms > now.saturating_add(self.inner.margin_ms())
+        token.expires_at_ms > now.saturating_add(token.margin_ms(self.inner.margin_ms()))
     }
 
     async fn fetch_shared(&self, plan: Plan) -> Result<(Rc<CachedToken>, bool), AcquisitionError> {
@@ -505,7 +524,9 @@ impl TokenAcquirer {
             return;
         };
         let flight_key = plan.flight_key();
+        let now = self.inner.platform.clock.now_millis();
         if self.inner.flights.is_running(&flight_key)
+            || self.backing_off(&flight_key, now).is_some()
             || !self.inner.scheduled_refreshes.borrow_mut().insert(flight_key.clone())
         {
             return;
@@ -538,17 +559,59 @@ impl TokenAcquirer {
                 }
             }
         }
-        let session = match &plan.subject {
-            Subject::Session { record_key } => Some(self.session_record(record_key).await?),
-            _ => None,
+        let flight_key = plan.flight_key();
+        if let Some(error) = self.backing_off(&flight_key, inner.platform.clock.now_millis()) {
+            return Err(error);
+        }
+        let outcome = match &plan.subject {
+            Subject::Session { record_key } => self.refresh_session(&plan, record_key).await,
+            _ => self.request_token(&plan, None).await,
         };
-        let response = self.request_token(&plan, session.as_deref()).await?;
+        let response = match outcome {
+            Ok(answer) => {
+                inner.backoff.borrow_mut().remove(&flight_key);
+                answer
+            }
+            Err(error) => {
+                self.back_off(&flight_key, &error);
+                return Err(error);
+            }
+        };
         let token = Rc::new(self.cached_token(&response));
         self.store_token(&plan.key, &token).await;
-        if let (Subject::Session { record_key }, Some(record)) = (&plan.subject, session) {
-            self.update_session(record_key, &record, response.refresh_token, &plan.key).await;
-        }
         Ok((token, false))
+    }
+
+    /// The error to answer with while `flight_key` is backing off, if it is.
+    fn backing_off(&self, flight_key: &str, now: u64) -> Option<AcquisitionError> {
+        let backoff = self.inner.backoff.borrow();
+        let entry = backoff.get(flight_key).filter(|b| b.until_ms > now)?;
+        Some(match &entry.error {
+            AcquisitionError::Throttled { details, .. } => AcquisitionError::Throttled {
+                retry_after: Some(Duration::from_millis(entry.until_ms - now)),
+                details: details.clone(),
+            },
+            other => other.clone(),
+        })
+    }
+
+    /// After a throttled or unavailable provider: waits its `Retry-After`, or a doubling wait.
+    fn back_off(&self, flight_key: &str, error: &AcquisitionError) {
+        let failures =
+            self.inner.backoff.borrow().get(flight_key).map_or(0, |b| b.failures).saturating_add(1);
+        let wait = match error {
+            AcquisitionError::Throttled { retry_after: Some(wait), .. } => *wait,
+            AcquisitionError::Throttled { .. } | AcquisitionError::ProviderUnavailable(_) => {
+                Duration::from_secs(1u64 << failures.min(6).saturating_sub(1)).min(MAX_BACKOFF)
+            }
+            _ => return,
+        };
+        let now = self.inner.platform.clock.now_millis();
+        let until_ms = now.saturating_add(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX));
+        self.inner
+            .backoff
+            .borrow_mut()
+            .insert(flight_key.to_owned(), Backoff { until_ms, failures, error: error.clone() });
     }
 
     /// One request to the token endpoint with `plan`'s grant (`session` holds the refresh token
@@ -590,24 +653,40 @@ impl TokenAcquirer {
             .map_err(|e| for_the_client(e, &plan.scope, &endpoint, &inner.options.client_id))
     }
 
+    /// The cache record of a fresh token: served until its margin (relative to its lifetime
+    /// for short-lived tokens), refreshed from `refresh_in`, or from the last quarter of its
+    /// life, or (short-lived tokens) from half its life.
     fn cached_token(&self, response: &response::TokenResponse) -> CachedToken {
         let now = self.inner.platform.clock.now_millis();
         let lifetime = response.expires_in.saturating_mul(1000);
         let expires_at_ms = now.saturating_add(lifetime);
-        let latest = expires_at_ms.saturating_sub(self.inner.margin_ms());
-        let refresh_at_ms = match response.refresh_in {
+        let mut token = CachedToken {
+            access_token: response.access_token.clone(),
+            expires_at_ms,
+            refresh_at_ms: now,
+            issued_at_ms: now,
+        };
+        let margin = token.margin_ms(self.inner.margin_ms());
+        let latest = expires_at_ms.saturating_sub(margin);
+        let default_refresh = if margin < self.inner.margin_ms() {
+            now.saturating_add(lifetime / 2)
+        } else {
+            expires_at_ms.saturating_sub(lifetime / 4)
+        };
+        token.refresh_at_ms = match response.refresh_in {
             Some(seconds) => now.saturating_add(seconds.saturating_mul(1000)),
-            None => expires_at_ms.saturating_sub(lifetime / 4),
+            None => default_refresh,
         }
         .min(latest)
         .max(now);
-        CachedToken { access_token: response.access_token.clone(), expires_at_ms, refresh_at_ms }
+        token
     }
 
     /// Caches `token` until its margin; one that can never be served from cache is not stored.
     async fn store_token(&self, key: &CacheKey, token: &Rc<CachedToken>) {
         let now = self.inner.platform.clock.now_millis();
-        let usable_until = token.expires_at_ms.saturating_sub(self.inner.margin_ms());
+        let usable_until =
+            token.expires_at_ms.saturating_sub(token.margin_ms(self.inner.margin_ms()));
         if usable_until > now {
             let ttl = Duration::from_millis(usable_until - now);
             self.inner.cache.put(key, token.clone(), ttl).await;

@@ -3,9 +3,17 @@
 //!
 //! [`TokenAcquirer::start_session`] exchanges the user's token once, keeping the refresh token
 //! the provider returns in a [`SessionRecord`] under the session key (sealed in the store like
-//! every cache value when a cache key secret is configured). [`TokenAcquirer::token_for_session`]
-//! then gets tokens by the key alone, refreshing with that refresh token (and keeping a rotated
-//! one). [`TokenAcquirer::end_session`] deletes the record and the session's cached tokens.
+//! every shared value). [`TokenAcquirer::token_for_session`] then gets tokens for the session,
+//! refreshing with that refresh token (and keeping a rotated one), after the user's token has
+//! expired. [`TokenAcquirer::end_session`] deletes the session's cached tokens and leaves a
+//! tombstone that every isolate honours.
+//!
+//! A session is bound to the user who started it (tenant and object id) and to the apps the
+//! starter named ([`SessionStart::continued_by_app`]): starting a session under a key another
+//! user holds is refused, and so is continuing a session as anyone else (both answer as an
+//! unknown session, 404, so a key's existence is not disclosed). Refreshes of one session run
+//! one at a time in an isolate, each reading the record afresh, so a rotated refresh token is
+//! never used twice or lost, whatever scopes they are for.
 //!
 //! With the Entra grant the SDK adds `offline_access` to the session's first request so that a
 //! refresh token is issued. A session lapses after `TokenCache.SessionMaxIdleDays` without a
@@ -34,6 +42,55 @@ pub enum SessionKey {
     Key(String),
 }
 
+/// How to start a session: under which key, and which apps may continue it besides the user who
+/// starts it. `SessionKey::AllocateForMe.into()` is a session only its starter may continue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionStart {
+    /// The key.
+    pub key: SessionKey,
+    /// Client ids of the apps whose app-only tokens may continue the session (a scheduler).
+    pub apps: Vec<String>,
+}
+
+impl SessionStart {
+    /// Also lets the app with client id `client_id` continue the session with an app-only
+    /// token (`azp` in v2.0 tokens, `appid` in v1.0 tokens).
+    pub fn continued_by_app(mut self, client_id: impl Into<String>) -> Self {
+        self.apps.push(client_id.into());
+        self
+    }
+}
+
+impl From<SessionKey> for SessionStart {
+    fn from(key: SessionKey) -> Self {
+        SessionStart { key, apps: Vec::new() }
+    }
+}
+
+/// Who a validated token speaks for, as a session records it.
+fn owner_of(user: &ValidatedToken) -> String {
+    match (user.tenant_id(), user.object_id()) {
+        (Some(tid), Some(oid)) => format!("{tid}/{oid}"),
+        _ => {
+            format!("{}/{}", user.issuer().unwrap_or_default(), user.subject().unwrap_or_default())
+        }
+    }
+}
+
+/// The client id of the app an app-only token was issued to.
+fn app_of(caller: &ValidatedToken) -> Option<&str> {
+    caller.claim_str("azp").or_else(|| caller.claim_str("appid"))
+}
+
+/// Whether `caller` may use the session `record`: its owner (a user token), or an allowed app.
+fn may_continue(record: &SessionRecord, caller: &ValidatedToken) -> bool {
+    if caller.is_app_only() {
+        app_of(caller).is_some_and(|app| record.apps.iter().any(|a| a == app))
+    } else {
+        !record.owner.is_empty() && record.owner == owner_of(caller)
+    }
+}
+
 /// A started session.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -45,13 +102,15 @@ pub struct Session {
 
 impl TokenAcquirer {
     /// Starts a long-running session for the caller and returns its key and a first token for
-    /// `request.scopes`. Starting a session whose key already exists continues it.
+    /// `request.scopes`. Starting a session whose key the same user already holds continues it;
+    /// a key another user holds is refused ([`AcquisitionError::SessionNotFound`]).
     pub async fn start_session(
         &self,
         user: &ValidatedToken,
-        key: SessionKey,
+        start: impl Into<SessionStart>,
         request: &TokenRequest,
     ) -> Result<Session, AcquisitionError> {
+        let SessionStart { key, apps } = start.into();
         let session_key = match key {
             SessionKey::AllocateForMe => allocated_session_key(user.token().expose()),
             SessionKey::Key(k) if !k.trim().is_empty() => k,
@@ -60,10 +119,14 @@ impl TokenAcquirer {
             }
         };
         let record_key = self.record_key(&session_key);
-        let now = self.inner.platform.clock.now_millis();
-        if self.inner.cache.get::<SessionRecord>(&record_key, now).await.is_some() {
-            let token = self.token_for_session(&session_key, request).await?;
-            return Ok(Session { key: session_key, token });
+        if let Some(record) = self.fresh_record(&record_key).await {
+            if !record.ended {
+                if record.owner != owner_of(user) || user.is_app_only() {
+                    return Err(AcquisitionError::SessionNotFound);
+                }
+                let token = self.token_for_session(user, &session_key, request).await?;
+                return Ok(Session { key: session_key, token });
+            }
         }
 
         let mut user_plan = self.user_plan(user, request).await?;
@@ -86,36 +149,119 @@ impl TokenAcquirer {
             tenant,
             token_keys: vec![token_key.as_str().to_owned()],
             expires_at_ms: 0,
+            owner: owner_of(user),
+            apps,
+            ended: false,
         };
         self.save_record(&record_key, record).await;
         Ok(Session { key: session_key, token: AcquiredToken { token: cached, from_cache: false } })
     }
 
-    /// A token for `request.scopes` in the session stored under `key`: from the cache, or
-    /// refreshed with the session's refresh token. Works after the user's token has expired.
+    /// A token for `request.scopes` in the session stored under `key`, for `caller`: the user
+    /// who started it (a later token of theirs) or an app it allows (an app-only token). From
+    /// the cache, or refreshed with the session's refresh token; works after the user's first
+    /// token has expired. Anyone else gets [`AcquisitionError::SessionNotFound`].
     pub async fn token_for_session(
         &self,
+        caller: &ValidatedToken,
         key: &str,
         request: &TokenRequest,
     ) -> Result<AcquiredToken, AcquisitionError> {
         let record_key = self.record_key(key);
         let record = self.session_record(&record_key).await?;
+        if !may_continue(&record, caller) {
+            return Err(AcquisitionError::SessionNotFound);
+        }
         let tenant = record.tenant.as_deref().filter(|t| crate::config::is_guid(t));
         let token_key = self.session_token_key(key, &self.inner.key_authority(tenant), request);
         let scope = canonical_scopes(&request.scopes);
         self.acquire(plan(Subject::Session { record_key }, tenant, scope, request, token_key)).await
     }
 
-    /// Ends the session under `key`: deletes its record and cached tokens (memory and store).
-    /// Ending an unknown session does nothing.
-    pub async fn end_session(&self, key: &str) {
+    /// Ends the session under `key` for `caller` (its owner or an allowed app): deletes its
+    /// cached tokens (memory and store) and replaces its record with a tombstone, so no isolate
+    /// continues it or writes it back. Ending an unknown session, or someone else's, does
+    /// nothing.
+    pub async fn end_session(&self, caller: &ValidatedToken, key: &str) {
         let record_key = self.record_key(key);
-        if let Ok(record) = self.session_record(&record_key).await {
-            for token_key in &record.token_keys {
-                self.inner.cache.remove(&CacheKey::from_stored(token_key)).await;
-            }
+        let lock = self.session_lock(&record_key);
+        let _one_at_a_time = crate::platform::lock_mutex(
+            &lock,
+            self.inner.platform.clock.as_ref(),
+            self.inner.platform.join_poll_interval,
+        )
+        .await;
+        let Some(record) = self.fresh_record(&record_key).await.filter(|r| !r.ended) else {
+            return;
+        };
+        if !may_continue(&record, caller) {
+            return;
         }
-        self.inner.cache.remove(&record_key).await;
+        for token_key in &record.token_keys {
+            self.inner.cache.remove(&CacheKey::from_stored(token_key)).await;
+        }
+        let tombstone = SessionRecord {
+            refresh_token: Secret::new(""),
+            tenant: None,
+            token_keys: Vec::new(),
+            expires_at_ms: 0,
+            owner: record.owner.clone(),
+            apps: Vec::new(),
+            ended: true,
+        };
+        self.save_record(&record_key, tombstone).await;
+    }
+
+    /// The isolate's lock for one session's refreshes.
+    fn session_lock(&self, record_key: &CacheKey) -> Rc<futures_util::lock::Mutex<()>> {
+        self.inner
+            .session_locks
+            .borrow_mut()
+            .entry(record_key.as_str().to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// The session's record as the store has it now (another isolate may have rotated its
+    /// refresh token or ended it), or as memory has it when there is no store.
+    async fn fresh_record(&self, record_key: &CacheKey) -> Option<Rc<SessionRecord>> {
+        let now = self.inner.platform.clock.now_millis();
+        if self.inner.platform.store.is_some() {
+            self.inner.cache.get_store::<SessionRecord>(record_key, now).await
+        } else {
+            self.inner.cache.get_memory::<SessionRecord>(record_key, now)
+        }
+    }
+
+    /// One refresh of the session under `record_key` for `plan`, one at a time per session:
+    /// the record is read afresh, its refresh token used, and a rotated one kept, unless the
+    /// session was ended meanwhile.
+    pub(super) async fn refresh_session(
+        &self,
+        plan: &super::Plan,
+        record_key: &CacheKey,
+    ) -> Result<super::response::TokenResponse, AcquisitionError> {
+        let lock = self.session_lock(record_key);
+        let _one_at_a_time = crate::platform::lock_mutex(
+            &lock,
+            self.inner.platform.clock.as_ref(),
+            self.inner.platform.join_poll_interval,
+        )
+        .await;
+        let record = self
+            .fresh_record(record_key)
+            .await
+            .filter(|r| !r.ended)
+            .ok_or(AcquisitionError::SessionNotFound)?;
+        let response = self.request_token(plan, Some(&record)).await?;
+        // Ended in another isolate while the request ran: the token is not kept either.
+        let current = self
+            .fresh_record(record_key)
+            .await
+            .filter(|r| !r.ended)
+            .ok_or(AcquisitionError::SessionNotFound)?;
+        self.update_session(record_key, &current, response.refresh_token.clone(), &plan.key).await;
+        Ok(response)
     }
 
     fn record_key(&self, session_key: &str) -> CacheKey {
@@ -147,11 +293,12 @@ impl TokenAcquirer {
             .cache
             .get::<SessionRecord>(record_key, now)
             .await
+            .filter(|r| !r.ended)
             .ok_or(AcquisitionError::SessionNotFound)
     }
 
-    /// After a refresh: keeps a rotated refresh token, remembers the token's key, and extends
-    /// the session's life.
+    /// After a refresh: keeps a rotated refresh token, remembers the token's key (with the keys
+    /// already recorded), and extends the session's life.
     pub(super) async fn update_session(
         &self,
         record_key: &CacheKey,

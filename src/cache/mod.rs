@@ -57,6 +57,22 @@ pub struct CachedToken {
     /// From when it should be refreshed in the background, in Unix milliseconds.
     #[serde(rename = "ref")]
     pub refresh_at_ms: u64,
+    /// When it was received, in Unix milliseconds (0 when unknown): with `expires_at_ms`, its
+    /// lifetime, which bounds the expiry margin for short-lived tokens.
+    #[serde(rename = "iat", default)]
+    pub issued_at_ms: u64,
+}
+
+impl CachedToken {
+    /// The margin this token is served with: the configured one, or a quarter of its lifetime
+    /// when that is shorter (a token living 300 s, Keycloak's default, would otherwise never be
+    /// served from the cache under a 300 s margin).
+    pub fn margin_ms(&self, configured_ms: u64) -> u64 {
+        match self.expires_at_ms.checked_sub(self.issued_at_ms) {
+            Some(lifetime) if self.issued_at_ms > 0 => configured_ms.min(lifetime / 4),
+            _ => configured_ms,
+        }
+    }
 }
 
 impl Record for CachedToken {
@@ -83,6 +99,16 @@ pub struct SessionRecord {
     /// The cache keys of the session's tokens, so ending the session can delete them.
     #[serde(rename = "keys", default)]
     pub token_keys: Vec<String>,
+    /// Who started it: `{tid}/{oid}` (or `{iss}/{sub}` without them). Only they, and the apps
+    /// in `apps`, may continue it.
+    #[serde(rename = "own", default)]
+    pub owner: String,
+    /// The client ids of the apps (app-only tokens, by `azp`/`appid`) allowed to continue it.
+    #[serde(rename = "apps", default)]
+    pub apps: Vec<String>,
+    /// A tombstone: the session was ended, and no isolate may continue or rewrite it.
+    #[serde(rename = "end", default)]
+    pub ended: bool,
     /// When the record lapses unless used, in Unix milliseconds.
     #[serde(rename = "exp")]
     pub expires_at_ms: u64,

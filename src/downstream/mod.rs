@@ -44,8 +44,14 @@ pub enum CallAs<'a> {
     User(&'a ValidatedToken),
     /// As the app itself.
     App,
-    /// For the long-running session stored under this key.
-    Session(&'a str),
+    /// For the long-running session stored under `key`, continued by `caller` (the user who
+    /// started it, or an app it allows).
+    Session {
+        /// The session key.
+        key: &'a str,
+        /// Who continues it.
+        caller: &'a ValidatedToken,
+    },
 }
 
 /// Per-call overrides of an API's configuration. `Debug` shows header names and the body's
@@ -233,7 +239,9 @@ impl DownstreamApis {
                 self.acquirer.token_for_app(&request).await?
             }
             (CallAs::User(user), false) => self.acquirer.token_for_user(user, &request).await?,
-            (CallAs::Session(key), _) => self.acquirer.token_for_session(key, &request).await?,
+            (CallAs::Session { key, caller }, _) => {
+                self.acquirer.token_for_session(caller, key, &request).await?
+            }
         };
         Ok(token)
     }

@@ -6,8 +6,8 @@ use std::rc::Rc;
 use edge_identity::platform::worker::{platform, to_worker_response, WaitUntil};
 use edge_identity::platform::Background;
 use edge_identity::{
-    CallAs, ConfigError, DownstreamApis, SessionKey, TokenAcquirer, TokenRequest, TokenValidator,
-    ValidatedToken, ValidationError,
+    CallAs, ConfigError, DownstreamApis, SessionKey, SessionStart, TokenAcquirer, TokenRequest,
+    TokenValidator, ValidatedToken, ValidationError,
 };
 use serde_json::{json, Value};
 use worker::{console_error, console_log, event, Context, Env, Method, Request, Response, Result};
@@ -173,22 +173,22 @@ async fn start_job(
         Ok(api) => api.scopes.clone(),
         Err(e) => return answer(e.to_response()),
     };
-    let session = match apis
-        .acquirer()
-        .start_session(caller, SessionKey::AllocateForMe, &TokenRequest::new(scopes))
-        .await
-    {
+    // Jobs are resumed by this API's own scheduler: client credentials as this app, so its
+    // app-only tokens carry this app's client id. Only it and the user may continue the session.
+    let acquirer = apis.acquirer();
+    let start = SessionStart::from(SessionKey::AllocateForMe)
+        .continued_by_app(acquirer.options().client_id.clone());
+    let session = match acquirer.start_session(caller, start, &TokenRequest::new(scopes)).await {
         Ok(session) => session,
         Err(e) => return answer(e.to_response()),
     };
     let key = session.key.clone();
     let apis = apis.clone();
+    let caller = caller.clone();
     background.spawn(Box::pin(async move {
         let job = json!({"sessionKey": key, "job": body});
-        match apis
-            .post_json::<Value, Value>(PARTNER, CallAs::Session(&key), Some("api/process"), &job)
-            .await
-        {
+        let who = CallAs::Session { key: &key, caller: &caller };
+        match apis.post_json::<Value, Value>(PARTNER, who, Some("api/process"), &job).await {
             Ok(_) => console_log!("edge-identity example: job started"),
             Err(e) => {
                 console_error!("edge-identity example: the job's first call failed: {}", e.code())
@@ -211,7 +211,7 @@ async fn resume_job(apis: &DownstreamApis, caller: &ValidatedToken, key: &str) -
     match apis
         .post_json::<Value, Value>(
             PARTNER,
-            CallAs::Session(key),
+            CallAs::Session { key, caller },
             Some("api/process/complete"),
             &job,
         )
