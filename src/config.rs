@@ -58,14 +58,13 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl ConfigError {
-    /// The answer for a request that can't be served because of this problem: 500, with a
-    /// JSON body naming the field (`{"error": "server_misconfigured", "error_description",
-    /// "field"}`). Values are never included.
+    /// The answer for a request that can't be served because of this problem: a bare 500
+    /// (`{"error": "server_error"}`) that tells an anonymous caller nothing about the
+    /// deployment. Log the error itself (its `Display` names the field) for the operator.
     pub fn to_response(&self) -> http::Response<Vec<u8>> {
         let body = serde_json::json!({
-            "error": "server_misconfigured",
-            "error_description": format!("configuration error: {self}"),
-            "field": self.field,
+            "error": "server_error",
+            "error_description": "the service is not configured correctly",
         });
         crate::error::json_response(http::StatusCode::INTERNAL_SERVER_ERROR, None, None, &body)
     }
@@ -147,7 +146,8 @@ pub struct IdentityConfig {
 
 /// One entry of `DownstreamApis`, in the Microsoft.Identity.Web shape:
 /// `{"BaseUrl": "https://graph.microsoft.com/v1.0", "Scopes": ["User.Read"], "RelativePath": "me"}`.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+/// `Debug` shows header names, never their values (an API key may be one).
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "PascalCase")]
 pub struct DownstreamApiConfig {
     /// The API's base URL (`https`, or `http` to a loopback host for local development).
@@ -200,6 +200,23 @@ pub struct TokenCacheConfig {
     /// How long a long-running session is kept after its last use, in days (default 90).
     #[serde(default)]
     pub session_max_idle_days: Option<u64>,
+}
+
+impl fmt::Debug for DownstreamApiConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DownstreamApiConfig")
+            .field("base_url", &self.base_url)
+            .field("scopes", &self.scopes)
+            .field("relative_path", &self.relative_path)
+            .field("http_method", &self.http_method)
+            .field("request_app_token", &self.request_app_token)
+            .field("timeout_ms", &self.timeout_ms)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("audience", &self.audience)
+            .field("resource", &self.resource)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .finish()
+    }
 }
 
 impl IdentityConfig {
@@ -279,6 +296,11 @@ pub struct AzureAdConfig {
     /// Restricts the accepted algorithms to these (default: all of [`Algorithm::ALL`]).
     #[serde(default)]
     pub valid_algorithms: Option<Vec<String>>,
+    /// The accepted values of the token header's `typ` (Microsoft.IdentityModel's
+    /// `ValidTypes`), compared without case and with or without `application/`: `["at+jwt"]`
+    /// requires RFC 9068 access tokens. Default: any `typ`, or none.
+    #[serde(default)]
+    pub valid_types: Option<Vec<String>>,
     /// The credentials this API proves its identity with when it acquires tokens.
     #[serde(default)]
     pub client_credentials: Vec<CredentialDescription>,
@@ -418,11 +440,27 @@ impl AzureAdConfig {
             credential.check(&format!("AzureAd.ClientCredentials[{i}]"))?;
         }
 
+        let valid_types = match &self.valid_types {
+            None => None,
+            Some(types) => {
+                let mut list = Vec::new();
+                for (i, t) in types.iter().enumerate() {
+                    let t = non_empty(Some(t), &format!("AzureAd.ValidTypes[{i}]"))?;
+                    list.push(media_type(t));
+                }
+                if list.is_empty() {
+                    return Err(ConfigError::new("AzureAd.ValidTypes", "must not be empty"));
+                }
+                Some(list)
+            }
+        };
+
         Ok(ValidationOptions {
             client_id: client_id.to_owned(),
             authority,
             audiences,
             audiences_by_token_version,
+            valid_types,
             valid_issuers,
             allowed_tenants,
             allow_acl_authorization: self.allow_web_api_to_be_authorized_by_acl,
@@ -600,6 +638,8 @@ pub struct ValidationOptions {
     pub audiences_by_token_version: bool,
     /// Issuers accepted in addition to the authority's own.
     pub valid_issuers: Vec<String>,
+    /// Accepted header `typ` values (lower case, without `application/`), if restricted.
+    pub valid_types: Option<Vec<String>>,
     /// Accepted tenant ids, if restricted.
     pub allowed_tenants: Option<Vec<String>>,
     /// Whether tokens with neither `scp` nor `roles` are accepted.
@@ -709,6 +749,12 @@ pub(crate) fn is_metadata_url(text: &str) -> bool {
         (Some("http"), Some(host)) => matches!(host, "127.0.0.1" | "localhost" | "[::1]"),
         _ => false,
     }
+}
+
+/// A `typ` value as compared: lower case, without the `application/` prefix (RFC 7515 §4.1.9).
+pub(crate) fn media_type(typ: &str) -> String {
+    let lower = typ.trim().to_ascii_lowercase();
+    lower.strip_prefix("application/").map(str::to_owned).unwrap_or(lower)
 }
 
 /// Whether `text` is a GUID in its usual 8-4-4-4-12 hexadecimal form.

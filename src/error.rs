@@ -94,6 +94,8 @@ pub enum ValidationError {
     KeyInHeader(&'static str),
     /// `alg` is not on the allow-list (`none`, `HS*`, or anything unknown or not configured).
     AlgorithmNotAllowed,
+    /// The header's `typ` is not one of `ValidTypes` (`at+jwt` for RFC 9068 access tokens).
+    InvalidType,
     /// No key in the issuer's key set has the token's `kid`, even after refreshing the set.
     UnknownKey,
     /// Keys were found, but none may verify this algorithm (type, `alg`, `use` or `key_ops`).
@@ -163,6 +165,7 @@ impl ValidationError {
             ValidationError::UnsupportedCriticalHeader => "token_crit_unsupported",
             ValidationError::KeyInHeader(_) => "token_key_in_header",
             ValidationError::AlgorithmNotAllowed => "token_alg_not_allowed",
+            ValidationError::InvalidType => "token_type_invalid",
             ValidationError::UnknownKey => "token_key_unknown",
             ValidationError::KeyNotUsable => "token_key_not_usable",
             ValidationError::InvalidSignature => "token_signature_invalid",
@@ -221,6 +224,7 @@ impl ValidationError {
             ValidationError::AlgorithmNotAllowed => {
                 "the token signing algorithm is not allowed".into()
             }
+            ValidationError::InvalidType => "the token type is not accepted".into(),
             ValidationError::UnknownKey => "the token signing key is not known".into(),
             ValidationError::KeyNotUsable => {
                 "the token signing key may not be used with its algorithm".into()

@@ -322,3 +322,25 @@ fn call_options_debug_never_shows_header_values_or_the_body() {
     assert!(printed.contains("x-api-key") && printed.contains("body_bytes: Some(15)"), "{printed}");
     assert!(!printed.contains("caller-secret-key") && !printed.contains("4111"), "{printed}");
 }
+
+#[test]
+fn configuration_and_session_debug_never_shows_header_values_or_session_keys() {
+    let config = config(
+        json!({}),
+        json!({"DownstreamApis": {
+            "Partner": {"BaseUrl": PARTNER, "Scopes": ["s"], "Headers": {"x-api-key": "k-hunter2-secret"}}
+        }}),
+    );
+    let apis = DownstreamApis::from_config(isolate().acquirer(&config), &config).unwrap();
+    let user = user();
+    let shown = [
+        format!("{config:?}"),
+        format!("{:?}", apis.api("Partner").unwrap()),
+        format!("{:?}", edge_identity::SessionKey::Key("job-hunter2-secret".into())),
+        format!("{:?}", CallAs::Session { key: "job-hunter2-secret", caller: &user }),
+    ];
+    for text in &shown {
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+    assert!(shown[0].contains("x-api-key") && shown[1].contains("x-api-key"), "names are shown");
+}

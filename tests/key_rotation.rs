@@ -238,3 +238,27 @@ fn a_failing_store_never_fails_validation() {
     assert!(api.check(&token(1, clock.secs())).is_ok());
     assert_eq!(idp.jwks_fetches(), 1);
 }
+
+#[test]
+fn where_memory_lasts_one_request_a_flood_of_unknown_kids_still_fetches_once_per_cooldown() {
+    // Spin runs each request in a new instance: only the shared store carries the cooldown.
+    let store = rc(MemoryStore::new());
+    let idp = rc(ScriptedIdp::entra(TENANT, vec![TestSigner::ec(1).public_jwk("k1")]));
+    let clock = rc(ManualClock::at_secs(T0));
+    let warm = isolate(idp.clone(), clock.clone(), Some(store.clone()));
+    assert!(warm.check(&token(1, clock.secs())).is_ok());
+    assert_eq!(idp.jwks_fetches(), 1);
+    for seed in 2..=40u8 {
+        let request = isolate(idp.clone(), clock.clone(), Some(store.clone()));
+        assert_eq!(
+            request.check(&token(seed, clock.secs())).unwrap_err(),
+            ValidationError::UnknownKey
+        );
+        clock.advance(Duration::from_millis(500));
+    }
+    assert_eq!(idp.jwks_fetches(), 2, "one refetch for 39 requests within the cooldown");
+    clock.advance(Duration::from_secs(30));
+    let later = isolate(idp.clone(), clock.clone(), Some(store.clone()));
+    let _ = later.check(&token(99, clock.secs()));
+    assert_eq!(idp.jwks_fetches(), 3, "one more once the cooldown has passed");
+}

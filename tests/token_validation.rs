@@ -576,3 +576,68 @@ fn failures_answer_rfc_6750_challenges_without_echoing_the_token() {
     let err = block_on(api.validator.validate_request(&twice)).unwrap_err();
     assert_eq!(err.to_response().status(), 400);
 }
+
+fn generic_api(extra: Value) -> Api {
+    let idp = rc(ScriptedIdp::entra(TENANT, vec![TestSigner::Rsa.public_jwk("rsa")]));
+    idp.discovery.replace(json!({"issuer": "https://idp.example/realms/shop", "jwks_uri": "https://idp.example/realms/shop/certs"}));
+    let idp = rc(ScriptedIdp {
+        metadata_url: "https://idp.example/realms/shop/.well-known/openid-configuration".into(),
+        ..Rc::try_unwrap(idp).ok().unwrap()
+    });
+    let clock = rc(ManualClock::at_secs(T0));
+    let platform = Platform::new(idp.clone(), Rc::new(RustCrypto), clock.clone());
+    let mut azure_ad =
+        json!({"Authority": "https://idp.example/realms/shop", "ClientId": "shop-api"});
+    azure_ad.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    let config = IdentityConfig::from_json(&json!({"AzureAd": azure_ad}).to_string()).unwrap();
+    let validator = TokenValidator::from_config(&config.azure_ad, platform).unwrap();
+    Api { idp, clock, validator }
+}
+
+fn shop_claims(extra: Value) -> Value {
+    with(
+        json!({"iss": "https://idp.example/realms/shop", "aud": "shop-api", "exp": T0 + 60, "sub": "u1"}),
+        extra,
+    )
+}
+
+#[test]
+fn generic_providers_scopes_count_from_scope_and_scp_arrays() {
+    // RFC 8693 / RFC 9068 put scopes in a space-separated `scope`; some providers give `scp`
+    // as an array.
+    let api = generic_api(json!({}));
+    for (shape, claims) in [
+        ("scope", shop_claims(json!({"scope": "orders.read profile"}))),
+        ("scp array", shop_claims(json!({"scp": ["orders.read", "profile"]}))),
+    ] {
+        let token = api.check(&rs256(&claims)).unwrap_or_else(|e| panic!("{shape}: {e}"));
+        assert!(token.require_scope(&["orders.read"]).is_ok(), "{shape}");
+        assert!(token.require_scope(&["orders.write"]).is_err(), "{shape}");
+        assert!(!token.is_app_only(), "{shape}");
+    }
+    assert_eq!(
+        api.check(&rs256(&shop_claims(json!({"scp": [5]})))).unwrap_err(),
+        ValidationError::NoScopeOrRole,
+        "non-string array members are not scopes"
+    );
+}
+
+#[test]
+fn valid_types_can_require_rfc_9068_access_tokens() {
+    let api = generic_api(json!({"ValidTypes": ["at+jwt"]}));
+    let claims = shop_claims(json!({"scope": "orders.read"}));
+    let with_typ = |typ: Option<&str>| {
+        let mut header = json!({"alg": "RS256", "kid": "rsa"});
+        if let Some(typ) = typ {
+            header["typ"] = json!(typ);
+        }
+        TestSigner::Rsa.sign_with_header(&header, &claims)
+    };
+    assert!(api.check(&with_typ(Some("at+jwt"))).is_ok());
+    assert!(api.check(&with_typ(Some("application/AT+JWT"))).is_ok(), "RFC 7515 §4.1.9 forms");
+    for typ in [Some("JWT"), Some("id_token+jwt"), None] {
+        assert_eq!(api.check(&with_typ(typ)).unwrap_err(), ValidationError::InvalidType, "{typ:?}");
+    }
+    // Without ValidTypes any typ is accepted, as before.
+    assert!(generic_api(json!({})).check(&with_typ(Some("JWT"))).is_ok());
+}

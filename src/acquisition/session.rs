@@ -32,8 +32,9 @@ use crate::cache::{CacheKey, SessionRecord};
 use crate::config::Secret;
 use crate::validation::authorize::ValidatedToken;
 
-/// Which key a new session is stored under.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Which key a new session is stored under. `Debug` never shows a key: whoever holds it (with
+/// the right token) continues the session.
+#[derive(Clone, PartialEq, Eq)]
 pub enum SessionKey {
     /// Let the SDK derive one from the incoming token (`AllocateForMe`); it is returned in
     /// [`Session::key`]. Starting twice with the same token gives the same session.
@@ -67,6 +68,12 @@ impl From<SessionKey> for SessionStart {
     }
 }
 
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("key", &"***").field("token", &self.token).finish()
+    }
+}
+
 /// Who a validated token speaks for, as a session records it.
 fn owner_of(user: &ValidatedToken) -> String {
     match (user.tenant_id(), user.object_id()) {
@@ -91,8 +98,17 @@ fn may_continue(record: &SessionRecord, caller: &ValidatedToken) -> bool {
     }
 }
 
-/// A started session.
-#[derive(Debug, Clone)]
+impl std::fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SessionKey::AllocateForMe => f.write_str("AllocateForMe"),
+            SessionKey::Key(_) => f.write_str("Key(***)"),
+        }
+    }
+}
+
+/// A started session. `Debug` never shows its key.
+#[derive(Clone)]
 pub struct Session {
     /// The key to continue it with.
     pub key: String,

@@ -37,8 +37,8 @@ pub use options::{DownstreamApiOptions, GRAPH};
 /// The header a correlation id is passed on in.
 pub const CORRELATION_HEADER: &str = "x-correlation-id";
 
-/// Whom a call is made for.
-#[derive(Debug, Clone, Copy)]
+/// Whom a call is made for. `Debug` never shows a session key.
+#[derive(Clone, Copy)]
 pub enum CallAs<'a> {
     /// On behalf of the caller whose token this is.
     User(&'a ValidatedToken),
@@ -52,6 +52,18 @@ pub enum CallAs<'a> {
         /// Who continues it.
         caller: &'a ValidatedToken,
     },
+}
+
+impl fmt::Debug for CallAs<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallAs::User(user) => f.debug_tuple("User").field(user).finish(),
+            CallAs::App => f.write_str("App"),
+            CallAs::Session { caller, .. } => {
+                f.debug_struct("Session").field("key", &"***").field("caller", caller).finish()
+            }
+        }
+    }
 }
 
 /// Per-call overrides of an API's configuration. `Debug` shows header names and the body's

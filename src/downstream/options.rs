@@ -17,8 +17,8 @@ use crate::platform::DEFAULT_MAX_RESPONSE_BYTES;
 /// The name the Microsoft Graph preset answers to, unless the configuration defines it.
 pub const GRAPH: &str = "graph";
 
-/// A downstream API, ready to call.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A downstream API, ready to call. `Debug` shows header names, never their values.
+#[derive(Clone, PartialEq, Eq)]
 pub struct DownstreamApiOptions {
     /// The base URL, without a trailing `/`.
     pub base_url: String,
@@ -40,6 +40,23 @@ pub struct DownstreamApiOptions {
     pub resource: Option<String>,
     /// The largest response body read from the API (`MaxResponseBytes`, default 4 MiB).
     pub max_response_bytes: usize,
+}
+
+impl std::fmt::Debug for DownstreamApiOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DownstreamApiOptions")
+            .field("base_url", &self.base_url)
+            .field("scopes", &self.scopes)
+            .field("relative_path", &self.relative_path)
+            .field("method", &self.method)
+            .field("request_app_token", &self.request_app_token)
+            .field("timeout", &self.timeout)
+            .field("headers", &self.headers.iter().map(|(n, _)| n).collect::<Vec<_>>())
+            .field("audience", &self.audience)
+            .field("resource", &self.resource)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .finish()
+    }
 }
 
 impl DownstreamApiOptions {

@@ -93,9 +93,19 @@ impl ValidatedToken {
         self.claims.get("exp").and_then(Value::as_f64).map(|v| v.max(0.0) as u64)
     }
 
-    /// The delegated scopes (`scp`, space-separated).
+    /// The delegated scopes: Entra's `scp` (space-separated), an `scp` array (some providers),
+    /// and the `scope` claim of RFC 8693 and RFC 9068 (space-separated).
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
-        self.claim_str("scp").unwrap_or("").split(' ').filter(|s| !s.is_empty())
+        let split =
+            |name: &str| self.claim_str(name).unwrap_or("").split(' ').filter(|s| !s.is_empty());
+        let scp_array = self
+            .claims
+            .get("scp")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str);
+        split("scp").chain(scp_array).chain(split("scope"))
     }
 
     /// The app roles (`roles`, an array of strings).

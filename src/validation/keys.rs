@@ -239,6 +239,10 @@ impl KeySource {
 
     /// Called when a token names a `kid` that `seen` lacks: refetches once, unless another
     /// request already did or the cooldown forbids it. Returns the newer set, if there is one.
+    ///
+    /// With a shared store the cooldown is shared too: the time of the last such refetch is
+    /// kept there, so where memory does not outlive a request (Spin) a flood of random `kid`s
+    /// still costs the issuer at most one key-set fetch per cooldown.
     pub async fn refresh_for_unknown_kid(&self, seen: &Rc<KeySnapshot>) -> Option<Rc<KeySnapshot>> {
         let _single_flight =
             lock_mutex(&self.fetch_lock, self.clock.as_ref(), self.join_poll).await;
@@ -246,10 +250,34 @@ impl KeySource {
             return Some(current);
         }
         let now = self.clock.now_millis();
-        if self.in_cooldown(now) {
+        if self.in_cooldown(now) || self.in_shared_cooldown(now).await {
             return None;
         }
+        self.note_shared_refetch(now).await;
         self.fetch(now).await.ok()
+    }
+
+    fn refetch_store_key(&self) -> String {
+        format!("{}/unknown-kid-refetch", self.store_key)
+    }
+
+    /// Whether another isolate (or an earlier request on Spin) refetched for an unknown `kid`
+    /// within the cooldown. A time in the future is not believed.
+    async fn in_shared_cooldown(&self, now: u64) -> bool {
+        let Some(store) = &self.store else { return false };
+        let Ok(Some(bytes)) = store.get(&self.refetch_store_key()).await else { return false };
+        let at = serde_json::from_slice::<Value>(&bytes)
+            .ok()
+            .and_then(|v| v.get("at_ms")?.as_u64())
+            .filter(|at| *at <= now.saturating_add(MAX_STORE_CLOCK_SKEW_MS));
+        at.is_some_and(|at| now.saturating_sub(at) < millis(self.policy.cooldown))
+    }
+
+    async fn note_shared_refetch(&self, now: u64) {
+        let Some(store) = &self.store else { return };
+        let ttl = self.policy.cooldown.max(Duration::from_secs(60));
+        let value = json!({"at_ms": now}).to_string().into_bytes();
+        let _ = store.put(&self.refetch_store_key(), value, ttl).await;
     }
 
     /// Entra: the issuer template of v1.0 access tokens (`https://sts.windows.net/{tenantid}/`

@@ -123,6 +123,12 @@ impl TokenValidator {
         if !self.options.algorithms.contains(&alg) {
             return Err(ValidationError::AlgorithmNotAllowed);
         }
+        if let Some(types) = &self.options.valid_types {
+            let typ = jws.header().typ.as_deref().map(crate::config::media_type);
+            if !typ.is_some_and(|t| types.contains(&t)) {
+                return Err(ValidationError::InvalidType);
+            }
+        }
         let claims = jws.claims()?;
 
         let snapshot = self.keys.current().await?;

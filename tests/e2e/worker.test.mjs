@@ -27,9 +27,15 @@ function newOid() {
   return `00000000-0000-4000-8000-${String(oidCounter).padStart(12, '0')}`;
 }
 
-function worker({ config, secrets = { CLIENT_SECRET, TOKEN_CACHE_KEY: CACHE_KEY }, kvPersist } = {}) {
+function worker({ config, secrets = { CLIENT_SECRET, TOKEN_CACHE_KEY: CACHE_KEY }, kvPersist, logs } = {}) {
   const mf = new Miniflare({
     ...(kvPersist ? { kvPersist } : {}),
+    // With `logs` (an array), the worker's console output is collected there.
+    ...(logs ? {
+      handleRuntimeStdio(stdout, stderr) {
+        for (const stream of [stdout, stderr]) stream.on('data', (chunk) => logs.push(chunk.toString()));
+      },
+    } : {}),
     modules: true,
     scriptPath: 'worker-example/build/index.js',
     modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
@@ -378,15 +384,24 @@ describe('the example worker on a hostile KV namespace', () => {
   });
 });
 
-test('a bad configuration answers 500 naming the field, and /healthz still answers', async () => {
+test('a bad configuration answers a bare 500, the log names the field, and /healthz still answers', async () => {
   const config = exampleConfig({ issuer: idp.issuer, profileUrl: api.profileUrl, partnerUrl: api.partnerUrl });
   delete config.AzureAd.ClientId;
-  const mf = worker({ config });
+  const logs = [];
+  const mf = worker({ config, logs });
   const response = await call(mf, 'GET', '/api/me', await idp.mint({}));
   assert.equal(response.status, 500);
-  const body = await response.json();
-  assert.equal(body.field, 'AzureAd.ClientId');
+  const body = await response.text();
+  assert.ok(!body.includes('ClientId') && !body.includes('AzureAd'), `the caller learns nothing: ${body}`);
+  assert.equal(JSON.parse(body).error, 'server_error');
   assert.equal((await call(mf, 'GET', '/healthz')).status, 200);
-  const noSecret = worker({ secrets: {} });
-  assert.equal((await (await call(noSecret, 'GET', '/api/me', 'x')).json()).field, 'CLIENT_SECRET');
+  const noSecretLogs = [];
+  const noSecret = worker({ secrets: {}, logs: noSecretLogs });
+  const bare = await (await call(noSecret, 'GET', '/api/me', 'x')).text();
+  assert.ok(!bare.includes('CLIENT_SECRET'), bare);
+  for (let i = 0; i < 50 && !(logs.join('').includes('AzureAd.ClientId') && noSecretLogs.join('').includes('CLIENT_SECRET')); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.match(logs.join(''), /AzureAd\.ClientId/, 'the operator\'s log names the field');
+  assert.match(noSecretLogs.join(''), /CLIENT_SECRET/);
 });
