@@ -6,6 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { freePort } from '../e2e/free-port.mjs';
 import { tmpdir } from 'node:os';
@@ -22,34 +23,42 @@ let api;
 let kvDir;
 let server;
 let base;
+const servers = [];
 
-before(async () => {
-  idp = await startIdentityProvider({ clientSecret: CLIENT_SECRET });
-  api = await startDownstreamApi({ issuer: idp.issuer });
-  kvDir = mkdtempSync(join(tmpdir(), 'edge-identity-spin-kv-'));
+/** `wasmtime serve` of the composed component with `config`, on a free port, once it answers. */
+async function serve(config, dir) {
   const port = await freePort();
-  const config = exampleConfig({ issuer: idp.issuer, profileUrl: api.profileUrl, partnerUrl: api.partnerUrl });
-  server = spawn(WASMTIME, [
-    'serve', '--addr', `127.0.0.1:${port}`, '-S', 'cli=y', '--dir', `${kvDir}::/kv`,
+  const proc = spawn(WASMTIME, [
+    'serve', '--addr', `127.0.0.1:${port}`, '-S', 'cli=y', '--dir', `${dir}::/kv`,
     '--env', `SPIN_VARIABLE_IDENTITY_CONFIG=${JSON.stringify(config)}`,
     '--env', `SPIN_VARIABLE_CLIENT_SECRET=${CLIENT_SECRET}`,
     '--env', 'SPIN_VARIABLE_TOKEN_CACHE_KEY=spin-e2e-token-cache-key-of-32-characters',
     'target/spin-e2e/composed.wasm',
   ], { stdio: ['ignore', 'inherit', 'inherit'] });
-  base = `http://127.0.0.1:${port}`;
+  servers.push(proc);
+  const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {
-      if ((await fetch(`${base}/healthz`)).ok) break;
+      if ((await fetch(`${url}/healthz`)).ok) break;
     } catch {
       // not listening yet
     }
     if (i > 200) throw new Error('wasmtime serve did not answer');
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+  return url;
+}
+
+before(async () => {
+  idp = await startIdentityProvider({ clientSecret: CLIENT_SECRET });
+  api = await startDownstreamApi({ issuer: idp.issuer });
+  kvDir = mkdtempSync(join(tmpdir(), 'edge-identity-spin-kv-'));
+  const config = exampleConfig({ issuer: idp.issuer, profileUrl: api.profileUrl, partnerUrl: api.partnerUrl });
+  base = await serve(config, kvDir);
 });
 
 after(async () => {
-  server?.kill('SIGTERM');
+  for (const proc of servers) proc.kill('SIGTERM');
   await api?.stop();
   await idp?.stop();
   if (kvDir) rmSync(kvDir, { recursive: true, force: true });
@@ -110,4 +119,52 @@ test('bad tokens get 401 and a missing scope 403', async () => {
     assert.match(response.headers.get('www-authenticate'), /^Bearer/);
   }
   assert.equal((await get('/api/me', await idp.mint({ claims: { scp: 'other' } }))).status, 403);
+});
+
+test('outbound HTTP on Spin follows no redirect and stops reading a body at its limit', async () => {
+  // Profile answers 307 to another local server; Partner answers an endless chunked body.
+  const hits = [];
+  const target = createServer((req, res) => { hits.push(req.url); res.end('{}'); });
+  await new Promise((resolve) => target.listen(0, '127.0.0.1', resolve));
+  let written = 0;
+  const hostile = createServer((req, res) => {
+    if (req.url.startsWith('/profile')) {
+      res.writeHead(307, { location: `http://127.0.0.1:${target.address().port}/collect` });
+      return res.end();
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    let open = true;
+    res.on('close', () => { open = false; });
+    const more = () => {
+      while (open && written < 256 * 1024 * 1024) {
+        written += chunk.length;
+        if (!res.write(chunk)) return res.once('drain', more);
+      }
+      res.end();
+    };
+    more();
+  });
+  await new Promise((resolve) => hostile.listen(0, '127.0.0.1', resolve));
+  const dir = mkdtempSync(join(tmpdir(), 'edge-identity-spin-hostile-'));
+  try {
+    const hostileBase = `http://127.0.0.1:${hostile.address().port}`;
+    const config = exampleConfig({
+      issuer: idp.issuer, profileUrl: `${hostileBase}/profile`, partnerUrl: `${hostileBase}/partner`,
+      partner: { MaxResponseBytes: 100000 },
+    });
+    const url = await serve(config, dir);
+    const token = await idp.mint({ claims: { oid: '00000000-0000-4000-8000-00000000051d' } });
+    const me = await fetch(`${url}/api/me`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(me.status, 502, await me.clone().text());
+    assert.deepEqual(hits, [], 'the redirect was not followed');
+    const dashboard = await fetch(`${url}/api/dashboard`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(dashboard.status, 502);
+    assert.ok(written < 64 * 1024 * 1024, `reading stopped (${written} bytes written)`);
+  } finally {
+    hostile.closeAllConnections();
+    hostile.close();
+    target.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
