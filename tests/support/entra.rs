@@ -20,7 +20,7 @@ use edge_identity::platform::{
 use edge_identity::{IdentityConfig, TokenValidator};
 use serde_json::{json, Value};
 
-use super::{yield_now, ManualClock, CLIENT_ID, INSTANCE, OTHER_TENANT, T0, TENANT};
+use super::{respond, yield_now, ManualClock, CLIENT_ID, INSTANCE, OTHER_TENANT, T0, TENANT};
 
 macro_rules! fixture {
     ($path:literal) => {
@@ -130,19 +130,14 @@ impl HttpClient for EntraFixtures {
         request: http::Request<Vec<u8>>,
         _timeout: Duration,
     ) -> LocalFuture<'_, Result<http::Response<Vec<u8>>, HttpError>> {
+        let url = request.uri().to_string();
+        self.requests.borrow_mut().push(url.clone());
         Box::pin(async move {
-            let url = request.uri().to_string();
-            self.requests.borrow_mut().push(url.clone());
             yield_now().await;
-            let (status, body) = match self.routes.get(&url) {
-                Some(document) => (200, document.clone()),
-                None => (404, json!({"error": "not_found"})),
-            };
-            Ok(http::Response::builder()
-                .status(status)
-                .header("content-type", "application/json; charset=utf-8")
-                .body(serde_json::to_vec(&body).expect("JSON"))
-                .expect("response"))
+            Ok(match self.routes.get(&url) {
+                Some(document) => respond(200, document),
+                None => respond(404, &json!({"error": "not_found"})),
+            })
         })
     }
 }
@@ -180,77 +175,24 @@ pub fn configurations() -> Vec<(&'static str, Value)> {
 
 /// What every configuration answers to every token: `"ok"` or the error code. One row per
 /// configuration, in [`configurations`] order; one column per token, in [`TOKENS`] order.
+#[rustfmt::skip]
 pub const EXPECTED: [[&str; 13]; 8] = {
     const OK: &str = "ok";
     const UNKNOWN_KEY: &str = "token_key_unknown";
     const TENANT: &str = "token_tenant_not_allowed";
     const NOT_AT: &str = "token_not_an_access_token";
     const ISSUER: &str = "token_issuer_invalid";
+    // Columns: v2-delegated, v1-delegated, v2-app, v1-app, v2-app-without-idtyp, v2-guest,
+    // v2-personal-account, v2-other-tenant, v1-other-tenant, v2-id-token, v1-id-token,
+    // hostile-org-token-signed-by-consumers-key, v2-signed-by-app-key.
     [
-        // v2-del v1-del v2-app v1-app no-idtyp guest  msa          v2-other v1-other v2-id   v1-id   hostile      app-key
-        [
-            OK,
-            OK,
-            OK,
-            OK,
-            OK,
-            OK,
-            UNKNOWN_KEY,
-            TENANT,
-            TENANT,
-            NOT_AT,
-            NOT_AT,
-            UNKNOWN_KEY,
-            UNKNOWN_KEY,
-        ], // by id
-        [
-            OK,
-            OK,
-            OK,
-            OK,
-            OK,
-            OK,
-            UNKNOWN_KEY,
-            TENANT,
-            TENANT,
-            NOT_AT,
-            NOT_AT,
-            UNKNOWN_KEY,
-            UNKNOWN_KEY,
-        ], // by domain
+        [OK, OK, OK, OK, OK, OK, UNKNOWN_KEY, TENANT, TENANT, NOT_AT, NOT_AT, UNKNOWN_KEY, UNKNOWN_KEY], // by id
+        [OK, OK, OK, OK, OK, OK, UNKNOWN_KEY, TENANT, TENANT, NOT_AT, NOT_AT, UNKNOWN_KEY, UNKNOWN_KEY], // by domain
         [OK, OK, OK, OK, OK, OK, UNKNOWN_KEY, OK, OK, NOT_AT, NOT_AT, UNKNOWN_KEY, UNKNOWN_KEY], // organizations
         [OK, OK, OK, OK, OK, OK, OK, OK, OK, NOT_AT, NOT_AT, ISSUER, UNKNOWN_KEY], // common
         [OK, OK, OK, OK, OK, OK, TENANT, TENANT, TENANT, NOT_AT, NOT_AT, ISSUER, UNKNOWN_KEY], // common + allowed
-        [
-            TENANT,
-            TENANT,
-            TENANT,
-            TENANT,
-            TENANT,
-            TENANT,
-            UNKNOWN_KEY,
-            OK,
-            OK,
-            NOT_AT,
-            NOT_AT,
-            UNKNOWN_KEY,
-            UNKNOWN_KEY,
-        ], // organizations + other allowed
-        [
-            UNKNOWN_KEY,
-            UNKNOWN_KEY,
-            UNKNOWN_KEY,
-            UNKNOWN_KEY,
-            UNKNOWN_KEY,
-            UNKNOWN_KEY,
-            OK,
-            UNKNOWN_KEY,
-            UNKNOWN_KEY,
-            UNKNOWN_KEY,
-            UNKNOWN_KEY,
-            TENANT,
-            UNKNOWN_KEY,
-        ], // consumers
+        [TENANT, TENANT, TENANT, TENANT, TENANT, TENANT, UNKNOWN_KEY, OK, OK, NOT_AT, NOT_AT, UNKNOWN_KEY, UNKNOWN_KEY], // organizations + other allowed
+        [UNKNOWN_KEY, UNKNOWN_KEY, UNKNOWN_KEY, UNKNOWN_KEY, UNKNOWN_KEY, UNKNOWN_KEY, OK, UNKNOWN_KEY, UNKNOWN_KEY, UNKNOWN_KEY, UNKNOWN_KEY, TENANT, UNKNOWN_KEY], // consumers
         [OK, OK, OK, OK, OK, OK, UNKNOWN_KEY, TENANT, TENANT, NOT_AT, NOT_AT, UNKNOWN_KEY, OK], // app-specific keys
     ]
 };

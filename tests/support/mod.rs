@@ -194,7 +194,8 @@ impl ScriptedIdp {
     }
 }
 
-fn respond(status: u16, body: &Value) -> http::Response<Vec<u8>> {
+/// A JSON answer with `status`.
+pub fn respond(status: u16, body: &Value) -> http::Response<Vec<u8>> {
     http::Response::builder()
         .status(status)
         .header("content-type", "application/json")
