@@ -24,7 +24,7 @@ fn verifier() -> WebCrypto {
 
 #[wasm_bindgen_test]
 async fn every_wycheproof_case_gets_the_expected_verdict_with_webcrypto() {
-    let report = vectors::run_wycheproof(&verifier()).await;
+    let Some(report) = vectors::run_wycheproof(&verifier()).await else { return };
     assert!(report.failures.is_empty(), "{:#?}", report.failures);
     assert_eq!((report.accepted, report.refused_by_policy, report.invalid_refused), (32, 14, 355));
 }
