@@ -335,3 +335,121 @@ impl fmt::Display for ValidationError {
 }
 
 impl std::error::Error for ValidationError {}
+
+/// Everything the SDK answers a request with, as one type: a rejected token
+/// ([`ValidationError`]), a token that could not be acquired
+/// ([`AcquisitionError`](crate::AcquisitionError)), a failed downstream call
+/// ([`DownstreamError`](crate::DownstreamError)) or a configuration problem
+/// ([`ConfigError`](crate::ConfigError)). Each has a stable [`code`](Error::code), a
+/// [`status`](Error::status) and [`to_response`](Error::to_response), the complete answer, so a
+/// handler can use `?` and answer the error as it is:
+///
+/// ```
+/// use edge_identity::{Error, ValidationError};
+///
+/// fn handler(token: Result<(), ValidationError>) -> Result<http::Response<Vec<u8>>, Error> {
+///     token?;
+///     Ok(http::Response::new(b"hello".to_vec()))
+/// }
+/// let answer = handler(Err(ValidationError::Expired)).unwrap_or_else(http::Response::from);
+/// assert_eq!(answer.status(), 401);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The request's token was refused (401, 403, 400; 503 when the issuer's keys are out of
+    /// reach).
+    Validation(ValidationError),
+    /// No token could be acquired for a downstream call.
+    Acquisition(crate::acquisition::AcquisitionError),
+    /// A downstream call failed.
+    Downstream(crate::downstream::DownstreamError),
+    /// The SDK is not configured correctly: a bare 500 (log the error for the field's name).
+    Config(crate::config::ConfigError),
+}
+
+impl Error {
+    /// A stable, machine-readable code (`token_expired`, `consent_required`,
+    /// `downstream_timeout`, `configuration_error`, ...).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Validation(e) => e.code(),
+            Error::Acquisition(e) => e.code(),
+            Error::Downstream(e) => e.code(),
+            Error::Config(_) => "configuration_error",
+        }
+    }
+
+    /// The HTTP status the answer carries.
+    pub fn status(&self) -> http::StatusCode {
+        match self {
+            Error::Validation(e) => e.status(),
+            Error::Acquisition(e) => e.status(),
+            Error::Downstream(e) => e.status(),
+            Error::Config(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The complete answer: status, `WWW-Authenticate` and `Retry-After` where they apply, and
+    /// the JSON body. Never a token, a secret or a configuration detail.
+    pub fn to_response(&self) -> http::Response<Vec<u8>> {
+        match self {
+            Error::Validation(e) => e.to_response(),
+            Error::Acquisition(e) => e.to_response(),
+            Error::Downstream(e) => e.to_response(),
+            Error::Config(e) => e.to_response(),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Validation(e) => write!(f, "{e}"),
+            Error::Acquisition(e) => write!(f, "{e}"),
+            Error::Downstream(e) => write!(f, "{e}"),
+            Error::Config(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Validation(e) => Some(e),
+            Error::Acquisition(e) => Some(e),
+            Error::Downstream(e) => Some(e),
+            Error::Config(e) => Some(e),
+        }
+    }
+}
+
+impl From<ValidationError> for Error {
+    fn from(e: ValidationError) -> Self {
+        Error::Validation(e)
+    }
+}
+
+impl From<crate::acquisition::AcquisitionError> for Error {
+    fn from(e: crate::acquisition::AcquisitionError) -> Self {
+        Error::Acquisition(e)
+    }
+}
+
+impl From<crate::downstream::DownstreamError> for Error {
+    fn from(e: crate::downstream::DownstreamError) -> Self {
+        Error::Downstream(e)
+    }
+}
+
+impl From<crate::config::ConfigError> for Error {
+    fn from(e: crate::config::ConfigError) -> Self {
+        Error::Config(e)
+    }
+}
+
+impl From<Error> for http::Response<Vec<u8>> {
+    fn from(e: Error) -> Self {
+        e.to_response()
+    }
+}

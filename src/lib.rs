@@ -175,8 +175,8 @@ pub use acquisition::{
 pub use downstream::{CallAs, DownstreamApis, DownstreamError};
 
 pub use config::{AzureAdConfig, ConfigError, IdentityConfig};
-pub use error::ValidationError;
+pub use error::{Error, ValidationError};
 pub use platform::Platform;
 pub use settings::HostSettings;
-pub use validation::authorize::{BearerToken, ValidatedToken};
+pub use validation::authorize::{BearerToken, Requirement, ValidatedToken};
 pub use validation::TokenValidator;

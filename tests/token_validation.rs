@@ -626,3 +626,58 @@ fn valid_types_can_require_rfc_9068_access_tokens() {
     // Without ValidTypes any typ is accepted, as before.
     assert!(generic_api(json!({})).check(&with_typ(Some("JWT"))).is_ok());
 }
+
+#[test]
+fn authorize_validates_and_checks_the_requirement_in_one_call() {
+    use edge_identity::{Error, Requirement};
+    let api = api(json!({}));
+    let request = |values: &[&str]| {
+        let mut builder = http::Request::get("https://api.example/x");
+        for value in values {
+            builder = builder.header("authorization", *value);
+        }
+        builder.body(()).unwrap()
+    };
+    let token = rs256(&entra_claims(T0));
+    let bearer = format!("Bearer {token}");
+    let caller = block_on(
+        api.validator.authorize(&request(&[&bearer]), Requirement::scope(&["access_as_user"])),
+    )
+    .unwrap();
+    assert_eq!(caller.tenant_id(), Some(TENANT));
+
+    let status = |r: Result<_, Error>| r.map(|_| ()).unwrap_err().to_response().status().as_u16();
+    let missing_scope = Requirement::scope(&["Files.Write"]);
+    assert_eq!(status(block_on(api.validator.authorize(&request(&[&bearer]), missing_scope))), 403);
+    let role = Requirement::scope_or_app_permission(&["Files.Write"], &["Jobs.Resume"]);
+    assert_eq!(status(block_on(api.validator.authorize(&request(&[&bearer]), role))), 403);
+    assert_eq!(
+        status(block_on(api.validator.authorize(&request(&[]), Requirement::Authenticated))),
+        401
+    );
+    let two = request(&[&bearer, &bearer]);
+    assert_eq!(status(block_on(api.validator.authorize(&two, Requirement::Authenticated))), 400);
+}
+
+#[test]
+fn one_error_type_answers_for_every_failure_and_keeps_its_source() {
+    use edge_identity::{AcquisitionError, ConfigError, DownstreamError, Error};
+    use std::error::Error as _;
+    let cases: Vec<(Error, u16, &str)> = vec![
+        (ValidationError::Expired.into(), 401, "token_expired"),
+        (AcquisitionError::SessionNotFound.into(), 404, "session_not_found"),
+        (DownstreamError::Timeout.into(), 504, "downstream_timeout"),
+        (
+            ConfigError { field: "AzureAd.ClientId".into(), problem: "is required".into() }.into(),
+            500,
+            "configuration_error",
+        ),
+    ];
+    for (error, status, code) in cases {
+        assert_eq!((error.status().as_u16(), error.code()), (status, code));
+        let response: http::Response<Vec<u8>> = error.clone().into();
+        assert_eq!(response.status().as_u16(), status);
+        assert!(error.source().is_some(), "{code}: the source chain reaches the cause");
+        assert!(!String::from_utf8_lossy(response.body()).contains("AzureAd"), "{code}");
+    }
+}

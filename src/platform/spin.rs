@@ -177,3 +177,30 @@ pub fn platform(kv_label: Option<&str>, seal: Option<&SealSecret>) -> Result<Pla
         }
     }
 }
+
+/// An SDK [`Error`](crate::Error) is its own answer in a Spin handler: with
+/// `Result<impl IntoResponse, edge_identity::Error>` as the handler's return type, `?` answers
+/// the error as it is (its status, `WWW-Authenticate`, JSON body).
+impl spin_sdk::http::IntoResponse for crate::Error {
+    fn into_response(self) -> spin_sdk::http::Response {
+        spin_sdk::http::IntoResponse::into_response(self.to_response())
+    }
+}
+
+/// Authorizes a Spin request in one call: its bearer token validated, then `requirement`
+/// checked. It reads every `Authorization` header of the incoming request (spin-sdk's
+/// conversion into an `http::Request` keeps only the last of repeated headers, which would hide
+/// a second one): several are refused with a 400, as RFC 6750 asks.
+pub async fn authorize(
+    validator: &crate::TokenValidator,
+    request: &spin_sdk::http::IncomingRequest,
+    requirement: crate::Requirement<'_>,
+) -> Result<crate::ValidatedToken, crate::Error> {
+    let values: Result<Vec<String>, _> =
+        request.headers().get("authorization").into_iter().map(String::from_utf8).collect();
+    let values = values.map_err(|_| {
+        crate::ValidationError::InvalidRequest("the Authorization header is not ASCII")
+    })?;
+    let values: Vec<&str> = values.iter().map(String::as_str).collect();
+    validator.authorize_headers(&values, requirement).await
+}

@@ -312,6 +312,27 @@ pub fn platform(
     }
 }
 
+/// Authorizes a workers-rs request in one call: its bearer token validated, then `requirement`
+/// checked. The rejection is an [`Error`](crate::Error); [`error_response`] turns it into the
+/// answer.
+pub async fn authorize(
+    validator: &crate::TokenValidator,
+    request: &worker::Request,
+    requirement: crate::Requirement<'_>,
+) -> Result<crate::ValidatedToken, crate::Error> {
+    // Fetch joins repeated headers with ", ": two `Authorization` headers arrive as one value
+    // that is no token68 string, and are refused with a 400 like two separate values.
+    let authorization = request.headers().get("authorization").ok().flatten();
+    let values: Vec<&str> = authorization.as_deref().into_iter().collect();
+    validator.authorize_headers(&values, requirement).await
+}
+
+/// The Workers answer for an SDK [`Error`](crate::Error): its status, `WWW-Authenticate`,
+/// `Retry-After` and JSON body.
+pub fn error_response(error: &crate::Error) -> worker::Result<worker::Response> {
+    to_worker_response(error.to_response())
+}
+
 /// Converts an SDK answer (an error response, say) into a Workers response.
 pub fn to_worker_response(response: http::Response<Vec<u8>>) -> worker::Result<worker::Response> {
     let (parts, body) = response.into_parts();

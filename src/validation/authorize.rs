@@ -30,6 +30,56 @@ impl fmt::Debug for BearerToken {
     }
 }
 
+/// What a route requires of a validated token, as Microsoft.Identity.Web's attributes say it:
+/// [`RequiredScope`](Requirement::scope), an app role, or
+/// [`RequiredScopeOrAppPermission`](Requirement::scope_or_app_permission).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requirement<'a> {
+    /// Any valid token (it still grants some scope or role unless ACL authorization is on).
+    Authenticated,
+    /// At least one of these delegated scopes (`[RequiredScope]`).
+    Scope(&'a [&'a str]),
+    /// At least one of these app roles.
+    AppRole(&'a [&'a str]),
+    /// At least one of these scopes or one of these app roles
+    /// (`[RequiredScopeOrAppPermission]`).
+    ScopeOrAppPermission {
+        /// The delegated scopes.
+        scopes: &'a [&'a str],
+        /// The app roles.
+        roles: &'a [&'a str],
+    },
+}
+
+impl<'a> Requirement<'a> {
+    /// At least one of `scopes`.
+    pub fn scope(scopes: &'a [&'a str]) -> Self {
+        Requirement::Scope(scopes)
+    }
+
+    /// At least one of the app `roles`.
+    pub fn app_role(roles: &'a [&'a str]) -> Self {
+        Requirement::AppRole(roles)
+    }
+
+    /// At least one of `scopes` or one of `roles`.
+    pub fn scope_or_app_permission(scopes: &'a [&'a str], roles: &'a [&'a str]) -> Self {
+        Requirement::ScopeOrAppPermission { scopes, roles }
+    }
+
+    /// Whether `token` meets it; a 403 `insufficient_scope` otherwise.
+    pub fn check(&self, token: &ValidatedToken) -> Result<(), ValidationError> {
+        match *self {
+            Requirement::Authenticated => Ok(()),
+            Requirement::Scope(scopes) => token.require_scope(scopes),
+            Requirement::AppRole(roles) => token.require_app_role(roles),
+            Requirement::ScopeOrAppPermission { scopes, roles } => {
+                token.require_scope_or_app_permission(scopes, roles)
+            }
+        }
+    }
+}
+
 /// A token that passed validation: its claims, and the authorization checks to make on them.
 #[derive(Clone)]
 pub struct ValidatedToken {

@@ -155,6 +155,16 @@ describe('the example worker', () => {
     assert.equal(idp.stats.tokenRequests, before, 'no bad token reached the provider');
   });
 
+  test('two Authorization headers get 400 invalid_request', async () => {
+    const token = await idp.mint({});
+    const headers = new Headers();
+    headers.append('authorization', `Bearer ${token}`);
+    headers.append('authorization', `Bearer ${token}`);
+    const response = await mf.dispatchFetch('http://example/api/me', { headers });
+    assert.equal(response.status, 400);
+    assert.match(response.headers.get('www-authenticate'), /error="invalid_request"/);
+  });
+
   test('a token without the required scope gets 403', async () => {
     const response = await call(mf, 'GET', '/api/me', await idp.mint({ claims: { scp: 'something.else' } }));
     assert.equal(response.status, 403);

@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { freePort } from '../e2e/free-port.mjs';
 import { tmpdir } from 'node:os';
@@ -167,4 +167,21 @@ test('outbound HTTP on Spin follows no redirect and stops reading a body at its 
     target.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('two Authorization headers get 400 invalid_request', async () => {
+  // Sent as two header lines (node:http), as a proxy or a confused client might.
+  const token = await idp.mint({});
+  const { status, challenge } = await new Promise((resolve, reject) => {
+    const url = new URL(`${base}/api/me`);
+    const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname,
+      headers: { authorization: [`Bearer ${token}`, `Bearer ${token}`] } }, (res) => {
+      res.resume();
+      resolve({ status: res.statusCode, challenge: res.headers['www-authenticate'] });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(status, 400);
+  assert.match(challenge, /error="invalid_request"/);
 });

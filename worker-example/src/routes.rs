@@ -3,11 +3,13 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use edge_identity::platform::worker::{platform, to_worker_response, WaitUntil};
+use edge_identity::platform::worker::{
+    authorize, error_response, platform, to_worker_response, WaitUntil,
+};
 use edge_identity::platform::Background;
 use edge_identity::{
-    CallAs, ConfigError, DownstreamApis, SessionKey, SessionStart, TokenAcquirer, TokenRequest,
-    TokenValidator, ValidatedToken, ValidationError,
+    CallAs, ConfigError, DownstreamApis, Requirement, SessionKey, SessionStart, TokenAcquirer,
+    TokenRequest, TokenValidator, ValidatedToken, ValidationError,
 };
 use serde_json::{json, Value};
 use worker::{console_error, console_log, event, Context, Env, Method, Request, Response, Result};
@@ -77,10 +79,9 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let background: Rc<dyn Background> = Rc::new(WaitUntil::new(ctx));
     let apis = app.apis.with_background(background.clone());
     let mut req = req;
-    let authorization = req.headers().get("authorization")?;
-    let caller = match app.validator.validate_authorization(authorization.as_deref()).await {
+    let caller = match authorize(&app.validator, &req, Requirement::Authenticated).await {
         Ok(caller) => caller,
-        Err(e) => return answer(e.to_response()),
+        Err(e) => return error_response(&e),
     };
     match (req.method(), segments.as_slice()) {
         (Method::Get, ["api", "me"]) => me(&apis, &caller).await,
@@ -119,7 +120,7 @@ async fn json_body(req: &mut Request) -> std::result::Result<Value, Result<Respo
 }
 
 fn require_user(caller: &ValidatedToken) -> std::result::Result<(), Result<Response>> {
-    caller.require_scope(&["access_as_user"]).map_err(|e| answer(e.to_response()))
+    Requirement::scope(&["access_as_user"]).check(caller).map_err(|e| answer(e.to_response()))
 }
 
 async fn me(apis: &DownstreamApis, caller: &ValidatedToken) -> Result<Response> {
