@@ -167,6 +167,7 @@ pub mod error;
 pub mod platform;
 pub mod settings;
 pub mod validation;
+pub mod web_api;
 
 pub use acquisition::{
     AcquiredToken, AcquisitionError, AcquisitionOptions, SessionKey, SessionStart, TokenAcquirer,
@@ -180,3 +181,4 @@ pub use platform::Platform;
 pub use settings::HostSettings;
 pub use validation::authorize::{BearerToken, Requirement, ValidatedToken};
 pub use validation::TokenValidator;
+pub use web_api::{AuthorizationHeaders, WebApi};

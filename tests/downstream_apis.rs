@@ -344,3 +344,80 @@ fn configuration_and_session_debug_never_shows_header_values_or_session_keys() {
     }
     assert!(shown[0].contains("x-api-key") && shown[1].contains("x-api-key"), "names are shown");
 }
+
+#[test]
+fn the_call_builder_reads_aloud_and_sends_what_it_says() {
+    let iso = isolate();
+    iso.web.route(&format!("{PARTNER}/api/items?%24top=5&q=a+b%26c"), |seen| {
+        assert_eq!(seen.method, "PATCH");
+        assert_eq!(seen.header("x-tenant").as_deref(), Some("contoso"));
+        assert_eq!(seen.header("content-type").as_deref(), Some("application/json"));
+        assert_eq!(seen.body, br#"{"done":true}"#);
+        json_answer(200, json!({"patched": 1}))
+    });
+    iso.web.route(&format!("{PROFILE}/me"), |_| json_answer(200, json!({"name": "Ada"})));
+    iso.web.route("https://reports.example.com/monthly", |_| json_answer(200, json!({"rows": 3})));
+    let apis = apis(&iso);
+    let user = user();
+    let patched: Value = block_on(
+        apis.call_api("Partner")
+            .patch("api/items")
+            .query("$top", "5")
+            .query("q", "a b&c")
+            .header("x-tenant", "contoso")
+            .json_body(&json!({"done": true}))
+            .unwrap()
+            .for_user(&user)
+            .json(),
+    )
+    .unwrap();
+    assert_eq!(patched["patched"], 1);
+    // The answer as it came, for a route that only passes it on.
+    let raw = block_on(apis.call_api("Profile").get("me").for_user(&user).response()).unwrap();
+    assert_eq!((raw.status.as_u16(), raw.body.as_slice()), (200, br#"{"name":"Ada"}"#.as_slice()));
+    let report = block_on(apis.call_api("Reports").get("monthly").for_app().bytes()).unwrap();
+    assert_eq!(report, br#"{"rows":3}"#);
+    let last = iso.web.token_requests().last().unwrap().form();
+    assert_eq!(last["grant_type"], "client_credentials", "for_app asks for an app token");
+    // A bad header or a path leaving the base URL fails the call, sending nothing.
+    let before = iso.web.seen.borrow().len();
+    let err = block_on(
+        apis.call_api("Profile").get("me").header("bad header", "x").for_user(&user).bytes(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, DownstreamError::InvalidRequest(_)));
+    let err =
+        block_on(apis.call_api("Profile").get("..%2Fadmin").for_user(&user).bytes()).unwrap_err();
+    assert!(matches!(err, DownstreamError::InvalidRequest(_)));
+    assert_eq!(iso.web.seen.borrow().len(), before);
+}
+
+#[test]
+fn the_web_api_authorizes_and_calls_in_a_few_lines() {
+    use edge_identity::{HostSettings, Requirement, WebApi};
+    let iso = isolate();
+    iso.web.route(&format!("{PROFILE}/me"), |_| json_answer(200, json!({"name": "Ada"})));
+    let keys = json!({"keys": [support::signing::TestSigner::Rsa.public_jwk("rsa")]});
+    iso.web.route(&metadata_url(TENANT), |_| {
+        json_answer(200, json!({"issuer": v2_issuer(TENANT), "jwks_uri": jwks_url(TENANT)}))
+    });
+    iso.web.route(&jwks_url(TENANT), move |_| json_answer(200, keys.clone()));
+    let config = json!({"AzureAd": {"Instance": INSTANCE, "TenantId": TENANT, "ClientId": CLIENT_ID},
+        "DownstreamApis": {"Profile": {"BaseUrl": PROFILE, "Scopes": ["api://profile/read"]}}});
+    let settings =
+        HostSettings::from_values(Some(&config.to_string()), Some(SECRET), None).unwrap();
+    let api = WebApi::new(settings, iso.platform.clone()).unwrap();
+
+    let token = support::signing::TestSigner::Rsa.sign("rsa", &entra_claims(T0));
+    let request = http::Request::get("https://api.example/me")
+        .header("authorization", format!("Bearer {token}"))
+        .body(())
+        .unwrap();
+    let caller =
+        block_on(api.authorize(&request, Requirement::scope(&["access_as_user"]))).unwrap();
+    let me: Value = block_on(api.call_api("Profile").get("me").for_user(&caller).json()).unwrap();
+    assert_eq!(me["name"], "Ada");
+    let refused = block_on(api.authorize(&request, Requirement::scope(&["admin"]))).unwrap_err();
+    assert_eq!(refused.to_response().status(), 403);
+    assert!(!api.spawn(Box::pin(async {})), "no background work without a host that runs it");
+}

@@ -2,7 +2,8 @@
 //! app, or for a long-running session: Microsoft.Identity.Web's `IDownstreamApi` and
 //! `IAuthorizationHeaderProvider`, for the edge.
 //!
-//! - [`DownstreamApis::call`] gives the raw response; [`get_json`](DownstreamApis::get_json),
+//! - [`DownstreamApis::call_api`] builds a call that reads aloud (`call_api("Profile").get("me")
+//!   .for_user(&caller).json()`, see [`call`]); [`DownstreamApis::call`] gives the raw response; [`get_json`](DownstreamApis::get_json),
 //!   [`post_json`](DownstreamApis::post_json), [`put_json`](DownstreamApis::put_json),
 //!   [`patch_json`](DownstreamApis::patch_json) and [`delete`](DownstreamApis::delete) map
 //!   non-success answers to [`DownstreamError`] and bodies to serde types;
@@ -15,8 +16,11 @@
 //! - Several calls in one request run concurrently with any `join`; they share the cache and
 //!   the single flight.
 
+pub mod call;
 pub mod error;
 pub mod options;
+
+pub use call::{DownstreamCall, ReadyCall};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -209,6 +213,13 @@ impl DownstreamApis {
             acquirer: self.acquirer.with_background(background),
             apis: self.apis.clone(),
         }
+    }
+
+    /// A call to the API configured as `name`, to build: method and path, query, headers, body,
+    /// then whom it is for, then [`json`](ReadyCall::json), [`bytes`](ReadyCall::bytes) or
+    /// [`response`](ReadyCall::response).
+    pub fn call_api(&self, name: &str) -> DownstreamCall<'_> {
+        DownstreamCall::new(self, name)
     }
 
     /// The token acquirer.

@@ -187,20 +187,44 @@ impl spin_sdk::http::IntoResponse for crate::Error {
     }
 }
 
+impl crate::AuthorizationHeaders for spin_sdk::http::IncomingRequest {
+    /// Every `Authorization` value of the incoming request (spin-sdk's conversion into an
+    /// `http::Request` keeps only the last of repeated headers, which would hide a second one).
+    fn authorization(&self) -> Result<Vec<String>, crate::ValidationError> {
+        self.headers()
+            .get("authorization")
+            .into_iter()
+            .map(String::from_utf8)
+            .collect::<Result<_, _>>()
+            .map_err(|_| {
+                crate::ValidationError::InvalidRequest("the Authorization header is not ASCII")
+            })
+    }
+}
+
 /// Authorizes a Spin request in one call: its bearer token validated, then `requirement`
-/// checked. It reads every `Authorization` header of the incoming request (spin-sdk's
-/// conversion into an `http::Request` keeps only the last of repeated headers, which would hide
-/// a second one): several are refused with a 400, as RFC 6750 asks.
+/// checked; several `Authorization` headers are refused with a 400, as RFC 6750 asks.
 pub async fn authorize(
     validator: &crate::TokenValidator,
     request: &spin_sdk::http::IncomingRequest,
     requirement: crate::Requirement<'_>,
 ) -> Result<crate::ValidatedToken, crate::Error> {
-    let values: Result<Vec<String>, _> =
-        request.headers().get("authorization").into_iter().map(String::from_utf8).collect();
-    let values = values.map_err(|_| {
-        crate::ValidationError::InvalidRequest("the Authorization header is not ASCII")
-    })?;
+    let values = crate::AuthorizationHeaders::authorization(request)?;
     let values: Vec<&str> = values.iter().map(String::as_str).collect();
     validator.authorize_headers(&values, requirement).await
+}
+
+/// The [`WebApi`](crate::WebApi) from Spin's variables (`identity_config`, `client_secret`,
+/// `token_cache_key`) and the key-value store labelled `default`. Spin runs one request per
+/// instance, so it is built per request; the store carries keys and tokens between requests.
+/// A configuration problem is an [`Error`](crate::Error) whose answer is a bare 500.
+pub fn web_api() -> Result<crate::WebApi, crate::Error> {
+    let settings = crate::HostSettings::from_values(
+        variable("identity_config").as_deref(),
+        variable("client_secret").as_deref(),
+        variable("token_cache_key").as_deref(),
+    )?;
+    let platform = platform(Some("default"), settings.seal_secret.as_ref())
+        .map_err(|e| crate::ConfigError::new("key_value_stores", e.to_string()))?;
+    crate::WebApi::new(settings, platform)
 }

@@ -312,6 +312,14 @@ pub fn platform(
     }
 }
 
+impl crate::AuthorizationHeaders for worker::Request {
+    fn authorization(&self) -> Result<Vec<String>, crate::ValidationError> {
+        // Fetch joins repeated headers with ", ": two `Authorization` headers arrive as one
+        // value that is no token68 string, and are refused with a 400 like two values.
+        Ok(self.headers().get("authorization").ok().flatten().into_iter().collect())
+    }
+}
+
 /// Authorizes a workers-rs request in one call: its bearer token validated, then `requirement`
 /// checked. The rejection is an [`Error`](crate::Error); [`error_response`] turns it into the
 /// answer.
@@ -320,11 +328,98 @@ pub async fn authorize(
     request: &worker::Request,
     requirement: crate::Requirement<'_>,
 ) -> Result<crate::ValidatedToken, crate::Error> {
-    // Fetch joins repeated headers with ", ": two `Authorization` headers arrive as one value
-    // that is no token68 string, and are refused with a 400 like two separate values.
-    let authorization = request.headers().get("authorization").ok().flatten();
-    let values: Vec<&str> = authorization.as_deref().into_iter().collect();
+    let values = crate::AuthorizationHeaders::authorization(request)?;
+    let values: Vec<&str> = values.iter().map(String::as_str).collect();
     validator.authorize_headers(&values, requirement).await
+}
+
+/// The names the worker's settings are read under (override any to match your `wrangler.toml`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bindings {
+    /// The var (or secret) holding the JSON configuration. Default `IDENTITY_CONFIG`.
+    pub identity_config: String,
+    /// The secret holding the client secret. Default `CLIENT_SECRET`.
+    pub client_secret: String,
+    /// The secret sealing what KV shares. Default `TOKEN_CACHE_KEY`.
+    pub seal_secret: String,
+    /// The KV namespace binding, if any. Default `TOKEN_CACHE`.
+    pub kv: Option<String>,
+}
+
+impl Default for Bindings {
+    fn default() -> Self {
+        Bindings {
+            identity_config: "IDENTITY_CONFIG".into(),
+            client_secret: "CLIENT_SECRET".into(),
+            seal_secret: "TOKEN_CACHE_KEY".into(),
+            kv: Some("TOKEN_CACHE".into()),
+        }
+    }
+}
+
+thread_local! {
+    /// The isolate's API, built by the first request that asks.
+    static WEB_API: std::cell::RefCell<Option<(Bindings, crate::WebApi)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// A secret, or a var of the same name (local development), if set and not empty.
+fn setting(env: &worker::Env, name: &str) -> Option<String> {
+    env.secret(name)
+        .ok()
+        .map(|s| s.to_string())
+        .or_else(|| env.var(name).ok().map(|v| v.to_string()))
+        .filter(|v| !v.is_empty())
+}
+
+/// The isolate's [`WebApi`](crate::WebApi), built from the worker's bindings on first use and
+/// kept for the isolate, with this request's `ctx.wait_until` for background work. A
+/// configuration problem (a missing var or binding, a bad field) is an [`Error`](crate::Error)
+/// whose answer is a bare 500; its `Display` names the var or field for the log. It is not
+/// kept: the next request tries again.
+pub fn web_api(env: &worker::Env, ctx: worker::Context) -> Result<crate::WebApi, crate::Error> {
+    web_api_with(env, ctx, &Bindings::default())
+}
+
+/// [`web_api`] with other binding names.
+pub fn web_api_with(
+    env: &worker::Env,
+    ctx: worker::Context,
+    bindings: &Bindings,
+) -> Result<crate::WebApi, crate::Error> {
+    let kept = WEB_API.with(|kept| {
+        kept.borrow().as_ref().filter(|(b, _)| b == bindings).map(|(_, api)| api.clone())
+    });
+    let api = match kept {
+        Some(api) => api,
+        None => {
+            let settings = crate::HostSettings::from_values(
+                setting(env, &bindings.identity_config).as_deref(),
+                setting(env, &bindings.client_secret).as_deref(),
+                setting(env, &bindings.seal_secret).as_deref(),
+            )
+            .map_err(|e| rename(e, bindings))?;
+            let platform = platform(env, bindings.kv.as_deref(), settings.seal_secret.as_ref())
+                .map_err(|e| {
+                    crate::ConfigError::new(bindings.kv.clone().unwrap_or_default(), e.to_string())
+                })?;
+            let api = crate::WebApi::new(settings, platform)?;
+            WEB_API.with(|kept| *kept.borrow_mut() = Some((bindings.clone(), api.clone())));
+            api
+        }
+    };
+    Ok(api.with_background(Rc::new(WaitUntil::new(ctx))))
+}
+
+/// Settings errors name the default var names; say the ones actually bound.
+fn rename(error: crate::ConfigError, bindings: &Bindings) -> crate::ConfigError {
+    let field = match error.field.as_str() {
+        "IDENTITY_CONFIG" => bindings.identity_config.clone(),
+        "CLIENT_SECRET" => bindings.client_secret.clone(),
+        "TOKEN_CACHE_KEY" => bindings.seal_secret.clone(),
+        _ => error.field.clone(),
+    };
+    crate::ConfigError { field, ..error }
 }
 
 /// The Workers answer for an SDK [`Error`](crate::Error): its status, `WWW-Authenticate`,

@@ -1,7 +1,8 @@
 //! The worker's settings: the SDK's [`HostSettings`] from the `IDENTITY_CONFIG` var and the
-//! `CLIENT_SECRET` / `TOKEN_CACHE_KEY` secrets, plus the two downstream APIs its routes call.
+//! `CLIENT_SECRET` / `TOKEN_CACHE_KEY` secrets (read by `platform::worker::web_api`), plus the
+//! two downstream APIs its routes call.
 
-use edge_identity::{ConfigError, HostSettings};
+use edge_identity::{ConfigError, Error, HostSettings, WebApi};
 
 /// The downstream APIs the routes call, by their names in `DownstreamApis`.
 pub const PROFILE: &str = "Profile";
@@ -16,6 +17,22 @@ pub fn load(
 ) -> Result<HostSettings, ConfigError> {
     HostSettings::from_values(identity_config, client_secret, cache_key)?
         .require_downstream_apis(&[PROFILE, PARTNER])
+}
+
+/// `api`, if it has both downstream APIs the routes call; otherwise a configuration error
+/// naming the missing one.
+pub fn require_apis(api: WebApi) -> Result<WebApi, Error> {
+    for name in [PROFILE, PARTNER] {
+        if api.downstream_apis().api(name).is_err() {
+            let field = format!("DownstreamApis.{name}");
+            return Err(ConfigError {
+                field,
+                problem: "is required by this worker's routes".into(),
+            }
+            .into());
+        }
+    }
+    Ok(api)
 }
 
 #[cfg(test)]

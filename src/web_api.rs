@@ -1,0 +1,132 @@
+//! The front door: one [`WebApi`] per isolate holds token validation, token acquisition and the
+//! downstream APIs; a route authorizes its request in one call and calls APIs by name.
+//!
+//! On Workers, `platform::worker::web_api(&env, ctx)` builds it from the worker's bindings the
+//! first time and keeps it for the isolate; on Spin, `platform::spin::web_api()` builds it from
+//! Spin variables for the request (an instance serves one request there).
+//!
+//! ```no_run
+//! # async fn route(api: edge_identity::WebApi, request: http::Request<Vec<u8>>)
+//! #     -> Result<http::Response<Vec<u8>>, edge_identity::Error> {
+//! use edge_identity::Requirement;
+//!
+//! let caller = api.authorize(&request, Requirement::scope(&["access_as_user"])).await?;
+//! let profile = api.call_api("Profile").get("me").for_user(&caller).bytes().await?;
+//! Ok(http::Response::new(profile))
+//! # }
+//! ```
+
+use std::rc::Rc;
+
+use crate::downstream::{DownstreamApis, DownstreamCall};
+use crate::error::{Error, ValidationError};
+use crate::platform::{Background, Platform};
+use crate::settings::HostSettings;
+use crate::validation::authorize::{Requirement, ValidatedToken};
+use crate::{TokenAcquirer, TokenValidator};
+
+/// A request whose `Authorization` headers can be read: `http::Request`, workers-rs's
+/// `Request` and Spin's `IncomingRequest` (with their features).
+pub trait AuthorizationHeaders {
+    /// Every value of the `Authorization` header, in order (several are refused with a 400).
+    fn authorization(&self) -> Result<Vec<String>, ValidationError>;
+}
+
+impl<B> AuthorizationHeaders for http::Request<B> {
+    fn authorization(&self) -> Result<Vec<String>, ValidationError> {
+        self.headers()
+            .get_all(http::header::AUTHORIZATION)
+            .iter()
+            .map(|v| v.to_str().map(str::to_owned))
+            .collect::<Result<_, _>>()
+            .map_err(|_| ValidationError::InvalidRequest("the Authorization header is not ASCII"))
+    }
+}
+
+/// A protected web API: what Microsoft.Identity.Web's `AddMicrosoftIdentityWebApi` plus
+/// `EnableTokenAcquisitionToCallDownstreamApi` plus `AddDownstreamApis` set up, as one object.
+/// Cheap to clone; clones share the isolate's caches.
+#[doc(alias = "AddMicrosoftIdentityWebApi")]
+#[doc(alias = "TokenAcquirerFactory")]
+#[doc(alias = "IDownstreamApi")]
+#[derive(Clone)]
+pub struct WebApi {
+    validator: Rc<TokenValidator>,
+    apis: DownstreamApis,
+    background: Option<Rc<dyn Background>>,
+}
+
+impl std::fmt::Debug for WebApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebApi")
+            .field("validator", &self.validator)
+            .field("apis", &self.apis)
+            .field("background", &self.background.is_some())
+            .finish()
+    }
+}
+
+impl WebApi {
+    /// Builds the API from checked host settings and a platform (whose store should be sealed
+    /// with `settings.seal_secret`).
+    pub fn new(settings: HostSettings, platform: Platform) -> Result<WebApi, Error> {
+        let validator = TokenValidator::from_config(&settings.config.azure_ad, platform.clone())?;
+        let acquirer = TokenAcquirer::new(platform, settings.acquisition);
+        let apis = DownstreamApis::from_config(acquirer, &settings.config)?;
+        Ok(WebApi { validator: Rc::new(validator), apis, background: None })
+    }
+
+    /// The same API, running background work (token refreshes after the response) with
+    /// `background`, such as the request's `ctx.wait_until` on Workers.
+    pub fn with_background(&self, background: Rc<dyn Background>) -> WebApi {
+        WebApi {
+            validator: self.validator.clone(),
+            apis: self.apis.with_background(background.clone()),
+            background: Some(background),
+        }
+    }
+
+    /// Runs `work` after the response where the host allows it (Workers: `ctx.wait_until`),
+    /// and returns `false`, leaving `work` undone, where it does not (Spin).
+    pub fn spawn(&self, work: crate::platform::LocalFuture<'static, ()>) -> bool {
+        match &self.background {
+            Some(background) => {
+                background.spawn(work);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Authorizes `request` in one call: its bearer token validated, then `requirement`
+    /// checked. The rejection is an [`Error`] that is its own answer (400, 401, 403 or 503).
+    pub async fn authorize(
+        &self,
+        request: &impl AuthorizationHeaders,
+        requirement: Requirement<'_>,
+    ) -> Result<ValidatedToken, Error> {
+        let values = request.authorization()?;
+        let values: Vec<&str> = values.iter().map(String::as_str).collect();
+        self.validator.authorize_headers(&values, requirement).await
+    }
+
+    /// A call to the downstream API configured as `name` (see [`DownstreamCall`]).
+    pub fn call_api(&self, name: &str) -> DownstreamCall<'_> {
+        self.apis.call_api(name)
+    }
+
+    /// Token validation.
+    pub fn validator(&self) -> &TokenValidator {
+        &self.validator
+    }
+
+    /// The downstream APIs.
+    pub fn downstream_apis(&self) -> &DownstreamApis {
+        &self.apis
+    }
+
+    /// Token acquisition (sessions, tokens outside the named APIs).
+    pub fn acquirer(&self) -> &TokenAcquirer {
+        self.apis.acquirer()
+    }
+}
