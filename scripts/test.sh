@@ -22,6 +22,10 @@ say "the example worker end to end inside workerd, against the local stack (node
 build_worker worker-example
 node --test tests/e2e/worker.test.mjs
 
+say "the small examples (examples/*) end to end inside workerd (node --test)"
+build_worker examples/protect-route
+node --test tests/e2e/examples.test.mjs
+
 say "the Spin example component under wasmtime serve, against the local stack (node --test)"
 build_spin_component
 WASMTIME="$WASMTIME" node --test tests/spin/spin.test.mjs
@@ -43,7 +47,7 @@ done
 say "lints: no unwrap/expect/indexing/panic reachable in the library"
 cargo clippy --lib --features rust-crypto -- -D warnings
 cargo clippy --lib --target wasm32-unknown-unknown --features worker -- -D warnings
-cargo clippy -p worker-example -p edge-identity-workerd-probe --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p worker-example -p example-protect-route -p edge-identity-workerd-probe --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p edge-identity --features spin -p spin-example -p spin-host-shim --target wasm32-wasip2 -- -D warnings
 
 say "all tests passed"
