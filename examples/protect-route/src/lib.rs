@@ -11,11 +11,9 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     }
 }
 
-async fn me(
-    req: &Request,
-    env: &Env,
-    ctx: Context,
-) -> std::result::Result<http::Response<Vec<u8>>, Error> {
+type Answer = std::result::Result<http::Response<Vec<u8>>, Error>;
+
+async fn me(req: &Request, env: &Env, ctx: Context) -> Answer {
     // Built from IDENTITY_CONFIG, CLIENT_SECRET, TOKEN_CACHE_KEY and the TOKEN_CACHE KV binding
     // on first use, kept for the isolate; token refreshes run on this request's wait_until.
     let api = web_api(env, ctx)?;
