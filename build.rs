@@ -4,6 +4,7 @@
 //! from here.
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(wycheproof_vectors)");
+    println!("cargo::rustc-check-cfg=cfg(docsrs)");
     let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
     let vectors = std::path::Path::new(&manifest)
         .join("../shared/vectors/wycheproof/json_web_signature_test.json");

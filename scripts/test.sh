@@ -50,4 +50,8 @@ cargo clippy --lib --target wasm32-unknown-unknown --features worker -- -D warni
 cargo clippy -p worker-example -p example-protect-route -p edge-identity-workerd-probe --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p edge-identity --features spin -p spin-example -p spin-host-shim --target wasm32-wasip2 -- -D warnings
 
+say "rustdoc: no warning, natively and for Workers"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p edge-identity --features rust-crypto
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p edge-identity --target wasm32-unknown-unknown --features worker
+
 say "all tests passed"

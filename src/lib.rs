@@ -150,6 +150,7 @@
 //!
 //! See `docs/ARCHITECTURE.md` for where each concern lives.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]

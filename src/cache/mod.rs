@@ -4,7 +4,7 @@
 //! - A read checks L1, then L2 (and fills L1); a write goes to both. Token acquisition reads L2
 //!   inside its single flight, so a burst of first requests for one token costs one store read.
 //! - L2 values are JSON records, sealed by the platform's
-//!   [`SealedStore`](crate::platform::SealedStore) with the cache key as associated data: a
+//!   [`SealedStore`] with the cache key as associated data: a
 //!   value that does not authenticate never reaches the cache. A record that does not parse, has
 //!   expired, or claims a life beyond what any token or session has (a bound on times read from
 //!   the store) is a miss, and is overwritten by the next write. Without a seal secret there is

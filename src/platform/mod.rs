@@ -5,7 +5,7 @@
 //! | trait | what it does | Workers | Spin / native |
 //! |---|---|---|---|
 //! | [`HttpClient`] | one HTTP exchange, `http::Request<Vec<u8>>` in, `http::Response<Vec<u8>>` out | `worker::Fetch` | the host's outbound HTTP |
-//! | [`Clock`] | the current Unix time in milliseconds, and waiting | `Date.now()`, `setTimeout` | [`SystemClock`] |
+//! | [`Clock`] | the current Unix time in milliseconds, and waiting | `Date.now()`, `setTimeout` | `SystemClock` (native) |
 //! | [`SignatureVerifier`] | import a public key, verify a signature | `crypto.subtle` | RustCrypto |
 //! | [`Crypto`] | the above, plus random bytes, RSA signing (client assertions) and AES-256-GCM (cache sealing) | `crypto.subtle` | RustCrypto |
 //! | [`KeyValueStore`] | get / put with a time-to-live / delete | Workers KV | the host's key-value store, [`MemoryStore`] |
@@ -35,12 +35,16 @@ mod ttl_envelope;
 pub use ttl_envelope::TtlEnvelope;
 
 #[cfg(feature = "rust-crypto")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rust-crypto")))]
 pub mod rust_crypto;
 #[cfg(all(feature = "spin", target_os = "wasi"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "spin", target_os = "wasi"))))]
 pub mod spin;
 #[cfg(feature = "webcrypto")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webcrypto")))]
 pub mod webcrypto;
 #[cfg(feature = "worker")]
+#[cfg_attr(docsrs, doc(cfg(feature = "worker")))]
 pub mod worker;
 
 /// A boxed future that stays on the current thread.
