@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::validation::jwk::Algorithm;
+use crate::jose::Algorithm;
 use crate::validation::parse::DEFAULT_MAX_TOKEN_BYTES;
 
 /// The public-cloud Entra instance, used when `Instance` is not set.

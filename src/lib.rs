@@ -165,6 +165,7 @@ pub mod cache;
 pub mod config;
 pub mod downstream;
 pub mod error;
+pub mod jose;
 pub mod platform;
 pub mod settings;
 pub mod validation;

@@ -24,7 +24,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::config::SealSecret;
-use crate::validation::jwk::{Algorithm, KeyMaterial};
+use crate::jose::{Algorithm, KeyMaterial};
 use crate::validation::keys::{KeySource, KeySourcePolicy};
 
 mod memory;

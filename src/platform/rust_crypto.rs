@@ -15,7 +15,7 @@ use super::{
     AssertionAlgorithm, Crypto, CryptoError, LocalFuture, SealingKey, SignatureVerifier,
     SigningKey, VerifyingKey, SEAL_NONCE_LEN,
 };
-use crate::validation::jwk::{Algorithm, Curve, KeyMaterial, MAX_RSA_BITS};
+use crate::jose::{Algorithm, Curve, KeyMaterial, MAX_RSA_BITS};
 
 /// The RustCrypto [`Crypto`] backend (and so [`SignatureVerifier`]).
 #[derive(Debug, Clone, Copy, Default)]

@@ -21,7 +21,7 @@ use super::{
     AssertionAlgorithm, Clock, Crypto, CryptoError, LocalFuture, SealingKey, SignatureVerifier,
     SigningKey, VerifyingKey, SEAL_NONCE_LEN, SEAL_TAG_LEN,
 };
-use crate::validation::jwk::{Algorithm, KeyMaterial, MAX_RSA_BITS, MIN_RSA_BITS};
+use crate::jose::{Algorithm, KeyMaterial, MAX_RSA_BITS, MIN_RSA_BITS};
 
 /// The current time from `Date.now()` (`SystemTime` panics on `wasm32-unknown-unknown`), and
 /// waiting with `globalThis.setTimeout`.

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::base64url;
 use crate::error::{Malformation, TokenPart, ValidationError};
-use crate::validation::jwk::Algorithm;
+use crate::jose::Algorithm;
 
 /// Default largest token accepted, in bytes.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
