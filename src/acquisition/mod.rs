@@ -4,7 +4,10 @@
 //!
 //! | concern | file |
 //! |---|---|
-//! | the public entry point, cache-then-provider, single flight, background refresh | `acquisition/mod.rs` |
+//! | the public entry point: requests, acquired tokens, stats | `acquisition/mod.rs` |
+//! | where a request goes: subject, tenant, cache key; the token endpoint on a miss | `acquisition/plan.rs` |
+//! | the flow: memory → single flight → store → provider → store write; refresh, back-off | `acquisition/flow.rs` |
+//! | long-running sessions | `acquisition/session.rs` |
 //! | each grant's form (OBO, RFC 8693, client credentials, refresh token) | `acquisition/grants/` |
 //! | client authentication, `claims`, the POST and its one retry | `acquisition/token_endpoint.rs` |
 //! | the signed client assertion | `acquisition/client_assertion.rs` |
@@ -21,8 +24,10 @@ pub mod claims;
 pub mod client_assertion;
 pub mod credential;
 pub mod error;
+mod flow;
 pub mod grants;
 pub mod options;
+mod plan;
 pub(crate) mod response;
 pub mod session;
 mod single_flight;
@@ -47,8 +52,10 @@ const DISCOVERY_MAX_AGE: Duration = Duration::from_secs(12 * 3600);
 const DISCOVERY_COOLDOWN: Duration = Duration::from_secs(30);
 pub use credential::{Certificate, ClientAssertionProvider, ClientCredential};
 pub use error::{AcquisitionError, IdentityError, ProviderFailure};
+use flow::Backoff;
 use grants::Grant;
 pub use options::{AcquisitionOptions, OnBehalfOfGrant};
+use plan::{checked_tenant, plan, Plan, Subject};
 pub use session::{Session, SessionKey, SessionStart};
 use single_flight::{Join, SingleFlight};
 use token_endpoint::TokenCall;
@@ -171,51 +178,6 @@ pub struct AcquisitionStats {
     pub cache: CacheStats,
 }
 
-/// What the grant of one acquisition needs, owned so it can outlive the request (single flight,
-/// background refresh).
-#[derive(Clone)]
-enum Subject {
-    User { token: String, audience: Option<String>, resource: Option<String> },
-    App,
-    Session { record_key: CacheKey },
-}
-
-/// One acquisition, resolved: for what, for which tenant, and where the answer is cached. The
-/// token endpoint is not part of it: a cache lookup never waits on the network, so the endpoint
-/// (which a generic authority's discovery document gives) is found only on a miss.
-#[derive(Clone)]
-struct Plan {
-    subject: Subject,
-    tenant: Option<String>,
-    scope: String,
-    claims: Option<String>,
-    correlation_id: Option<String>,
-    force_refresh: bool,
-    key: CacheKey,
-}
-
-impl Plan {
-    fn flight_key(&self) -> String {
-        match &self.claims {
-            None => self.key.as_str().to_owned(),
-            Some(claims) => {
-                format!("{}#{}", self.key.as_str(), crate::cache::key::token_hash(claims))
-            }
-        }
-    }
-}
-
-/// A provider's refusal to be asked again yet, for one token.
-struct Backoff {
-    until_ms: u64,
-    failures: u32,
-    error: AcquisitionError,
-}
-
-/// The longest a token is not asked for again after the provider failed without a
-/// `Retry-After` (the waits double from one second: 1, 2, 4, ... 60).
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
-
 pub(crate) struct Inner {
     pub(crate) platform: Platform,
     pub(crate) options: AcquisitionOptions,
@@ -268,58 +230,6 @@ impl Inner {
             Authority::Entra { instance, tenant, .. } => format!("{instance}{}", tenant.as_str()),
             Authority::Oidc { issuer_url } => issuer_url.clone(),
         }
-    }
-
-    /// The authority as it enters cache keys, for `tenant` when the app is multi-tenant: known
-    /// without any network request (for a generic authority, its issuer URL, since its token
-    /// endpoint comes from discovery).
-    fn key_authority(&self, tenant: Option<&str>) -> String {
-        if let Some(endpoint) = &self.options.token_endpoint {
-            return endpoint.clone();
-        }
-        match &self.options.authority {
-            Authority::Entra { instance, tenant: configured, .. } => {
-                let tenant = match (configured, tenant) {
-                    (TenantSpec::Multi(_), Some(t)) => t,
-                    (spec, _) => spec.as_str(),
-                };
-                format!("{instance}{tenant}/oauth2/v2.0/token")
-            }
-            Authority::Oidc { issuer_url } => issuer_url.clone(),
-        }
-    }
-
-    /// The token endpoint to ask, for `tenant` when the app is multi-tenant.
-    async fn endpoint(&self, tenant: Option<&str>) -> Result<String, AcquisitionError> {
-        if let Some(endpoint) = &self.options.token_endpoint {
-            return Ok(endpoint.clone());
-        }
-        match &self.options.authority {
-            Authority::Entra { instance, tenant: configured, .. } => {
-                let tenant = match (configured, tenant) {
-                    (TenantSpec::Multi(_), Some(t)) => t,
-                    (spec, _) => spec.as_str(),
-                };
-                Ok(format!("{instance}{tenant}/oauth2/v2.0/token"))
-            }
-            Authority::Oidc { .. } => self.discover_endpoint().await,
-        }
-    }
-
-    /// A generic authority's token endpoint, from its discovery document: the same document,
-    /// fetched once per isolate and kept in the shared store, that token validation reads
-    /// ([`Platform::key_source`](crate::Platform)), so a cold isolate needs no request for it.
-    async fn discover_endpoint(&self) -> Result<String, AcquisitionError> {
-        let unavailable = AcquisitionError::ProviderUnavailable(ProviderFailure::NoTokenEndpoint);
-        let source = self.platform.key_source(KeySourcePolicy {
-            metadata_url: self.options.authority.metadata_url(),
-            v1_metadata_url: self.options.authority.v1_metadata_url(),
-            max_age: DISCOVERY_MAX_AGE,
-            cooldown: DISCOVERY_COOLDOWN,
-            timeout: self.options.timeout,
-        });
-        let snapshot = source.current().await.map_err(|_| unavailable.clone())?;
-        snapshot.token_endpoint.clone().filter(|url| is_metadata_url(url)).ok_or(unavailable)
     }
 }
 
@@ -447,305 +357,5 @@ impl TokenAcquirer {
         request: &TokenRequest,
     ) -> Result<String, AcquisitionError> {
         Ok(self.token_for_app(request).await?.authorization_header())
-    }
-
-    async fn user_plan(
-        &self,
-        user: &ValidatedToken,
-        request: &TokenRequest,
-    ) -> Result<Plan, AcquisitionError> {
-        let incoming = user.token().expose();
-        let tenant = match &request.tenant {
-            Some(t) => Some(checked_tenant(t)?),
-            None => user.tenant_id().filter(|t| is_guid(t)),
-        };
-        let authority = self.inner.key_authority(tenant);
-        let scope = canonical_scopes(&request.scopes);
-        let extra = request.exchange_target();
-        let key = token_key(
-            TokenKind::User { incoming_token: incoming },
-            &self.inner.options.client_id,
-            &authority,
-            &scope,
-            &extra,
-        );
-        let subject = Subject::User {
-            token: incoming.to_owned(),
-            audience: request.audience.clone(),
-            resource: request.resource.clone(),
-        };
-        Ok(plan(subject, tenant, scope, request, key))
-    }
-
-    /// Memory first; then, once per key at a time (single flight), the store and the provider.
-    async fn acquire(&self, plan: Plan) -> Result<AcquiredToken, AcquisitionError> {
-        let now = self.inner.platform.clock.now_millis();
-        if plan.claims.is_none() && !plan.force_refresh {
-            if let Some(hit) = self.inner.cache.get_memory::<CachedToken>(&plan.key, now) {
-                if self.usable(&hit, now) {
-                    if now >= hit.refresh_at_ms {
-                        self.refresh_in_background(&plan);
-                    }
-                    return Ok(AcquiredToken { token: hit, from_cache: true });
-                }
-            }
-        }
-        let (token, from_cache) = self.fetch_shared(plan).await?;
-        Ok(AcquiredToken { token, from_cache })
-    }
-
-    /// Whether a cached token has more than the margin of life left.
-    fn usable(&self, token: &CachedToken, now: u64) -> bool {
-        token.expires_at_ms > now.saturating_add(token.margin_ms(self.inner.margin_ms()))
-    }
-
-    async fn fetch_shared(&self, plan: Plan) -> Result<(Rc<CachedToken>, bool), AcquisitionError> {
-        let flight_key = plan.flight_key();
-        let platform = &self.inner.platform;
-        let join = match platform.join_poll_interval {
-            None => Join::Await,
-            Some(interval) => Join::Poll {
-                clock: platform.clock.as_ref(),
-                interval,
-                budget: self.inner.options.timeout.saturating_mul(2),
-            },
-        };
-        let this = self.clone();
-        self.inner
-            .flights
-            .run(&flight_key, join, move || Box::pin(async move { this.fetch(plan).await }))
-            .await
-    }
-
-    /// Serves the cached token and refreshes it after the response, where the host allows:
-    /// one scheduled refresh per token at a time.
-    fn refresh_in_background(&self, plan: &Plan) {
-        let Some(background) = &self.background else {
-            return;
-        };
-        let flight_key = plan.flight_key();
-        let now = self.inner.platform.clock.now_millis();
-        if self.inner.flights.is_running(&flight_key)
-            || self.backing_off(&flight_key, now).is_some()
-            || !self.inner.scheduled_refreshes.borrow_mut().insert(flight_key.clone())
-        {
-            return;
-        }
-        self.inner.background_refreshes.set(self.inner.background_refreshes.get() + 1);
-        let this = self.clone();
-        // A refresh must reach the provider, not find the same token in the store.
-        let plan = Plan { force_refresh: true, ..plan.clone() };
-        background.spawn(Box::pin(async move {
-            let outcome = this.fetch_shared(plan).await;
-            this.inner.scheduled_refreshes.borrow_mut().remove(&flight_key);
-            if let Err(e) = outcome {
-                this.inner
-                    .platform
-                    .logger
-                    .warn(&format!("background token refresh failed: {}", e.code()));
-            }
-        }));
-    }
-
-    /// The store's token for `plan`, or one provider request and the cache write; `true` when
-    /// it came from the store.
-    async fn fetch(&self, plan: Plan) -> Result<(Rc<CachedToken>, bool), AcquisitionError> {
-        let inner = &self.inner;
-        if plan.claims.is_none() && !plan.force_refresh {
-            let now = inner.platform.clock.now_millis();
-            if let Some(hit) = inner.cache.get_store::<CachedToken>(&plan.key, now).await {
-                if self.usable(&hit, now) {
-                    return Ok((hit, true));
-                }
-            }
-        }
-        let flight_key = plan.flight_key();
-        if let Some(error) = self.backing_off(&flight_key, inner.platform.clock.now_millis()) {
-            return Err(error);
-        }
-        let outcome = match &plan.subject {
-            Subject::Session { record_key } => self.refresh_session(&plan, record_key).await,
-            _ => self.request_token(&plan, None).await,
-        };
-        let response = match outcome {
-            Ok(answer) => {
-                inner.backoff.borrow_mut().remove(&flight_key);
-                answer
-            }
-            Err(error) => {
-                self.back_off(&flight_key, &error);
-                return Err(error);
-            }
-        };
-        let token = Rc::new(self.cached_token(&response));
-        self.store_token(&plan.key, &token).await;
-        Ok((token, false))
-    }
-
-    /// The error to answer with while `flight_key` is backing off, if it is.
-    fn backing_off(&self, flight_key: &str, now: u64) -> Option<AcquisitionError> {
-        let backoff = self.inner.backoff.borrow();
-        let entry = backoff.get(flight_key).filter(|b| b.until_ms > now)?;
-        Some(match &entry.error {
-            AcquisitionError::Throttled { details, .. } => AcquisitionError::Throttled {
-                retry_after: Some(Duration::from_millis(entry.until_ms - now)),
-                details: details.clone(),
-            },
-            other => other.clone(),
-        })
-    }
-
-    /// After a throttled or unavailable provider: waits its `Retry-After`, or a doubling wait.
-    fn back_off(&self, flight_key: &str, error: &AcquisitionError) {
-        let failures =
-            self.inner.backoff.borrow().get(flight_key).map_or(0, |b| b.failures).saturating_add(1);
-        let wait = match error {
-            AcquisitionError::Throttled { retry_after: Some(wait), .. } => *wait,
-            AcquisitionError::Throttled { .. } | AcquisitionError::ProviderUnavailable(_) => {
-                Duration::from_secs(1u64 << failures.min(6).saturating_sub(1)).min(MAX_BACKOFF)
-            }
-            _ => return,
-        };
-        let now = self.inner.platform.clock.now_millis();
-        let until_ms = now.saturating_add(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX));
-        self.inner
-            .backoff
-            .borrow_mut()
-            .insert(flight_key.to_owned(), Backoff { until_ms, failures, error: error.clone() });
-    }
-
-    /// One request to the token endpoint with `plan`'s grant (`session` holds the refresh token
-    /// of a session plan), client authentication and `claims`; consent and claims challenges
-    /// carry the requested scopes.
-    async fn request_token(
-        &self,
-        plan: &Plan,
-        session: Option<&crate::cache::SessionRecord>,
-    ) -> Result<response::TokenResponse, AcquisitionError> {
-        let inner = &self.inner;
-        let grant = match (&plan.subject, session) {
-            (Subject::User { token, .. }, _)
-                if inner.options.grant == OnBehalfOfGrant::JwtBearer =>
-            {
-                Grant::OnBehalfOf { assertion: token }
-            }
-            (Subject::User { token, audience, resource }, _) => Grant::TokenExchange {
-                subject_token: token,
-                audience: audience.as_deref(),
-                resource: resource.as_deref(),
-            },
-            (Subject::App, _) => Grant::ClientCredentials,
-            (Subject::Session { .. }, Some(record)) => {
-                Grant::RefreshToken { refresh_token: record.refresh_token.expose() }
-            }
-            (Subject::Session { .. }, None) => return Err(AcquisitionError::SessionNotFound),
-        };
-        let endpoint = inner.endpoint(plan.tenant.as_deref()).await?;
-        let call = TokenCall {
-            endpoint: &endpoint,
-            grant,
-            scope: &plan.scope,
-            claims: claims::merge(plan.claims.as_deref(), &inner.options.client_capabilities),
-            correlation_id: plan.correlation_id.as_deref(),
-        };
-        token_endpoint::request(inner, &call)
-            .await
-            .map_err(|e| for_the_client(e, &plan.scope, &endpoint, &inner.options.client_id))
-    }
-
-    /// The cache record of a fresh token: served until its margin (relative to its lifetime
-    /// for short-lived tokens), refreshed from `refresh_in`, or from the last quarter of its
-    /// life, or (short-lived tokens) from half its life.
-    fn cached_token(&self, response: &response::TokenResponse) -> CachedToken {
-        let now = self.inner.platform.clock.now_millis();
-        let lifetime = response.expires_in.saturating_mul(1000);
-        let expires_at_ms = now.saturating_add(lifetime);
-        let mut token = CachedToken {
-            access_token: response.access_token.clone(),
-            expires_at_ms,
-            refresh_at_ms: now,
-            issued_at_ms: now,
-        };
-        let margin = token.margin_ms(self.inner.margin_ms());
-        let latest = expires_at_ms.saturating_sub(margin);
-        let default_refresh = if margin < self.inner.margin_ms() {
-            now.saturating_add(lifetime / 2)
-        } else {
-            expires_at_ms.saturating_sub(lifetime / 4)
-        };
-        token.refresh_at_ms = match response.refresh_in {
-            Some(seconds) => now.saturating_add(seconds.saturating_mul(1000)),
-            None => default_refresh,
-        }
-        .min(latest)
-        .max(now);
-        token
-    }
-
-    /// Caches `token` until its margin; one that can never be served from cache is not stored.
-    async fn store_token(&self, key: &CacheKey, token: &Rc<CachedToken>) {
-        let now = self.inner.platform.clock.now_millis();
-        let usable_until =
-            token.expires_at_ms.saturating_sub(token.margin_ms(self.inner.margin_ms()));
-        if usable_until > now {
-            let ttl = Duration::from_millis(usable_until - now);
-            self.inner.cache.put(key, token.clone(), ttl).await;
-        }
-    }
-}
-
-fn plan(
-    subject: Subject,
-    tenant: Option<&str>,
-    scope: String,
-    request: &TokenRequest,
-    key: CacheKey,
-) -> Plan {
-    Plan {
-        subject,
-        tenant: tenant.map(str::to_owned),
-        scope,
-        claims: request.claims.clone(),
-        correlation_id: request.correlation_id.clone(),
-        force_refresh: request.force_refresh,
-        key,
-    }
-}
-
-/// A tenant from a request: a GUID or a domain name, nothing that could change the URL's path.
-fn checked_tenant(tenant: &str) -> Result<&str, AcquisitionError> {
-    let ok = !tenant.is_empty()
-        && tenant.len() <= 253
-        && tenant.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-        && !tenant.starts_with('.');
-    ok.then_some(tenant)
-        .ok_or(AcquisitionError::Configuration("the requested tenant is not a tenant id or domain"))
-}
-
-/// Consent and claims challenges carry what the client needs to act on them: the scopes to
-/// ask for, this API's client id, and (Entra) the authorization endpoint next to the token
-/// endpoint that answered.
-fn for_the_client(
-    error: AcquisitionError,
-    scope: &str,
-    endpoint: &str,
-    client_id: &str,
-) -> AcquisitionError {
-    let fill = |mut e: Box<error::IdentityError>| {
-        e.scopes = scope
-            .split(' ')
-            .filter(|s| !s.is_empty() && *s != "offline_access")
-            .map(str::to_owned)
-            .collect();
-        e.client_id = Some(client_id.to_owned());
-        e.authorize_endpoint = endpoint
-            .strip_suffix("/oauth2/v2.0/token")
-            .map(|authority| format!("{authority}/oauth2/v2.0/authorize"));
-        e
-    };
-    match error {
-        AcquisitionError::ConsentRequired(e) => AcquisitionError::ConsentRequired(fill(e)),
-        AcquisitionError::InteractionRequired(e) => AcquisitionError::InteractionRequired(fill(e)),
-        other => other,
     }
 }

@@ -1,0 +1,271 @@
+//! One acquisition, top-down: isolate memory, then one flight per token, then the shared store,
+//! then the provider (unless it asked us to wait), then the store write. Background refreshes
+//! and the back-off of a throttled or unavailable provider live here too.
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use super::*;
+
+/// A provider's refusal to be asked again yet, for one token.
+pub(super) struct Backoff {
+    pub(super) until_ms: u64,
+    pub(super) failures: u32,
+    pub(super) error: AcquisitionError,
+}
+
+/// The longest a token is not asked for again after the provider failed without a
+/// `Retry-After` (the waits double from one second: 1, 2, 4, ... 60).
+pub(super) const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+impl TokenAcquirer {
+    /// Memory first; then, once per key at a time (single flight), the store and the provider.
+    pub(super) async fn acquire(&self, plan: Plan) -> Result<AcquiredToken, AcquisitionError> {
+        let now = self.inner.platform.clock.now_millis();
+        if plan.claims.is_none() && !plan.force_refresh {
+            if let Some(hit) = self.inner.cache.get_memory::<CachedToken>(&plan.key, now) {
+                if self.usable(&hit, now) {
+                    if now >= hit.refresh_at_ms {
+                        self.refresh_in_background(&plan);
+                    }
+                    return Ok(AcquiredToken { token: hit, from_cache: true });
+                }
+            }
+        }
+        let (token, from_cache) = self.fetch_shared(plan).await?;
+        Ok(AcquiredToken { token, from_cache })
+    }
+
+    /// Whether a cached token has more than the margin of life left.
+    pub(super) fn usable(&self, token: &CachedToken, now: u64) -> bool {
+        token.expires_at_ms > now.saturating_add(token.margin_ms(self.inner.margin_ms()))
+    }
+
+    pub(super) async fn fetch_shared(
+        &self,
+        plan: Plan,
+    ) -> Result<(Rc<CachedToken>, bool), AcquisitionError> {
+        let flight_key = plan.flight_key();
+        let platform = &self.inner.platform;
+        let join = match platform.join_poll_interval {
+            None => Join::Await,
+            Some(interval) => Join::Poll {
+                clock: platform.clock.as_ref(),
+                interval,
+                budget: self.inner.options.timeout.saturating_mul(2),
+            },
+        };
+        let this = self.clone();
+        self.inner
+            .flights
+            .run(&flight_key, join, move || Box::pin(async move { this.fetch(plan).await }))
+            .await
+    }
+
+    /// Serves the cached token and refreshes it after the response, where the host allows:
+    /// one scheduled refresh per token at a time.
+    pub(super) fn refresh_in_background(&self, plan: &Plan) {
+        let Some(background) = &self.background else {
+            return;
+        };
+        let flight_key = plan.flight_key();
+        let now = self.inner.platform.clock.now_millis();
+        if self.inner.flights.is_running(&flight_key)
+            || self.backing_off(&flight_key, now).is_some()
+            || !self.inner.scheduled_refreshes.borrow_mut().insert(flight_key.clone())
+        {
+            return;
+        }
+        self.inner.background_refreshes.set(self.inner.background_refreshes.get() + 1);
+        let this = self.clone();
+        // A refresh must reach the provider, not find the same token in the store.
+        let plan = Plan { force_refresh: true, ..plan.clone() };
+        background.spawn(Box::pin(async move {
+            let outcome = this.fetch_shared(plan).await;
+            this.inner.scheduled_refreshes.borrow_mut().remove(&flight_key);
+            if let Err(e) = outcome {
+                this.inner
+                    .platform
+                    .logger
+                    .warn(&format!("background token refresh failed: {}", e.code()));
+            }
+        }));
+    }
+
+    /// The store's token for `plan`, or one provider request and the cache write; `true` when
+    /// it came from the store.
+    pub(super) async fn fetch(
+        &self,
+        plan: Plan,
+    ) -> Result<(Rc<CachedToken>, bool), AcquisitionError> {
+        let inner = &self.inner;
+        if plan.claims.is_none() && !plan.force_refresh {
+            let now = inner.platform.clock.now_millis();
+            if let Some(hit) = inner.cache.get_store::<CachedToken>(&plan.key, now).await {
+                if self.usable(&hit, now) {
+                    return Ok((hit, true));
+                }
+            }
+        }
+        let flight_key = plan.flight_key();
+        if let Some(error) = self.backing_off(&flight_key, inner.platform.clock.now_millis()) {
+            return Err(error);
+        }
+        let outcome = match &plan.subject {
+            Subject::Session { record_key } => self.refresh_session(&plan, record_key).await,
+            _ => self.request_token(&plan, None).await,
+        };
+        let response = match outcome {
+            Ok(answer) => {
+                inner.backoff.borrow_mut().remove(&flight_key);
+                answer
+            }
+            Err(error) => {
+                self.back_off(&flight_key, &error);
+                return Err(error);
+            }
+        };
+        let token = Rc::new(self.cached_token(&response));
+        self.store_token(&plan.key, &token).await;
+        Ok((token, false))
+    }
+
+    /// The error to answer with while `flight_key` is backing off, if it is.
+    pub(super) fn backing_off(&self, flight_key: &str, now: u64) -> Option<AcquisitionError> {
+        let backoff = self.inner.backoff.borrow();
+        let entry = backoff.get(flight_key).filter(|b| b.until_ms > now)?;
+        Some(match &entry.error {
+            AcquisitionError::Throttled { details, .. } => AcquisitionError::Throttled {
+                retry_after: Some(Duration::from_millis(entry.until_ms - now)),
+                details: details.clone(),
+            },
+            other => other.clone(),
+        })
+    }
+
+    /// After a throttled or unavailable provider: waits its `Retry-After`, or a doubling wait.
+    pub(super) fn back_off(&self, flight_key: &str, error: &AcquisitionError) {
+        let failures =
+            self.inner.backoff.borrow().get(flight_key).map_or(0, |b| b.failures).saturating_add(1);
+        let wait = match error {
+            AcquisitionError::Throttled { retry_after: Some(wait), .. } => *wait,
+            AcquisitionError::Throttled { .. } | AcquisitionError::ProviderUnavailable(_) => {
+                Duration::from_secs(1u64 << failures.min(6).saturating_sub(1)).min(MAX_BACKOFF)
+            }
+            _ => return,
+        };
+        let now = self.inner.platform.clock.now_millis();
+        let until_ms = now.saturating_add(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX));
+        self.inner
+            .backoff
+            .borrow_mut()
+            .insert(flight_key.to_owned(), Backoff { until_ms, failures, error: error.clone() });
+    }
+
+    /// One request to the token endpoint with `plan`'s grant (`session` holds the refresh token
+    /// of a session plan), client authentication and `claims`; consent and claims challenges
+    /// carry the requested scopes.
+    pub(super) async fn request_token(
+        &self,
+        plan: &Plan,
+        session: Option<&crate::cache::SessionRecord>,
+    ) -> Result<response::TokenResponse, AcquisitionError> {
+        let inner = &self.inner;
+        let grant = match (&plan.subject, session) {
+            (Subject::User { token, .. }, _)
+                if inner.options.grant == OnBehalfOfGrant::JwtBearer =>
+            {
+                Grant::OnBehalfOf { assertion: token }
+            }
+            (Subject::User { token, audience, resource }, _) => Grant::TokenExchange {
+                subject_token: token,
+                audience: audience.as_deref(),
+                resource: resource.as_deref(),
+            },
+            (Subject::App, _) => Grant::ClientCredentials,
+            (Subject::Session { .. }, Some(record)) => {
+                Grant::RefreshToken { refresh_token: record.refresh_token.expose() }
+            }
+            (Subject::Session { .. }, None) => return Err(AcquisitionError::SessionNotFound),
+        };
+        let endpoint = inner.endpoint(plan.tenant.as_deref()).await?;
+        let call = TokenCall {
+            endpoint: &endpoint,
+            grant,
+            scope: &plan.scope,
+            claims: claims::merge(plan.claims.as_deref(), &inner.options.client_capabilities),
+            correlation_id: plan.correlation_id.as_deref(),
+        };
+        token_endpoint::request(inner, &call)
+            .await
+            .map_err(|e| for_the_client(e, &plan.scope, &endpoint, &inner.options.client_id))
+    }
+
+    /// The cache record of a fresh token: served until its margin (relative to its lifetime
+    /// for short-lived tokens), refreshed from `refresh_in`, or from the last quarter of its
+    /// life, or (short-lived tokens) from half its life.
+    pub(super) fn cached_token(&self, response: &response::TokenResponse) -> CachedToken {
+        let now = self.inner.platform.clock.now_millis();
+        let lifetime = response.expires_in.saturating_mul(1000);
+        let expires_at_ms = now.saturating_add(lifetime);
+        let mut token = CachedToken {
+            access_token: response.access_token.clone(),
+            expires_at_ms,
+            refresh_at_ms: now,
+            issued_at_ms: now,
+        };
+        let margin = token.margin_ms(self.inner.margin_ms());
+        let latest = expires_at_ms.saturating_sub(margin);
+        let default_refresh = if margin < self.inner.margin_ms() {
+            now.saturating_add(lifetime / 2)
+        } else {
+            expires_at_ms.saturating_sub(lifetime / 4)
+        };
+        token.refresh_at_ms = match response.refresh_in {
+            Some(seconds) => now.saturating_add(seconds.saturating_mul(1000)),
+            None => default_refresh,
+        }
+        .min(latest)
+        .max(now);
+        token
+    }
+
+    /// Caches `token` until its margin; one that can never be served from cache is not stored.
+    pub(super) async fn store_token(&self, key: &CacheKey, token: &Rc<CachedToken>) {
+        let now = self.inner.platform.clock.now_millis();
+        let usable_until =
+            token.expires_at_ms.saturating_sub(token.margin_ms(self.inner.margin_ms()));
+        if usable_until > now {
+            let ttl = Duration::from_millis(usable_until - now);
+            self.inner.cache.put(key, token.clone(), ttl).await;
+        }
+    }
+}
+
+/// Consent and claims challenges carry what the client needs to act on them: the scopes to
+/// ask for, this API's client id, and (Entra) the authorization endpoint next to the token
+/// endpoint that answered.
+pub(super) fn for_the_client(
+    error: AcquisitionError,
+    scope: &str,
+    endpoint: &str,
+    client_id: &str,
+) -> AcquisitionError {
+    let fill = |mut e: Box<error::IdentityError>| {
+        e.scopes = scope
+            .split(' ')
+            .filter(|s| !s.is_empty() && *s != "offline_access")
+            .map(str::to_owned)
+            .collect();
+        e.client_id = Some(client_id.to_owned());
+        e.authorize_endpoint = endpoint
+            .strip_suffix("/oauth2/v2.0/token")
+            .map(|authority| format!("{authority}/oauth2/v2.0/authorize"));
+        e
+    };
+    match error {
+        AcquisitionError::ConsentRequired(e) => AcquisitionError::ConsentRequired(fill(e)),
+        AcquisitionError::InteractionRequired(e) => AcquisitionError::InteractionRequired(fill(e)),
+        other => other,
+    }
+}

@@ -1,0 +1,152 @@
+//! Where an acquisition goes, resolved before any network request: the subject of the grant,
+//! the tenant, the scopes, and the cache key (the authority named without a request); and, only
+//! on a cache miss, the token endpoint (Entra's from `Instance` and the tenant, a generic
+//! authority's from the discovery document validation shares).
+
+use super::*;
+
+/// What the grant of one acquisition needs, owned so it can outlive the request (single flight,
+/// background refresh).
+#[derive(Clone)]
+pub(super) enum Subject {
+    User { token: String, audience: Option<String>, resource: Option<String> },
+    App,
+    Session { record_key: CacheKey },
+}
+
+/// One acquisition, resolved: for what, for which tenant, and where the answer is cached. The
+/// token endpoint is not part of it: a cache lookup never waits on the network, so the endpoint
+/// (which a generic authority's discovery document gives) is found only on a miss.
+#[derive(Clone)]
+pub(super) struct Plan {
+    pub(super) subject: Subject,
+    pub(super) tenant: Option<String>,
+    pub(super) scope: String,
+    pub(super) claims: Option<String>,
+    pub(super) correlation_id: Option<String>,
+    pub(super) force_refresh: bool,
+    pub(super) key: CacheKey,
+}
+
+impl Plan {
+    pub(super) fn flight_key(&self) -> String {
+        match &self.claims {
+            None => self.key.as_str().to_owned(),
+            Some(claims) => {
+                format!("{}#{}", self.key.as_str(), crate::cache::key::token_hash(claims))
+            }
+        }
+    }
+}
+
+impl Inner {
+    /// The authority as it enters cache keys, for `tenant` when the app is multi-tenant: known
+    /// without any network request (for a generic authority, its issuer URL, since its token
+    /// endpoint comes from discovery).
+    pub(super) fn key_authority(&self, tenant: Option<&str>) -> String {
+        if let Some(endpoint) = &self.options.token_endpoint {
+            return endpoint.clone();
+        }
+        match &self.options.authority {
+            Authority::Entra { instance, tenant: configured, .. } => {
+                let tenant = match (configured, tenant) {
+                    (TenantSpec::Multi(_), Some(t)) => t,
+                    (spec, _) => spec.as_str(),
+                };
+                format!("{instance}{tenant}/oauth2/v2.0/token")
+            }
+            Authority::Oidc { issuer_url } => issuer_url.clone(),
+        }
+    }
+
+    /// The token endpoint to ask, for `tenant` when the app is multi-tenant.
+    pub(super) async fn endpoint(&self, tenant: Option<&str>) -> Result<String, AcquisitionError> {
+        if let Some(endpoint) = &self.options.token_endpoint {
+            return Ok(endpoint.clone());
+        }
+        match &self.options.authority {
+            Authority::Entra { instance, tenant: configured, .. } => {
+                let tenant = match (configured, tenant) {
+                    (TenantSpec::Multi(_), Some(t)) => t,
+                    (spec, _) => spec.as_str(),
+                };
+                Ok(format!("{instance}{tenant}/oauth2/v2.0/token"))
+            }
+            Authority::Oidc { .. } => self.discover_endpoint().await,
+        }
+    }
+
+    /// A generic authority's token endpoint, from its discovery document: the same document,
+    /// fetched once per isolate and kept in the shared store, that token validation reads
+    /// ([`Platform::key_source`](crate::Platform)), so a cold isolate needs no request for it.
+    pub(super) async fn discover_endpoint(&self) -> Result<String, AcquisitionError> {
+        let unavailable = AcquisitionError::ProviderUnavailable(ProviderFailure::NoTokenEndpoint);
+        let source = self.platform.key_source(KeySourcePolicy {
+            metadata_url: self.options.authority.metadata_url(),
+            v1_metadata_url: self.options.authority.v1_metadata_url(),
+            max_age: DISCOVERY_MAX_AGE,
+            cooldown: DISCOVERY_COOLDOWN,
+            timeout: self.options.timeout,
+        });
+        let snapshot = source.current().await.map_err(|_| unavailable.clone())?;
+        snapshot.token_endpoint.clone().filter(|url| is_metadata_url(url)).ok_or(unavailable)
+    }
+}
+
+impl TokenAcquirer {
+    pub(super) async fn user_plan(
+        &self,
+        user: &ValidatedToken,
+        request: &TokenRequest,
+    ) -> Result<Plan, AcquisitionError> {
+        let incoming = user.token().expose();
+        let tenant = match &request.tenant {
+            Some(t) => Some(checked_tenant(t)?),
+            None => user.tenant_id().filter(|t| is_guid(t)),
+        };
+        let authority = self.inner.key_authority(tenant);
+        let scope = canonical_scopes(&request.scopes);
+        let extra = request.exchange_target();
+        let key = token_key(
+            TokenKind::User { incoming_token: incoming },
+            &self.inner.options.client_id,
+            &authority,
+            &scope,
+            &extra,
+        );
+        let subject = Subject::User {
+            token: incoming.to_owned(),
+            audience: request.audience.clone(),
+            resource: request.resource.clone(),
+        };
+        Ok(plan(subject, tenant, scope, request, key))
+    }
+}
+
+pub(super) fn plan(
+    subject: Subject,
+    tenant: Option<&str>,
+    scope: String,
+    request: &TokenRequest,
+    key: CacheKey,
+) -> Plan {
+    Plan {
+        subject,
+        tenant: tenant.map(str::to_owned),
+        scope,
+        claims: request.claims.clone(),
+        correlation_id: request.correlation_id.clone(),
+        force_refresh: request.force_refresh,
+        key,
+    }
+}
+
+/// A tenant from a request: a GUID or a domain name, nothing that could change the URL's path.
+pub(super) fn checked_tenant(tenant: &str) -> Result<&str, AcquisitionError> {
+    let ok = !tenant.is_empty()
+        && tenant.len() <= 253
+        && tenant.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        && !tenant.starts_with('.');
+    ok.then_some(tenant)
+        .ok_or(AcquisitionError::Configuration("the requested tenant is not a tenant id or domain"))
+}
