@@ -167,6 +167,7 @@ pub mod downstream;
 pub mod error;
 pub mod jose;
 pub mod platform;
+pub mod secret;
 pub mod settings;
 pub mod validation;
 pub mod web_api;

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::base64url;
 use crate::config::{ConfigError, CredentialDescription, Secret};
 use crate::platform::{AssertionAlgorithm, LocalFuture};
+use crate::secret::ClientSecret;
 
 /// Supplies a signed client assertion on demand (for instance a workload identity token read
 /// from the host), for [`ClientCredential::AssertionProvider`].
@@ -64,7 +65,7 @@ impl Certificate {
 #[derive(Clone)]
 pub enum ClientCredential {
     /// `client_secret=...`.
-    Secret(Secret),
+    Secret(ClientSecret),
     /// A client assertion signed by the SDK with the certificate's key.
     Certificate(Certificate),
     /// A fixed signed assertion supplied by the host.
@@ -103,7 +104,7 @@ impl ClientCredential {
         first.check(field)?;
         let value = |v: &Option<Secret>| v.as_ref().map(|s| s.expose().trim().to_owned());
         Ok(Some(match first.source_type.as_str() {
-            "ClientSecret" => ClientCredential::Secret(Secret::new(
+            "ClientSecret" => ClientCredential::Secret(ClientSecret::new(
                 value(&first.client_secret).unwrap_or_default(),
             )),
             "SignedAssertion" => ClientCredential::SignedAssertion(Secret::new(

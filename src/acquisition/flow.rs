@@ -184,7 +184,7 @@ impl TokenAcquirer {
             },
             (Subject::App, _) => Grant::ClientCredentials,
             (Subject::Session { .. }, Some(record)) => {
-                Grant::RefreshToken { refresh_token: record.refresh_token.expose() }
+                Grant::RefreshToken { refresh_token: &record.refresh_token }
             }
             (Subject::Session { .. }, None) => return Err(AcquisitionError::SessionNotFound),
         };

@@ -132,7 +132,8 @@ impl AcquisitionOptions {
         if secret.expose().trim().is_empty() {
             return Err(ConfigError::new(field, "must not be empty"));
         }
-        self.credential = Some(ClientCredential::Secret(secret));
+        self.credential =
+            Some(ClientCredential::Secret(crate::secret::ClientSecret::new(secret.expose())));
         Ok(self)
     }
 }

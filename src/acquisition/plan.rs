@@ -4,12 +4,13 @@
 //! authority's from the discovery document validation shares).
 
 use super::*;
+use crate::validation::authorize::BearerToken;
 
 /// What the grant of one acquisition needs, owned so it can outlive the request (single flight,
 /// background refresh).
 #[derive(Clone)]
 pub(super) enum Subject {
-    User { token: String, audience: Option<String>, resource: Option<String> },
+    User { token: BearerToken, audience: Option<String>, resource: Option<String> },
     App,
     Session { record_key: CacheKey },
 }
@@ -99,6 +100,7 @@ impl TokenAcquirer {
         user: &ValidatedToken,
         request: &TokenRequest,
     ) -> Result<Plan, AcquisitionError> {
+        // Only a hash of the incoming token enters the key; the token itself stays typed.
         let incoming = user.token().expose();
         let tenant = match &request.tenant {
             Some(t) => Some(checked_tenant(t)?),
@@ -115,7 +117,7 @@ impl TokenAcquirer {
             &extra,
         );
         let subject = Subject::User {
-            token: incoming.to_owned(),
+            token: user.token().clone(),
             audience: request.audience.clone(),
             resource: request.resource.clone(),
         };

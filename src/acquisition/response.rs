@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::error::{AcquisitionError, IdentityError, ProviderFailure};
-use crate::config::Secret;
+use crate::secret::{AccessToken, RefreshToken};
 
 /// Largest token endpoint answer read.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
@@ -21,10 +21,10 @@ const MAX_EXPIRES_IN: u64 = 365 * 24 * 3600;
 /// A token endpoint's successful answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TokenResponse {
-    pub access_token: Secret,
+    pub access_token: AccessToken,
     pub expires_in: u64,
     pub refresh_in: Option<u64>,
-    pub refresh_token: Option<Secret>,
+    pub refresh_token: Option<RefreshToken>,
     /// The scopes granted, if the provider said.
     pub scope: Option<String>,
 }
@@ -78,11 +78,11 @@ fn success(object: &Map<String, Value>) -> Option<TokenResponse> {
     };
     let refresh_token = match object.get("refresh_token") {
         None | Some(Value::Null) => None,
-        Some(v) => Some(Secret::new(v.as_str().filter(|t| !t.is_empty())?)),
+        Some(v) => Some(RefreshToken::new(v.as_str().filter(|t| !t.is_empty())?)),
     };
     let scope = object.get("scope").and_then(Value::as_str).map(str::to_owned);
     Some(TokenResponse {
-        access_token: Secret::new(access_token),
+        access_token: AccessToken::new(access_token),
         expires_in,
         refresh_in,
         refresh_token,

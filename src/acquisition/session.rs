@@ -29,7 +29,7 @@ use crate::cache::key::{
     allocated_session_key, canonical_scopes, session_record_key, token_key, TokenKind,
 };
 use crate::cache::{CacheKey, SessionRecord};
-use crate::config::Secret;
+use crate::secret::RefreshToken;
 use crate::validation::authorize::ValidatedToken;
 
 /// Which key a new session is stored under. `Debug` never shows a key: whoever holds it (with
@@ -217,7 +217,7 @@ impl TokenAcquirer {
             self.inner.cache.remove(&CacheKey::from_stored(token_key)).await;
         }
         let tombstone = SessionRecord {
-            refresh_token: Secret::new(""),
+            refresh_token: RefreshToken::new(""),
             tenant: None,
             token_keys: Vec::new(),
             expires_at_ms: 0,
@@ -319,7 +319,7 @@ impl TokenAcquirer {
         &self,
         record_key: &CacheKey,
         record: &SessionRecord,
-        rotated: Option<Secret>,
+        rotated: Option<RefreshToken>,
         token_key: &CacheKey,
     ) {
         let mut record = record.clone();

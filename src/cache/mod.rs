@@ -26,8 +26,8 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::config::Secret;
 use crate::platform::{KeyValueStore, Logger, SealedStore, StoreError};
+use crate::secret::{AccessToken, RefreshToken};
 pub use key::CacheKey;
 use lru::Lru;
 
@@ -49,8 +49,8 @@ pub(crate) trait Record: Serialize + DeserializeOwned + 'static {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CachedToken {
     /// The access token.
-    #[serde(rename = "at", serialize_with = "expose")]
-    pub access_token: Secret,
+    #[serde(rename = "at")]
+    pub access_token: AccessToken,
     /// When it expires, in Unix milliseconds.
     #[serde(rename = "exp")]
     pub expires_at_ms: u64,
@@ -91,8 +91,8 @@ impl Record for CachedToken {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionRecord {
     /// The refresh token.
-    #[serde(rename = "rt", serialize_with = "expose")]
-    pub refresh_token: Secret,
+    #[serde(rename = "rt")]
+    pub refresh_token: RefreshToken,
     /// The tenant the session's tokens come from (Entra), if known.
     #[serde(rename = "tid", default)]
     pub tenant: Option<String>,
@@ -126,11 +126,6 @@ impl Record for SessionRecord {
     fn max_life(options: &CacheOptions) -> Duration {
         options.session_max_idle
     }
-}
-
-/// Writes a secret into a cache record (and only there: `Secret` is not `Serialize`).
-fn expose<S: serde::Serializer>(secret: &Secret, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(secret.expose())
 }
 
 /// Counters for tests, benchmarks and metrics.

@@ -15,29 +15,38 @@ pub mod on_behalf_of;
 pub mod refresh_token;
 pub mod token_exchange;
 
-/// One token request's grant and its grant-specific inputs.
+use crate::validation::authorize::BearerToken;
+
+/// One token request's grant and its grant-specific inputs, secrets still typed: they are
+/// exposed only in [`params`](Grant::params), where the form body is built.
 #[derive(Clone, Copy)]
 pub(crate) enum Grant<'a> {
     /// Entra on-behalf-of with the caller's token as `assertion`.
-    OnBehalfOf { assertion: &'a str },
+    OnBehalfOf { assertion: &'a BearerToken },
     /// RFC 8693 with the caller's token as `subject_token`.
-    TokenExchange { subject_token: &'a str, audience: Option<&'a str>, resource: Option<&'a str> },
+    TokenExchange {
+        subject_token: &'a BearerToken,
+        audience: Option<&'a str>,
+        resource: Option<&'a str>,
+    },
     /// The app's own token.
     ClientCredentials,
     /// A session's refresh token.
-    RefreshToken { refresh_token: &'a str },
+    RefreshToken { refresh_token: &'a crate::secret::RefreshToken },
 }
 
 impl Grant<'_> {
     /// The grant's form parameters for `scope` (space-separated, possibly empty).
     pub(crate) fn params(&self, scope: &str) -> Vec<(&'static str, String)> {
         match *self {
-            Grant::OnBehalfOf { assertion } => on_behalf_of::params(assertion, scope),
+            Grant::OnBehalfOf { assertion } => on_behalf_of::params(assertion.expose(), scope),
             Grant::TokenExchange { subject_token, audience, resource } => {
-                token_exchange::params(subject_token, audience, resource, scope)
+                token_exchange::params(subject_token.expose(), audience, resource, scope)
             }
             Grant::ClientCredentials => client_credentials::params(scope),
-            Grant::RefreshToken { refresh_token } => refresh_token::params(refresh_token, scope),
+            Grant::RefreshToken { refresh_token } => {
+                refresh_token::params(refresh_token.expose(), scope)
+            }
         }
     }
 }
