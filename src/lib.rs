@@ -6,6 +6,27 @@
 //! `EnableTokenAcquisitionToCallDownstreamApi` and `AddDownstreamApis` do for ASP.NET Core, for
 //! the edge and without tokio.
 //!
+//! ## The front door
+//!
+//! One [`WebApi`] per isolate holds validation, acquisition and the downstream APIs. On Workers
+//! `platform::worker::web_api(&env, ctx)` builds it from the worker's bindings on first use and
+//! keeps it; on Spin `platform::spin::web_api()` builds it from Spin variables. A route
+//! authorizes its request in one call and calls APIs by name; every failure is an [`Error`]
+//! that is its own answer:
+//!
+//! ```no_run
+//! # async fn route(api: edge_identity::WebApi, request: http::Request<Vec<u8>>)
+//! #     -> Result<http::Response<Vec<u8>>, edge_identity::Error> {
+//! use edge_identity::Requirement;
+//!
+//! let caller = api.authorize(&request, Requirement::scope(&["access_as_user"])).await?;
+//! let profile = api.call_api("Profile").get("me").for_user(&caller).bytes().await?;
+//! Ok(http::Response::new(profile))
+//! # }
+//! ```
+//!
+//! The sections below are the floors beneath that door, for hosts that assemble their own.
+//!
 //! ## Validate the caller's token
 //!
 //! A request arrives with `Authorization: Bearer <token>`. A [`TokenValidator`]:
