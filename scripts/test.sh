@@ -24,6 +24,7 @@ node --test tests/e2e/worker.test.mjs
 
 say "the small examples (examples/*) end to end inside workerd (node --test)"
 build_worker examples/protect-route
+build_worker examples/router
 node --test tests/e2e/examples.test.mjs
 
 say "the Spin example component under wasmtime serve, against the local stack (node --test)"
@@ -47,7 +48,7 @@ done
 say "lints: no unwrap/expect/indexing/panic reachable in the library"
 cargo clippy --lib --features rust-crypto -- -D warnings
 cargo clippy --lib --target wasm32-unknown-unknown --features worker -- -D warnings
-cargo clippy -p worker-example -p example-protect-route -p edge-identity-workerd-probe --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p worker-example -p example-protect-route -p example-router -p edge-identity-workerd-probe --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p edge-identity --features spin -p spin-example -p spin-host-shim --target wasm32-wasip2 -- -D warnings
 
 say "rustdoc: no warning, natively and for Workers"

@@ -1,5 +1,5 @@
 // The small examples (examples/*) inside real workerd, against the local stack. Build first
-// (scripts/test.sh does): examples/protect-route/build/index.js.
+// (scripts/test.sh does): examples/protect-route/build/index.js, examples/router/build/index.js.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Miniflare } from 'miniflare';
@@ -10,13 +10,13 @@ import { CLIENT_SECRET, exampleConfig } from './example-config.mjs';
 let idp;
 let api;
 let mf;
+let router;
 
-before(async () => {
-  idp = await startIdentityProvider({ clientSecret: CLIENT_SECRET });
-  api = await startDownstreamApi({ issuer: idp.issuer });
-  mf = new Miniflare({
+/** A Miniflare instance running the example built at examples/<name>/build. */
+function example(name) {
+  return new Miniflare({
     modules: true,
-    scriptPath: 'examples/protect-route/build/index.js',
+    scriptPath: `examples/${name}/build/index.js`,
     modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
     compatibilityDate: '2025-09-01',
     kvNamespaces: ['TOKEN_CACHE'],
@@ -26,10 +26,18 @@ before(async () => {
       TOKEN_CACHE_KEY: 'examples-test-token-cache-key-of-32-characters',
     },
   });
+}
+
+before(async () => {
+  idp = await startIdentityProvider({ clientSecret: CLIENT_SECRET });
+  api = await startDownstreamApi({ issuer: idp.issuer });
+  mf = example('protect-route');
+  router = example('router');
 });
 
 after(async () => {
   await mf?.dispose();
+  await router?.dispose();
   await api?.stop();
   await idp?.stop();
 });
@@ -51,4 +59,19 @@ test('protect-route refuses a missing token (401), a token without the scope (40
   headers.append('authorization', `Bearer ${await idp.mint({})}`);
   headers.append('authorization', 'Bearer x');
   assert.equal((await mf.dispatchFetch('http://example/', { headers })).status, 400);
+});
+
+test('router: /me calls on behalf of the caller, /report calls as the app, both behind the scope', async () => {
+  const oid = '00000000-0000-4000-8000-0000000e0002';
+  const token = await idp.mint({ claims: { oid } });
+  const get = (path, t) => router.dispatchFetch(`http://example${path}`, { headers: t ? { authorization: `Bearer ${t}` } : {} });
+  const me = await get('/me', token);
+  assert.equal(me.status, 200, await me.clone().text());
+  assert.equal((await me.json()).oid, oid);
+  const report = await get('/report', token);
+  assert.equal(report.status, 200, await report.clone().text());
+  const asApp = api.seen.filter((s) => s.path === '/partner/api/data').at(-1);
+  assert.deepEqual([asApp.oid, asApp.roles], ['app-oid', ['Jobs.Resume']], 'an app-only token reached the API');
+  assert.equal((await get('/report')).status, 401);
+  assert.equal((await get('/me', await idp.mint({ claims: { scp: 'other' } }))).status, 403);
 });
