@@ -205,4 +205,5 @@ pub use platform::Platform;
 pub use settings::HostSettings;
 pub use validation::authorize::{BearerToken, Requirement, ValidatedToken};
 pub use validation::TokenValidator;
-pub use web_api::{AuthorizationHeaders, WebApi};
+pub use validation::bearer::AuthorizationHeaders;
+pub use web_api::WebApi;

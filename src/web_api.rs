@@ -19,29 +19,12 @@
 use std::rc::Rc;
 
 use crate::downstream::{DownstreamApis, DownstreamCall};
-use crate::error::{Error, ValidationError};
+use crate::error::Error;
 use crate::platform::{Background, Platform};
 use crate::settings::HostSettings;
 use crate::validation::authorize::{Requirement, ValidatedToken};
+use crate::validation::bearer::AuthorizationHeaders;
 use crate::{TokenAcquirer, TokenValidator};
-
-/// A request whose `Authorization` headers can be read: `http::Request`, workers-rs's
-/// `Request` and Spin's `IncomingRequest` (with their features).
-pub trait AuthorizationHeaders {
-    /// Every value of the `Authorization` header, in order (several are refused with a 400).
-    fn authorization(&self) -> Result<Vec<String>, ValidationError>;
-}
-
-impl<B> AuthorizationHeaders for http::Request<B> {
-    fn authorization(&self) -> Result<Vec<String>, ValidationError> {
-        self.headers()
-            .get_all(http::header::AUTHORIZATION)
-            .iter()
-            .map(|v| v.to_str().map(str::to_owned))
-            .collect::<Result<_, _>>()
-            .map_err(|_| ValidationError::InvalidRequest("the Authorization header is not ASCII"))
-    }
-}
 
 /// A protected web API: what Microsoft.Identity.Web's `AddMicrosoftIdentityWebApi` plus
 /// `EnableTokenAcquisitionToCallDownstreamApi` plus `AddDownstreamApis` set up, as one object.
@@ -105,9 +88,7 @@ impl WebApi {
         request: &impl AuthorizationHeaders,
         requirement: Requirement<'_>,
     ) -> Result<ValidatedToken, Error> {
-        let values = request.authorization()?;
-        let values: Vec<&str> = values.iter().map(String::as_str).collect();
-        self.validator.authorize_headers(&values, requirement).await
+        self.validator.authorize(request, requirement).await
     }
 
     /// A call to the downstream API configured as `name` (see [`DownstreamCall`]).

@@ -202,18 +202,6 @@ impl crate::AuthorizationHeaders for spin_sdk::http::IncomingRequest {
     }
 }
 
-/// Authorizes a Spin request in one call: its bearer token validated, then `requirement`
-/// checked; several `Authorization` headers are refused with a 400, as RFC 6750 asks.
-pub async fn authorize(
-    validator: &crate::TokenValidator,
-    request: &spin_sdk::http::IncomingRequest,
-    requirement: crate::Requirement<'_>,
-) -> Result<crate::ValidatedToken, crate::Error> {
-    let values = crate::AuthorizationHeaders::authorization(request)?;
-    let values: Vec<&str> = values.iter().map(String::as_str).collect();
-    validator.authorize_headers(&values, requirement).await
-}
-
 /// The [`WebApi`](crate::WebApi) from Spin's variables (`identity_config`, `client_secret`,
 /// `token_cache_key`) and the key-value store labelled `default`. Spin runs one request per
 /// instance, so it is built per request; the store carries keys and tokens between requests.

@@ -320,19 +320,6 @@ impl crate::AuthorizationHeaders for worker::Request {
     }
 }
 
-/// Authorizes a workers-rs request in one call: its bearer token validated, then `requirement`
-/// checked. The rejection is an [`Error`](crate::Error); [`error_response`] turns it into the
-/// answer.
-pub async fn authorize(
-    validator: &crate::TokenValidator,
-    request: &worker::Request,
-    requirement: crate::Requirement<'_>,
-) -> Result<crate::ValidatedToken, crate::Error> {
-    let values = crate::AuthorizationHeaders::authorization(request)?;
-    let values: Vec<&str> = values.iter().map(String::as_str).collect();
-    validator.authorize_headers(&values, requirement).await
-}
-
 /// The names the worker's settings are read under (override any to match your `wrangler.toml`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bindings {

@@ -107,7 +107,8 @@ impl TokenValidator {
     }
 
     /// Authorizes `request` in one call: its bearer token validated, then `requirement` checked.
-    /// The rejection is an [`Error`](crate::Error) whose
+    /// `request` is an `http::Request`, or with their features workers-rs's `Request` or Spin's
+    /// `IncomingRequest` (see [`AuthorizationHeaders`](bearer::AuthorizationHeaders)). The rejection is an [`Error`](crate::Error) whose
     /// [`to_response`](crate::Error::to_response) is the answer (400, 401, 403 or 503).
     ///
     /// ```no_run
@@ -119,25 +120,14 @@ impl TokenValidator {
     /// Ok(http::Response::new(caller.object_id().unwrap_or_default().as_bytes().to_vec()))
     /// # }
     /// ```
-    pub async fn authorize<B>(
+    pub async fn authorize(
         &self,
-        request: &http::Request<B>,
+        request: &impl bearer::AuthorizationHeaders,
         requirement: Requirement<'_>,
     ) -> Result<ValidatedToken, crate::Error> {
-        let caller = self.validate_request(request).await?;
-        requirement.check(&caller)?;
-        Ok(caller)
-    }
-
-    /// [`authorize`](Self::authorize) from the values of the request's `Authorization` headers
-    /// (none, one, or — refused with a 400 — several), for hosts with their own request type.
-    pub async fn authorize_headers(
-        &self,
-        authorization: &[&str],
-        requirement: Requirement<'_>,
-    ) -> Result<ValidatedToken, crate::Error> {
-        let token = bearer::bearer_token(authorization)?;
-        let caller = self.validate(token).await?;
+        let values = request.authorization()?;
+        let values: Vec<&str> = values.iter().map(String::as_str).collect();
+        let caller = self.validate(bearer::bearer_token(&values)?).await?;
         requirement.check(&caller)?;
         Ok(caller)
     }
