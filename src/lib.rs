@@ -204,6 +204,6 @@ pub use error::{Error, ValidationError};
 pub use platform::Platform;
 pub use settings::HostSettings;
 pub use validation::authorize::{BearerToken, Requirement, ValidatedToken};
-pub use validation::TokenValidator;
 pub use validation::bearer::AuthorizationHeaders;
+pub use validation::TokenValidator;
 pub use web_api::WebApi;

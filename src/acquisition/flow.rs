@@ -155,7 +155,7 @@ impl TokenAcquirer {
             _ => return,
         };
         let now = self.inner.platform.clock.now_millis();
-        let until_ms = now.saturating_add(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX));
+        let until_ms = now.saturating_add(millis(wait));
         self.inner
             .backoff
             .borrow_mut()

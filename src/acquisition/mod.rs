@@ -41,7 +41,7 @@ use std::time::Duration;
 use crate::cache::key::{canonical_scopes, token_key, TokenKind};
 use crate::cache::{CacheKey, CacheStats, CachedToken, TokenCache};
 use crate::config::{is_guid, is_metadata_url, Authority, IdentityConfig, TenantSpec};
-use crate::platform::{Background, Platform, SigningKey};
+use crate::platform::{millis, Background, Platform, SigningKey};
 use crate::validation::authorize::ValidatedToken;
 use crate::validation::keys::KeySourcePolicy;
 
@@ -221,7 +221,7 @@ impl Inner {
     }
 
     fn margin_ms(&self) -> u64 {
-        u64::try_from(self.options.cache.expiry_margin.as_millis()).unwrap_or(u64::MAX)
+        millis(self.options.cache.expiry_margin)
     }
 
     /// A stable name of the authority, for keys that must not depend on the tenant asked.

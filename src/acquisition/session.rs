@@ -29,6 +29,7 @@ use crate::cache::key::{
     allocated_session_key, canonical_scopes, session_record_key, token_key, TokenKind,
 };
 use crate::cache::{CacheKey, SessionRecord};
+use crate::platform::millis;
 use crate::secret::RefreshToken;
 use crate::validation::authorize::ValidatedToken;
 
@@ -335,8 +336,7 @@ impl TokenAcquirer {
     async fn save_record(&self, record_key: &CacheKey, mut record: SessionRecord) {
         let idle = self.inner.options.cache.session_max_idle;
         let now = self.inner.platform.clock.now_millis();
-        record.expires_at_ms =
-            now.saturating_add(u64::try_from(idle.as_millis()).unwrap_or(u64::MAX));
+        record.expires_at_ms = now.saturating_add(millis(idle));
         self.inner.cache.put(record_key, Rc::new(record), idle.max(Duration::from_secs(60))).await;
     }
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use futures_util::future::{FutureExt as _, Shared};
 
-use crate::platform::{Clock, LocalFuture};
+use crate::platform::{millis, Clock, LocalFuture};
 
 type Flight<T> = Shared<LocalFuture<'static, T>>;
 
@@ -76,7 +76,7 @@ impl<T: Clone + 'static> SingleFlight<T> {
             }
             Join::Poll { clock, interval, budget } => {
                 let since = clock.now_millis();
-                let budget_ms = u64::try_from(budget.as_millis()).unwrap_or(u64::MAX);
+                let budget_ms = millis(budget);
                 loop {
                     if let Some(outcome) = flight.peek() {
                         return outcome.clone();

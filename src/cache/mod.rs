@@ -26,7 +26,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::platform::{KeyValueStore, Logger, SealedStore, StoreError};
+use crate::platform::{millis, KeyValueStore, Logger, SealedStore, StoreError};
 use crate::secret::{AccessToken, RefreshToken};
 pub use key::CacheKey;
 use lru::Lru;
@@ -327,8 +327,4 @@ impl TokenCache {
             let _ = self.store_outcome(store.delete(key.as_str()).await, "delete");
         }
     }
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

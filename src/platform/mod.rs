@@ -108,6 +108,12 @@ pub trait HttpClient {
     ) -> LocalFuture<'_, Result<http::Response<Vec<u8>>, HttpError>>;
 }
 
+/// A duration in whole milliseconds, the unit every clock reading and stored deadline uses
+/// (saturating at `u64::MAX`).
+pub(crate) fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// The current time, as the platform knows it, and a way to wait.
 pub trait Clock {
     /// Milliseconds since the Unix epoch.
@@ -127,10 +133,7 @@ pub struct SystemClock;
 #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 impl Clock for SystemClock {
     fn now_millis(&self) -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-            .unwrap_or(0)
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(millis).unwrap_or(0)
     }
 
     /// Blocks the thread when first polled: native and WASI hosts run one request per thread

@@ -5,7 +5,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use super::{Clock, KeyValueStore, LocalFuture, StoreError};
+use super::{millis, Clock, KeyValueStore, LocalFuture, StoreError};
 
 const HEADER: usize = 8;
 
@@ -56,7 +56,7 @@ impl<S: KeyValueStore> KeyValueStore for TtlEnvelope<S> {
         ttl: Duration,
     ) -> LocalFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
-            let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+            let ttl_ms = millis(ttl);
             let expires_at = self.clock.now_millis().saturating_add(ttl_ms);
             let mut stored = Vec::with_capacity(HEADER + value.len());
             stored.extend_from_slice(&expires_at.to_be_bytes());

@@ -27,8 +27,8 @@ use crate::base64url;
 use crate::config::is_metadata_url;
 use crate::error::{KeySourceError, ValidationError};
 use crate::platform::{
-    lock_mutex, Clock, HttpClient, KeyValueStore, ResponseLimit, SealedStore, SignatureVerifier,
-    VerifyingKey,
+    lock_mutex, millis, Clock, HttpClient, KeyValueStore, ResponseLimit, SealedStore,
+    SignatureVerifier, VerifyingKey,
 };
 use crate::validation::jwk::{Algorithm, Jwk, JwkSet};
 
@@ -515,10 +515,6 @@ impl Discovery {
     fn to_json(&self) -> Value {
         json!({"issuer": self.issuer, "jwks_uri": self.jwks_uri, "token_endpoint": self.token_endpoint})
     }
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The shared-store key for an authority's documents.
