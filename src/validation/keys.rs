@@ -197,13 +197,12 @@ impl KeySource {
     }
 
     fn is_fresh(&self, snapshot: &KeySnapshot, now: u64) -> bool {
-        now.saturating_sub(snapshot.fetched_at_ms) < millis(self.policy.max_age)
+        within(snapshot.fetched_at_ms, now, self.policy.max_age)
     }
 
-    fn in_cooldown(&self, now: u64) -> bool {
-        self.last_attempt_ms
-            .get()
-            .is_some_and(|at| now.saturating_sub(at) < millis(self.policy.cooldown))
+    /// Whether a fetch attempted at `last_attempt` forbids another one `now`.
+    fn in_cooldown(&self, last_attempt: Option<u64>, now: u64) -> bool {
+        last_attempt.is_some_and(|at| within(at, now, self.policy.cooldown))
     }
 
     /// The keys to validate with now: the cached set while it is fresh; otherwise the shared
@@ -228,7 +227,7 @@ impl KeySource {
                 held = Some(self.install(stored));
             }
         }
-        if self.in_cooldown(now) {
+        if self.in_cooldown(self.last_attempt_ms.get(), now) {
             return held.ok_or_else(|| self.unavailable());
         }
         match self.fetch(now).await {
@@ -250,7 +249,7 @@ impl KeySource {
             return Some(current);
         }
         let now = self.clock.now_millis();
-        if self.in_cooldown(now) || self.in_shared_cooldown(now).await {
+        if self.in_cooldown(self.last_attempt_ms.get(), now) || self.in_shared_cooldown(now).await {
             return None;
         }
         self.note_shared_refetch(now).await;
@@ -270,7 +269,7 @@ impl KeySource {
             .ok()
             .and_then(|v| v.get("at_ms")?.as_u64())
             .filter(|at| *at <= now.saturating_add(MAX_STORE_CLOCK_SKEW_MS));
-        at.is_some_and(|at| now.saturating_sub(at) < millis(self.policy.cooldown))
+        self.in_cooldown(at, now)
     }
 
     async fn note_shared_refetch(&self, now: u64) {
@@ -291,7 +290,7 @@ impl KeySource {
         let now = self.clock.now_millis();
         let fresh = |held: &Option<(Rc<str>, u64)>, now: u64| {
             held.as_ref()
-                .filter(|(_, at)| now.saturating_sub(*at) < millis(self.policy.max_age))
+                .filter(|(_, at)| within(*at, now, self.policy.max_age))
                 .map(|(issuer, _)| issuer.clone())
         };
         if let Some(issuer) = fresh(&self.v1.held.borrow(), now) {
@@ -312,30 +311,18 @@ impl KeySource {
             }
         }
         let held = self.v1.held.borrow().as_ref().map(|(issuer, _)| issuer.clone());
-        let in_cooldown = self
-            .v1
-            .last_attempt_ms
-            .get()
-            .is_some_and(|at| now.saturating_sub(at) < millis(self.policy.cooldown));
-        if in_cooldown {
+        if self.in_cooldown(self.v1.last_attempt_ms.get(), now) {
             return held.ok_or_else(|| self.unavailable());
         }
         self.v1.last_attempt_ms.set(Some(now));
         let fetched = match self.get(url, MAX_DISCOVERY_BYTES).await {
-            Ok(document) => parse_discovery(&document),
+            Ok(document) => Discovery::parse(&document),
             Err(e) => Err(e),
         };
         match fetched {
-            Ok((issuer, jwks_uri)) => {
-                self.save_to_store(
-                    &self.v1.store_key,
-                    url,
-                    json!({"issuer": issuer, "jwks_uri": jwks_uri}),
-                    None,
-                    now,
-                )
-                .await;
-                let issuer: Rc<str> = issuer.into();
+            Ok(discovery) => {
+                self.save_to_store(&self.v1.store_key, url, discovery.to_json(), None, now).await;
+                let issuer: Rc<str> = discovery.issuer.into();
                 *self.v1.held.borrow_mut() = Some((issuer.clone(), now));
                 Ok(issuer)
             }
@@ -347,11 +334,10 @@ impl KeySource {
     }
 
     async fn load_v1_from_store(&self, url: &str) -> Option<(Rc<str>, u64)> {
-        let entry = self.load_entry(&self.v1.store_key, url).await?;
-        let fetched_at_ms = entry.get("fetched_at_ms")?.as_u64()?;
+        let (entry, fetched_at_ms) = self.load_entry(&self.v1.store_key, url).await?;
         let discovery = serde_json::to_vec(entry.get("discovery")?).ok()?;
-        let (issuer, _) = parse_discovery(&discovery).ok()?;
-        Some((issuer.into(), fetched_at_ms))
+        let discovery = Discovery::parse(&discovery).ok()?;
+        Some((discovery.issuer.into(), fetched_at_ms))
     }
 
     fn unavailable(&self) -> ValidationError {
@@ -416,8 +402,9 @@ impl KeySource {
         Ok(body)
     }
 
-    /// A store entry of this source's format for `metadata_url`, if there is one.
-    async fn load_entry(&self, store_key: &str, metadata_url: &str) -> Option<Value> {
+    /// A store entry of this source's format for `metadata_url`, if there is one, and the time
+    /// it was fetched.
+    async fn load_entry(&self, store_key: &str, metadata_url: &str) -> Option<(Value, u64)> {
         let store = self.store.as_ref()?;
         // The store is an optimisation: a failing or corrupt store means "not there".
         let bytes = store.get(store_key).await.ok()??;
@@ -432,12 +419,12 @@ impl KeySource {
         if fetched_at_ms > self.clock.now_millis().saturating_add(MAX_STORE_CLOCK_SKEW_MS) {
             return None;
         }
-        Some(entry)
+        Some((entry, fetched_at_ms))
     }
 
     async fn load_from_store(&self) -> Option<KeySnapshot> {
-        let entry = self.load_entry(&self.store_key, &self.policy.metadata_url).await?;
-        let fetched_at_ms = entry.get("fetched_at_ms")?.as_u64()?;
+        let (entry, fetched_at_ms) =
+            self.load_entry(&self.store_key, &self.policy.metadata_url).await?;
         let discovery = serde_json::to_vec(entry.get("discovery")?).ok()?;
         let discovery = Discovery::parse(&discovery).ok()?;
         let jwks = serde_json::to_vec(entry.get("jwks")?).ok()?;
@@ -504,12 +491,29 @@ pub struct Discovery {
 impl Discovery {
     /// Reads a discovery document; a missing `issuer` or unusable `jwks_uri` is an error.
     pub fn parse(document: &[u8]) -> Result<Discovery, KeySourceError> {
-        let (issuer, jwks_uri) = parse_discovery(document)?;
-        let token_endpoint = serde_json::from_slice::<Value>(document)
-            .ok()
-            .and_then(|v| v.get("token_endpoint")?.as_str().map(str::to_owned))
-            .filter(|url| is_metadata_url(url));
-        Ok(Discovery { issuer, jwks_uri, token_endpoint })
+        if document.len() > MAX_DISCOVERY_BYTES {
+            return Err(KeySourceError::Discovery("is too large"));
+        }
+        let value: Value = serde_json::from_slice(document)
+            .map_err(|_| KeySourceError::Discovery("is not JSON"))?;
+        let issuer = value
+            .get("issuer")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .ok_or(KeySourceError::Discovery("has no issuer"))?;
+        let jwks_uri = value
+            .get("jwks_uri")
+            .and_then(Value::as_str)
+            .ok_or(KeySourceError::Discovery("has no jwks_uri"))?;
+        if !is_metadata_url(jwks_uri) {
+            return Err(KeySourceError::Discovery("has a jwks_uri that is not https"));
+        }
+        let token_endpoint = value
+            .get("token_endpoint")
+            .and_then(Value::as_str)
+            .filter(|url| is_metadata_url(url))
+            .map(str::to_owned);
+        Ok(Discovery { issuer: issuer.to_owned(), jwks_uri: jwks_uri.to_owned(), token_endpoint })
     }
 
     fn to_json(&self) -> Value {
@@ -522,26 +526,14 @@ fn store_key(metadata_url: &str) -> String {
     format!("edge-identity/v1/oidc/{}", base64url::encode(&Sha256::digest(metadata_url.as_bytes())))
 }
 
-/// Reads `issuer` and `jwks_uri` from a discovery document.
+/// Reads `issuer` and `jwks_uri` from a discovery document (see [`Discovery::parse`]).
 pub fn parse_discovery(document: &[u8]) -> Result<(String, String), KeySourceError> {
-    if document.len() > MAX_DISCOVERY_BYTES {
-        return Err(KeySourceError::Discovery("is too large"));
-    }
-    let value: Value =
-        serde_json::from_slice(document).map_err(|_| KeySourceError::Discovery("is not JSON"))?;
-    let issuer = value
-        .get("issuer")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .ok_or(KeySourceError::Discovery("has no issuer"))?;
-    let jwks_uri = value
-        .get("jwks_uri")
-        .and_then(Value::as_str)
-        .ok_or(KeySourceError::Discovery("has no jwks_uri"))?;
-    if !is_metadata_url(jwks_uri) {
-        return Err(KeySourceError::Discovery("has a jwks_uri that is not https"));
-    }
-    Ok((issuer.to_owned(), jwks_uri.to_owned()))
+    Discovery::parse(document).map(|d| (d.issuer, d.jwks_uri))
+}
+
+/// Whether `now` is less than `window` after `at` (a time in the future counts as within).
+fn within(at: u64, now: u64, window: Duration) -> bool {
+    now.saturating_sub(at) < millis(window)
 }
 
 #[cfg(test)]
