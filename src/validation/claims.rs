@@ -65,13 +65,8 @@ fn is_v2_issuer(issuer: &str) -> bool {
 
 /// `template` (which may hold `{tenantid}`) names `issuer` for tenant `tid`
 /// (Microsoft.IdentityModel's `AadIssuerValidator.IsValidIssuer`).
-fn names_issuer(template: &str, tid: Option<&str>, issuer: &str) -> bool {
-    match tid {
-        Some(tid) if template.contains(TENANT_PLACEHOLDER) => {
-            template.replace(TENANT_PLACEHOLDER, tid) == issuer
-        }
-        _ => template == issuer,
-    }
+fn names_issuer(template: &str, tid: &str, issuer: &str) -> bool {
+    template.replace(TENANT_PLACEHOLDER, tid) == issuer
 }
 
 /// An ID token (or anything else that is not an access token) is refused, whatever its
@@ -176,7 +171,7 @@ fn check_issuer(
             return Err(ValidationError::TenantNotAllowed);
         }
     }
-    if options.valid_issuers.iter().any(|v| names_issuer(v, Some(tid), issuer)) {
+    if options.valid_issuers.iter().any(|v| names_issuer(v, tid, issuer)) {
         return Ok(());
     }
     // v2.0 tokens against the v2.0 discovery issuer, v1.0 tokens against the v1.0 one, with the
@@ -184,7 +179,7 @@ fn check_issuer(
     // tenant's issuer.
     let template = if is_v2_issuer(issuer) { Some(issuers.v2) } else { issuers.v1 };
     match template {
-        Some(template) if names_issuer(template, Some(tid), issuer) => Ok(()),
+        Some(template) if names_issuer(template, tid, issuer) => Ok(()),
         _ => Err(ValidationError::InvalidIssuer),
     }
 }
