@@ -36,7 +36,6 @@ use crate::{TokenAcquirer, TokenValidator};
 pub struct WebApi {
     validator: Rc<TokenValidator>,
     apis: DownstreamApis,
-    background: Option<Rc<dyn Background>>,
 }
 
 impl std::fmt::Debug for WebApi {
@@ -44,7 +43,7 @@ impl std::fmt::Debug for WebApi {
         f.debug_struct("WebApi")
             .field("validator", &self.validator)
             .field("apis", &self.apis)
-            .field("background", &self.background.is_some())
+            .field("background", &self.acquirer().background().is_some())
             .finish()
     }
 }
@@ -56,23 +55,19 @@ impl WebApi {
         let validator = TokenValidator::from_config(&settings.config.azure_ad, platform.clone())?;
         let acquirer = TokenAcquirer::new(platform, settings.acquisition);
         let apis = DownstreamApis::from_config(acquirer, &settings.config)?;
-        Ok(WebApi { validator: Rc::new(validator), apis, background: None })
+        Ok(WebApi { validator: Rc::new(validator), apis })
     }
 
     /// The same API, running background work (token refreshes after the response) with
     /// `background`, such as the request's `ctx.wait_until` on Workers.
     pub fn with_background(&self, background: Rc<dyn Background>) -> WebApi {
-        WebApi {
-            validator: self.validator.clone(),
-            apis: self.apis.with_background(background.clone()),
-            background: Some(background),
-        }
+        WebApi { validator: self.validator.clone(), apis: self.apis.with_background(background) }
     }
 
     /// Runs `work` after the response where the host allows it (Workers: `ctx.wait_until`),
     /// and returns `false`, leaving `work` undone, where it does not (Spin).
     pub fn spawn(&self, work: crate::platform::LocalFuture<'static, ()>) -> bool {
-        match &self.background {
+        match self.acquirer().background() {
             Some(background) => {
                 background.spawn(work);
                 true

@@ -289,6 +289,11 @@ impl TokenAcquirer {
         TokenAcquirer { inner: self.inner.clone(), background: Some(background) }
     }
 
+    /// Where work after the response runs, if this clone was given a place.
+    pub(crate) fn background(&self) -> Option<&Rc<dyn Background>> {
+        self.background.as_ref()
+    }
+
     /// The platform it runs on.
     pub fn platform(&self) -> &Platform {
         &self.inner.platform
