@@ -25,6 +25,8 @@ node --test tests/e2e/worker.test.mjs
 say "the small examples (examples/*) end to end inside workerd (node --test)"
 build_worker examples/protect-route
 build_worker examples/router
+build_worker examples/long-running-job
+build_worker examples/axum
 node --test tests/e2e/examples.test.mjs
 
 say "the Spin example component under wasmtime serve, against the local stack (node --test)"
@@ -47,12 +49,14 @@ done
 
 say "lints: no unwrap/expect/indexing/panic reachable in the library"
 cargo clippy --lib --features rust-crypto -- -D warnings
-cargo clippy --lib --target wasm32-unknown-unknown --features worker -- -D warnings
-cargo clippy -p worker-example -p example-protect-route -p example-router -p edge-identity-workerd-probe --target wasm32-unknown-unknown -- -D warnings
+cargo clippy --lib --target wasm32-unknown-unknown --features worker,axum -- -D warnings
+cargo clippy -p worker-example -p example-protect-route -p example-router -p example-long-running-job -p edge-identity-workerd-probe --target wasm32-unknown-unknown -- -D warnings
+# On its own: workers-rs's `http` feature (axum) changes `#[event(fetch)]` for every crate built with it.
+cargo clippy -p example-axum --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p edge-identity --features spin -p spin-example -p spin-host-shim --target wasm32-wasip2 -- -D warnings
 
 say "rustdoc: no warning, natively and for Workers"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p edge-identity --features rust-crypto
-RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p edge-identity --target wasm32-unknown-unknown --features worker
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p edge-identity --target wasm32-unknown-unknown --features worker,axum
 
 say "all tests passed"

@@ -25,6 +25,25 @@
 //! # }
 //! ```
 //!
+//! A long-running job starts a session with the user's token and continues it later, after
+//! that token has expired, as the user (only the user and the apps it names may):
+//!
+//! ```no_run
+//! # async fn job(api: edge_identity::WebApi, caller: edge_identity::ValidatedToken,
+//! #     scheduler: edge_identity::ValidatedToken) -> Result<(), edge_identity::Error> {
+//! use edge_identity::{SessionKey, SessionStart};
+//!
+//! let start = SessionStart::from(SessionKey::AllocateForMe).continued_by_app(api.client_id());
+//! let session = api.start_session(&caller, "Partner", start).await?;
+//! // … later, in the app's scheduler, with its app-only token:
+//! api.call_api("Partner").post("api/process").for_session(&session.key, &scheduler).bytes().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! With axum on Workers (feature `axum`), the authorized caller is an extractor,
+//! `Authorized<R>`, and `Error` is `IntoResponse`: see `platform::worker::axum`.
+//! `examples/` holds one small worker per flow, each run end to end in workerd by the tests.
+//!
 //! The sections below are the floors beneath that door, for hosts that assemble their own.
 //!
 //! ## Validate the caller's token
@@ -194,8 +213,8 @@ pub mod validation;
 pub mod web_api;
 
 pub use acquisition::{
-    AcquiredToken, AcquisitionError, AcquisitionOptions, SessionKey, SessionStart, TokenAcquirer,
-    TokenRequest,
+    AcquiredToken, AcquisitionError, AcquisitionOptions, Session, SessionKey, SessionStart,
+    TokenAcquirer, TokenRequest,
 };
 pub use downstream::{CallAs, DownstreamApis, DownstreamError};
 

@@ -18,6 +18,7 @@
 
 use std::rc::Rc;
 
+use crate::acquisition::{Session, SessionStart};
 use crate::downstream::{DownstreamApis, DownstreamCall};
 use crate::error::Error;
 use crate::platform::{Background, Platform};
@@ -84,6 +85,25 @@ impl WebApi {
         requirement: Requirement<'_>,
     ) -> Result<ValidatedToken, Error> {
         self.validator.authorize(request, requirement).await
+    }
+
+    /// Starts a long-running session for `caller` (Microsoft.Identity.Web's
+    /// `LongRunningWebApiSessionKey`) with the scopes of the downstream API `api`, and returns
+    /// its key with a first token. Continue it later, after the user's token has expired, with
+    /// `call_api(api)….for_session(&key, &caller)`: only the user and the apps named in
+    /// `start` (such as [`client_id`](Self::client_id), this app's scheduler) may.
+    pub async fn start_session(
+        &self,
+        caller: &ValidatedToken,
+        api: &str,
+        start: impl Into<SessionStart>,
+    ) -> Result<Session, Error> {
+        Ok(self.apis.start_session(caller, api, start).await?)
+    }
+
+    /// This API's client id (its app-only tokens carry it as `azp`/`appid`).
+    pub fn client_id(&self) -> &str {
+        &self.acquirer().options().client_id
     }
 
     /// A call to the downstream API configured as `name` (see [`DownstreamCall`]).

@@ -657,6 +657,21 @@ fn authorize_validates_and_checks_the_requirement_in_one_call() {
     );
     let two = request(&[&bearer, &bearer]);
     assert_eq!(status(block_on(api.validator.authorize(&two, Requirement::Authenticated))), 400);
+
+    // axum's extractors see the request's `Parts` (or a `HeaderMap`): the same rules hold there.
+    let (parts, ()) = request(&[&bearer]).into_parts();
+    assert!(
+        block_on(api.validator.authorize(&parts, Requirement::scope(&["access_as_user"]))).is_ok()
+    );
+    let (two_parts, ()) = request(&[&bearer, &bearer]).into_parts();
+    assert_eq!(
+        status(block_on(api.validator.authorize(&two_parts, Requirement::Authenticated))),
+        400
+    );
+    assert_eq!(
+        status(block_on(api.validator.authorize(&two_parts.headers, Requirement::Authenticated))),
+        400
+    );
 }
 
 #[test]

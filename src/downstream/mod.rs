@@ -31,7 +31,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::acquisition::claims::challenge_from_www_authenticate;
-use crate::acquisition::{AcquiredToken, TokenAcquirer, TokenRequest};
+use crate::acquisition::{AcquiredToken, Session, SessionStart, TokenAcquirer, TokenRequest};
 use crate::config::{ConfigError, IdentityConfig};
 use crate::platform::{Background, HttpError, ResponseLimit};
 use crate::validation::authorize::ValidatedToken;
@@ -243,6 +243,18 @@ impl DownstreamApis {
         Ok(token.authorization_header())
     }
 
+    /// Starts a long-running session for `caller` with the scopes (and audience or resource)
+    /// configured for `name`; continue it with [`CallAs::Session`] and the returned key.
+    pub async fn start_session(
+        &self,
+        caller: &ValidatedToken,
+        name: &str,
+        start: impl Into<SessionStart>,
+    ) -> Result<Session, DownstreamError> {
+        let request = token_request(self.api(name)?, &CallOptions::default(), None);
+        Ok(self.acquirer.start_session(caller, start, &request).await?)
+    }
+
     async fn token(
         &self,
         api: &DownstreamApiOptions,
@@ -250,13 +262,7 @@ impl DownstreamApis {
         options: &CallOptions,
         claims: Option<String>,
     ) -> Result<AcquiredToken, DownstreamError> {
-        let mut request =
-            TokenRequest::new(options.scopes.clone().unwrap_or_else(|| api.scopes.clone()));
-        request.claims = claims;
-        request.audience = api.audience.clone();
-        request.resource = api.resource.clone();
-        request.correlation_id = options.correlation_id.clone();
-        request.tenant = options.tenant.clone();
+        let request = token_request(api, options, claims);
         let token = match (who, api.request_app_token) {
             (CallAs::App, _) | (CallAs::User(_), true) => {
                 self.acquirer.token_for_app(&request).await?
@@ -431,4 +437,21 @@ impl DownstreamApis {
         .success()
         .map(|_| ())
     }
+}
+
+/// The token request for a call to `api`: its scopes unless the call names others, its
+/// audience or resource, and the call's tenant and correlation id.
+fn token_request(
+    api: &DownstreamApiOptions,
+    options: &CallOptions,
+    claims: Option<String>,
+) -> TokenRequest {
+    let mut request =
+        TokenRequest::new(options.scopes.clone().unwrap_or_else(|| api.scopes.clone()));
+    request.claims = claims;
+    request.audience = api.audience.clone();
+    request.resource = api.resource.clone();
+    request.correlation_id = options.correlation_id.clone();
+    request.tenant = options.tenant.clone();
+    request
 }

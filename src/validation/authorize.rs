@@ -53,17 +53,17 @@ pub enum Requirement<'a> {
 
 impl<'a> Requirement<'a> {
     /// At least one of `scopes`.
-    pub fn scope(scopes: &'a [&'a str]) -> Self {
+    pub const fn scope(scopes: &'a [&'a str]) -> Self {
         Requirement::Scope(scopes)
     }
 
     /// At least one of the app `roles`.
-    pub fn app_role(roles: &'a [&'a str]) -> Self {
+    pub const fn app_role(roles: &'a [&'a str]) -> Self {
         Requirement::AppRole(roles)
     }
 
     /// At least one of `scopes` or one of `roles`.
-    pub fn scope_or_app_permission(scopes: &'a [&'a str], roles: &'a [&'a str]) -> Self {
+    pub const fn scope_or_app_permission(scopes: &'a [&'a str], roles: &'a [&'a str]) -> Self {
         Requirement::ScopeOrAppPermission { scopes, roles }
     }
 

@@ -33,21 +33,32 @@ pub fn bearer_token_from_request<B>(request: &http::Request<B>) -> Result<&str, 
     bearer_token(&values)
 }
 
-/// A request whose `Authorization` headers can be read: `http::Request`, workers-rs's
-/// `Request` and Spin's `IncomingRequest` (with their features).
+/// A request whose `Authorization` headers can be read: `http::Request`, its `Parts` and
+/// `HeaderMap` (axum), workers-rs's `Request` and Spin's `IncomingRequest` (with their features).
 pub trait AuthorizationHeaders {
     /// Every value of the `Authorization` header, in order (several are refused with a 400).
     fn authorization(&self) -> Result<Vec<String>, ValidationError>;
 }
 
-impl<B> AuthorizationHeaders for http::Request<B> {
+impl AuthorizationHeaders for http::HeaderMap {
     fn authorization(&self) -> Result<Vec<String>, ValidationError> {
-        self.headers()
-            .get_all(http::header::AUTHORIZATION)
+        self.get_all(http::header::AUTHORIZATION)
             .iter()
             .map(|v| v.to_str().map(str::to_owned))
             .collect::<Result<_, _>>()
             .map_err(|_| ValidationError::InvalidRequest("the Authorization header is not ASCII"))
+    }
+}
+
+impl<B> AuthorizationHeaders for http::Request<B> {
+    fn authorization(&self) -> Result<Vec<String>, ValidationError> {
+        self.headers().authorization()
+    }
+}
+
+impl AuthorizationHeaders for http::request::Parts {
+    fn authorization(&self) -> Result<Vec<String>, ValidationError> {
+        self.headers.authorization()
     }
 }
 

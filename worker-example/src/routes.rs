@@ -2,7 +2,7 @@
 
 use edge_identity::platform::worker::{error_response, to_worker_response, web_api};
 use edge_identity::WebApi;
-use edge_identity::{Error, Requirement, SessionKey, SessionStart, TokenRequest, ValidationError};
+use edge_identity::{Error, Requirement, SessionKey, SessionStart, ValidationError};
 use serde_json::{json, Value};
 use worker::{console_error, console_log, event, Context, Env, Method, Request, Response, Result};
 
@@ -71,12 +71,10 @@ async fn process(api: &WebApi, req: &mut Request) -> Answer {
 async fn start_job(api: &WebApi, req: &mut Request) -> Answer {
     let caller = api.authorize(req, USER).await?;
     let body = json_body(req).await?;
-    let scopes = api.downstream_apis().api(PARTNER)?.scopes.clone();
     // Jobs are resumed by this API's own scheduler (client credentials as this app), so its
     // app-only tokens carry this app's client id. Only it and the user may continue the session.
-    let start = SessionStart::from(SessionKey::AllocateForMe)
-        .continued_by_app(api.acquirer().options().client_id.clone());
-    let session = api.acquirer().start_session(&caller, start, &TokenRequest::new(scopes)).await?;
+    let start = SessionStart::from(SessionKey::AllocateForMe).continued_by_app(api.client_id());
+    let session = api.start_session(&caller, PARTNER, start).await?;
     let (worker_api, key) = (api.clone(), session.key.clone());
     api.spawn(Box::pin(async move {
         let job = json!({"sessionKey": key, "job": body});

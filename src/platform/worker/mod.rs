@@ -1,6 +1,12 @@
 //! Cloudflare Workers: outbound HTTP through `Fetch`, Workers KV as the shared store,
 //! `console.warn` as the [`Logger`], `ctx.wait_until` as the [`Background`] runner, and
-//! [`platform`] to assemble them with WebCrypto and `Date.now()`.
+//! [`platform`] to assemble them with WebCrypto and `Date.now()`; [`web_api`] builds the
+//! isolate's [`WebApi`](crate::WebApi) from the worker's bindings, and [`axum`] (feature `axum`)
+//! serves an axum router with it.
+
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod axum;
 
 use std::rc::Rc;
 use std::time::Duration;
