@@ -50,13 +50,14 @@ done
 say "lints: no unwrap/expect/indexing/panic reachable in the library"
 cargo clippy --lib --features rust-crypto -- -D warnings
 cargo clippy --lib --target wasm32-unknown-unknown --features worker,axum -- -D warnings
-cargo clippy -p worker-example -p example-protect-route -p example-router -p example-long-running-job -p edge-identity-workerd-probe --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p worker-example -p example-protect-route -p example-router -p example-long-running-job -p edge-identity-workerd-probe -p bench-validation-worker --target wasm32-unknown-unknown -- -D warnings
 # On its own: workers-rs's `http` feature (axum) changes `#[event(fetch)]` for every crate built with it.
 cargo clippy -p example-axum --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p edge-identity --features spin -p spin-example -p spin-host-shim --target wasm32-wasip2 -- -D warnings
 
-say "rustdoc: no warning, natively and for Workers"
-RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p edge-identity --features rust-crypto
-RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p edge-identity --target wasm32-unknown-unknown --features worker,axum
+say "rustdoc with every feature: no warning, natively and for WASI"
+# Every feature: natively (Workers, axum, RustCrypto) and for WASI, where the Spin module is built.
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p edge-identity --all-features
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p edge-identity --all-features --target wasm32-wasip2
 
 say "all tests passed"

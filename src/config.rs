@@ -3,7 +3,7 @@
 //! from JSON, checked into [`ValidationOptions`] with errors that name the offending field.
 //!
 //! ```
-//! use edge_identity::config::IdentityConfig;
+//! use edge_identity::IdentityConfig;
 //!
 //! let config = IdentityConfig::from_json(r#"{
 //!   "AzureAd": {

@@ -50,12 +50,12 @@
 //!
 //! A request arrives with `Authorization: Bearer <token>`. A [`TokenValidator`]:
 //!
-//! 1. reads the header ([`validation::bearer`]) and parses the JWT strictly ([`validation::parse`]):
+//! 1. reads the header (`validation/bearer.rs`) and parses the JWT strictly (`validation/parse.rs`):
 //!    size cap, three segments, canonical base64url, JSON objects without repeated members,
 //!    no `crit`, no embedded (`jwk`, `x5c`) or remote (`jku`, `x5u`) keys;
 //! 2. checks `alg` against an allow-list (RS/PS 256–512, ES256/384, EdDSA; never `none` or `HS*`);
 //! 3. finds the key in the issuer's JWK Set, fetched through OIDC discovery and cached per isolate
-//!    and in a shared key-value store, refetched once for an unknown `kid` ([`validation::keys`]);
+//!    and in a shared key-value store, refetched once for an unknown `kid` (`validation/keys.rs`);
 //! 4. verifies the signature with WebCrypto (`crypto.subtle`) on Workers or pure Rust elsewhere;
 //! 5. checks `exp`/`nbf`/`iat` with clock skew, the issuer (exact, Entra v1/v2, multi-tenant with
 //!    `{tenantid}`), the audience and the tenant;
@@ -70,7 +70,7 @@
 //! # #[cfg(feature = "rust-crypto")]
 //! # fn main() {
 //! use std::rc::Rc;
-//! use edge_identity::{config::IdentityConfig, platform::*, TokenValidator};
+//! use edge_identity::{platform::*, IdentityConfig, TokenValidator};
 //!
 //! # struct MyHttp;
 //! # impl HttpClient for MyHttp {
@@ -87,8 +87,8 @@
 //! } }"#).expect("valid configuration");
 //!
 //! // The seal secret (a host secret, TOKEN_CACHE_KEY) authenticates everything shared through the store.
-//! let seal = edge_identity::config::SealSecret::new(
-//!     edge_identity::config::Secret::new("0123456789abcdef0123456789abcdef"), "TOKEN_CACHE_KEY",
+//! let seal = edge_identity::SealSecret::new(
+//!     edge_identity::Secret::new("0123456789abcdef0123456789abcdef"), "TOKEN_CACHE_KEY",
 //! ).expect("at least 32 characters");
 //! let platform = Platform::new(
 //!     Rc::new(MyHttp),                                  // Workers: platform::worker::WorkerFetch
@@ -110,7 +110,7 @@
 //! ## Acquire tokens for downstream APIs
 //!
 //! A [`TokenAcquirer`] (one per isolate; clones share it) gets tokens from the identity provider
-//! and caches them in isolate memory and the platform's key-value store ([`cache`]), sealed with
+//! and caches them in isolate memory and the platform's key-value store (`cache/`), sealed with
 //! AES-256-GCM (without a seal secret the store is not used). Every flow answers with a typed
 //! [`AcquisitionError`] whose `to_response()` a route can return as is (a 401 consent or claims
 //! challenge, 503 when the provider is down).
@@ -199,30 +199,70 @@
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)
 )]
 
-pub mod acquisition;
+// The rooms are private; what a user needs is re-exported below, grouped by flow. The
+// platform seam (`platform`) stays a public module: custom hosts implement its traits, and each
+// adapter lives in its own feature-gated submodule.
+mod acquisition;
 mod base64url;
-pub mod cache;
-pub mod config;
-pub mod downstream;
-pub mod error;
-pub mod jose;
+mod cache;
+mod config;
+mod downstream;
+mod error;
+mod jose;
 pub mod platform;
-pub mod secret;
-pub mod settings;
-pub mod validation;
-pub mod web_api;
+mod secret;
+mod settings;
+mod validation;
+mod web_api;
 
-pub use acquisition::{
-    AcquiredToken, AcquisitionError, AcquisitionOptions, Session, SessionKey, SessionStart,
-    TokenAcquirer, TokenRequest,
-};
-pub use downstream::{CallAs, DownstreamApis, DownstreamError};
-
-pub use config::{AzureAdConfig, ConfigError, IdentityConfig};
-pub use error::{Error, ValidationError};
-pub use platform::Platform;
+// The front door.
+pub use error::Error;
 pub use settings::HostSettings;
-pub use validation::authorize::{BearerToken, Requirement, ValidatedToken};
+pub use validation::authorize::{Requirement, ValidatedToken};
 pub use validation::bearer::AuthorizationHeaders;
-pub use validation::TokenValidator;
 pub use web_api::WebApi;
+
+// Configuration (Microsoft.Identity.Web's `AzureAd`, `DownstreamApis` and token cache sections).
+pub use config::{
+    Authority, AzureAdConfig, ConfigError, CredentialDescription, DownstreamApiConfig,
+    IdentityConfig, SealSecret, Secret, TenantSpec, TokenCacheConfig, ValidationOptions,
+    DEFAULT_INSTANCE,
+};
+
+// Validation.
+pub use error::{KeySourceError, Malformation, TokenPart, ValidationError};
+pub use jose::{Algorithm, Curve, KeyMaterial};
+pub use validation::authorize::BearerToken;
+pub use validation::jwk::JwkSetError;
+pub use validation::keys::KeySourcePolicy;
+pub use validation::TokenValidator;
+
+// Token acquisition.
+pub use acquisition::{
+    AcquiredToken, AcquisitionError, AcquisitionOptions, AcquisitionStats, Certificate,
+    ClientAssertionProvider, ClientCredential, IdentityError, OnBehalfOfGrant, ProviderFailure,
+    Session, SessionKey, SessionStart, TokenAcquirer, TokenRequest,
+};
+pub use cache::{CacheOptions, CacheStats};
+pub use secret::{AccessToken, ClientSecret, RefreshToken};
+
+// Downstream APIs.
+pub use downstream::{
+    CallAs, CallOptions, DownstreamApiOptions, DownstreamApis, DownstreamCall, DownstreamError,
+    DownstreamResponse, ReadyCall, CORRELATION_HEADER, GRAPH,
+};
+
+pub use platform::Platform;
+
+/// Not part of the API: the parsers, limits and helpers the SDK's own tests and benchmarks
+/// exercise directly. No stability promise; hidden from the documentation.
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::acquisition::token_endpoint::{CLIENT_ASSERTION_TYPE, MAX_TOKEN_RESPONSE_BYTES};
+    pub use crate::jose::{MAX_RSA_BITS, MIN_RSA_BITS};
+    pub use crate::validation::bearer::{bearer_token, bearer_token_from_request};
+    pub use crate::validation::jwk::{Jwk, JwkError, JwkSet, MAX_JWKS_BYTES, MAX_JWKS_KEYS};
+    pub use crate::validation::keys::{parse_discovery, Discovery, MAX_DISCOVERY_BYTES};
+    pub use crate::validation::parse::{Jws, JwsHeader, DEFAULT_MAX_TOKEN_BYTES};
+    pub use crate::validation::signature::verify_jws;
+}

@@ -7,8 +7,8 @@ mod support;
 
 use std::time::Duration;
 
-use edge_identity::downstream::CallOptions;
 use edge_identity::platform::HttpError;
+use edge_identity::CallOptions;
 use edge_identity::{CallAs, DownstreamApis, DownstreamError};
 use futures::executor::block_on;
 use serde::{Deserialize, Serialize};

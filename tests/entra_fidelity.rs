@@ -8,9 +8,9 @@ mod support;
 
 use std::rc::Rc;
 
+use edge_identity::internals::parse_discovery;
+use edge_identity::internals::JwkSet;
 use edge_identity::platform::rust_crypto::RustCrypto;
-use edge_identity::validation::jwk::JwkSet;
-use edge_identity::validation::keys::parse_discovery;
 use edge_identity::ValidationError;
 use futures::executor::block_on;
 use serde_json::{json, Value};

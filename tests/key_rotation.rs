@@ -7,12 +7,12 @@ mod support;
 use std::rc::Rc;
 use std::time::Duration;
 
-use edge_identity::config::{SealSecret, Secret};
-use edge_identity::error::KeySourceError;
 use edge_identity::platform::rust_crypto::RustCrypto;
 use edge_identity::platform::{KeyValueStore, MemoryStore, NoLogger, Platform, SealedStore};
-use edge_identity::validation::jwk::JwkSetError;
+use edge_identity::JwkSetError;
+use edge_identity::KeySourceError;
 use edge_identity::{IdentityConfig, TokenValidator, ValidationError};
+use edge_identity::{SealSecret, Secret};
 use futures::executor::block_on;
 use futures::future::join_all;
 use serde_json::json;

@@ -9,11 +9,11 @@ mod support;
 
 use std::rc::Rc;
 
-use edge_identity::acquisition::token_endpoint::MAX_TOKEN_RESPONSE_BYTES;
+use edge_identity::internals::MAX_DISCOVERY_BYTES;
+use edge_identity::internals::MAX_JWKS_BYTES;
+use edge_identity::internals::MAX_TOKEN_RESPONSE_BYTES;
 use edge_identity::platform::rust_crypto::RustCrypto;
 use edge_identity::platform::{HttpError, Platform, DEFAULT_MAX_RESPONSE_BYTES};
-use edge_identity::validation::jwk::MAX_JWKS_BYTES;
-use edge_identity::validation::keys::MAX_DISCOVERY_BYTES;
 use edge_identity::{CallAs, DownstreamApis, IdentityConfig, TokenValidator, ValidationError};
 use futures::executor::block_on;
 use serde_json::{json, Value};

@@ -10,13 +10,13 @@ mod support;
 use std::rc::Rc;
 use std::time::Duration;
 
-use edge_identity::config::{SealSecret, Secret};
 use edge_identity::platform::rust_crypto::RustCrypto;
 use edge_identity::platform::{HttpClient, MemoryStore, Platform, SystemClock};
 use edge_identity::{
     AcquisitionError, AcquisitionOptions, IdentityConfig, SessionKey, TokenAcquirer, TokenRequest,
     TokenValidator, ValidatedToken,
 };
+use edge_identity::{SealSecret, Secret};
 use futures::executor::block_on;
 use serde_json::{json, Value};
 use support::loopback_http::LoopbackHttp;

@@ -13,10 +13,10 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use edge_identity::config::{SealSecret, Secret};
 use edge_identity::platform::rust_crypto::RustCrypto;
 use edge_identity::platform::{KeyValueStore, MemoryStore, NoLogger, Platform, SealedStore};
 use edge_identity::{IdentityConfig, SessionKey, TokenRequest, TokenValidator, ValidationError};
+use edge_identity::{SealSecret, Secret};
 use futures::executor::block_on;
 use serde_json::{json, Value};
 use support::acquisition::{config, user, Isolate, ScriptedWeb, SEAL_SECRET};

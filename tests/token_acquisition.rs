@@ -7,8 +7,8 @@ mod support;
 use std::time::Duration;
 
 use base64::Engine as _;
-use edge_identity::acquisition::ProviderFailure;
 use edge_identity::platform::HttpError;
+use edge_identity::ProviderFailure;
 use edge_identity::{AcquisitionError, IdentityConfig, TokenRequest};
 use futures::executor::block_on;
 use rsa::pkcs8::DecodePrivateKey as _;

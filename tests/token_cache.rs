@@ -7,10 +7,10 @@ mod support;
 use std::rc::Rc;
 use std::time::Duration;
 
-use edge_identity::config::{SealSecret, Secret};
 use edge_identity::platform::rust_crypto::RustCrypto;
 use edge_identity::platform::{KeyValueStore, MemoryStore};
 use edge_identity::{AcquisitionOptions, TokenAcquirer, TokenRequest};
+use edge_identity::{SealSecret, Secret};
 use futures::executor::block_on;
 use futures::future::join_all;
 use serde_json::json;

@@ -7,10 +7,10 @@ mod support;
 use std::rc::Rc;
 use std::time::Duration;
 
-use edge_identity::error::{Malformation, TokenPart};
 use edge_identity::platform::rust_crypto::RustCrypto;
 use edge_identity::platform::Platform;
 use edge_identity::{IdentityConfig, TokenValidator, ValidationError};
+use edge_identity::{Malformation, TokenPart};
 use futures::executor::block_on;
 use serde_json::{json, Value};
 use support::signing::TestSigner;

@@ -185,7 +185,7 @@ pub enum JwkSetError {
     TooLarge,
     /// Not JSON, or not an object with a `keys` array.
     NotAKeySet,
-    /// More than [`MAX_JWKS_KEYS`] keys.
+    /// More than `MAX_JWKS_KEYS` (100) keys.
     TooManyKeys,
     /// The set contains a symmetric key: a public set must never hold a secret.
     SymmetricKey,

@@ -41,7 +41,7 @@ const STORE_FORMAT: u64 = 2;
 /// How far in the future a fetch time read from the store may be (isolates' clocks differ).
 const MAX_STORE_CLOCK_SKEW_MS: u64 = 60_000;
 
-/// Fetch behaviour of a [`KeySource`].
+/// Fetch behaviour of an issuer's key source (max age, cooldown, stale-if-error).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeySourcePolicy {
     /// The discovery document's URL.

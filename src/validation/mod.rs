@@ -39,7 +39,7 @@ const MAX_KEYS_TRIED_WITHOUT_KID: usize = 4;
 /// ```no_run
 /// # async fn example(platform: edge_identity::Platform, request: http::Request<Vec<u8>>)
 /// #     -> http::Response<Vec<u8>> {
-/// use edge_identity::{config::IdentityConfig, TokenValidator};
+/// use edge_identity::{IdentityConfig, TokenValidator};
 ///
 /// let config = IdentityConfig::from_json(r#"{"AzureAd": {
 ///     "TenantId": "72f988bf-86f1-41af-91ab-2d7cd011db47", "ClientId": "my-api-client-id"}}"#)

@@ -8,12 +8,12 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::rc::Rc;
 use std::time::Duration;
 
-use edge_identity::config::{SealSecret, Secret};
 use edge_identity::platform::rust_crypto::RustCrypto;
 use edge_identity::platform::{
     Background, HttpClient, HttpError, KeyValueStore, LocalFuture, Logger, Platform, ResponseLimit,
 };
 use edge_identity::{IdentityConfig, TokenAcquirer, TokenValidator, ValidatedToken};
+use edge_identity::{SealSecret, Secret};
 use serde_json::{json, Value};
 
 use super::signing::TestSigner;

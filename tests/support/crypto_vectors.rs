@@ -4,7 +4,7 @@
 
 use base64::Engine as _;
 use edge_identity::platform::{AssertionAlgorithm, Crypto, SEAL_NONCE_LEN, SEAL_TAG_LEN};
-use edge_identity::validation::jwk::{Algorithm, Jwk};
+use edge_identity::{internals::Jwk, Algorithm};
 
 use super::signing_keys::{rsa_public_jwk, RFC7515_A2_PKCS8_B64, RSA_1024_PKCS8_B64};
 use super::vectors::rfc_examples;

@@ -1,12 +1,12 @@
 //! Signature vectors run against any [`SignatureVerifier`]: Project Wycheproof's JWS cases (read
 //! from `../shared/vectors/`, never copied here) and the RFC 7515 / RFC 8037 examples.
 
-use edge_identity::error::Malformation;
+use edge_identity::internals::verify_jws;
+use edge_identity::internals::Jws;
 use edge_identity::platform::SignatureVerifier;
-use edge_identity::validation::jwk::{Algorithm, Jwk};
-use edge_identity::validation::parse::Jws;
-use edge_identity::validation::signature::verify_jws;
+use edge_identity::Malformation;
 use edge_identity::ValidationError;
+use edge_identity::{internals::Jwk, Algorithm};
 use serde_json::Value;
 
 /// Where the Wycheproof vectors are expected, beside the repository.

@@ -9,14 +9,14 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use edge_identity::internals::bearer_token;
+use edge_identity::internals::Jwk;
+use edge_identity::internals::{Jws, DEFAULT_MAX_TOKEN_BYTES};
 use edge_identity::platform::rust_crypto::RustCrypto;
 use edge_identity::platform::webcrypto::{JsClock, WebCrypto};
 use edge_identity::platform::worker::{platform, WorkerFetch};
 use edge_identity::platform::Platform;
 use edge_identity::platform::{SignatureVerifier, VerifyingKey};
-use edge_identity::validation::bearer;
-use edge_identity::validation::jwk::Jwk;
-use edge_identity::validation::parse::{Jws, DEFAULT_MAX_TOKEN_BYTES};
 use edge_identity::{IdentityConfig, TokenValidator};
 use worker::{event, Context, Env, Request, Response, Result};
 
@@ -55,7 +55,7 @@ async fn verify_key(env: &Env) -> Result<(WebCrypto, VerifyingKey)> {
     let jwk = Jwk::from_value(&jwks["keys"][0]).map_err(|e| fail(&e))?;
     let crypto = WebCrypto::new().map_err(|e| fail(&e))?;
     let key = crypto
-        .import_key(&jwk.material, edge_identity::validation::jwk::Algorithm::RS256)
+        .import_key(&jwk.material, edge_identity::Algorithm::RS256)
         .await
         .map_err(|e| fail(&e))?;
     VERIFY_KEY.with(|k| *k.borrow_mut() = Some((crypto.clone(), key.clone())));
@@ -74,7 +74,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         "/parse" => {
             for _ in 0..k {
                 let values: Vec<&str> = authorization.as_deref().into_iter().collect();
-                let parsed = bearer::bearer_token(&values)
+                let parsed = bearer_token(&values)
                     .ok()
                     .and_then(|t| Jws::parse(t, DEFAULT_MAX_TOKEN_BYTES).ok())
                     .and_then(|jws| jws.claims().ok());
@@ -89,7 +89,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             let jws = Jws::parse(token, DEFAULT_MAX_TOKEN_BYTES)
                 .map_err(|e| worker::Error::RustError(e.to_string()))?;
             for _ in 0..k {
-                let alg = edge_identity::validation::jwk::Algorithm::RS256;
+                let alg = edge_identity::Algorithm::RS256;
                 if crypto.verify(alg, &key, jws.signing_input(), jws.signature()).await == Ok(true)
                 {
                     passed += 1;

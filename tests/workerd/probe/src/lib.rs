@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use edge_identity::config::{SealSecret, Secret};
 use edge_identity::platform::worker::{
     platform, to_worker_response, WaitUntil, WorkerFetch, WorkersKv,
 };
@@ -16,6 +15,7 @@ use edge_identity::platform::{Background, HttpClient, HttpError, KeyValueStore, 
 use edge_identity::{
     AcquisitionOptions, IdentityConfig, TokenAcquirer, TokenRequest, TokenValidator,
 };
+use edge_identity::{SealSecret, Secret};
 use serde_json::json;
 use worker::{event, Context, Env, Request, Response, Result};
 
