@@ -10,7 +10,7 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use crate::base64url;
-use crate::config::{ConfigError, CredentialDescription, Secret};
+use crate::config::{ConfigError, Secret};
 use crate::platform::{AssertionAlgorithm, LocalFuture};
 use crate::secret::ClientSecret;
 
@@ -89,43 +89,6 @@ impl fmt::Debug for ClientCredential {
     }
 }
 
-impl ClientCredential {
-    /// The first entry of `ClientCredentials` (Microsoft.Identity.Web uses the first that
-    /// works; the SDK can't try a certificate before it is needed, so it takes the first).
-    /// `Base64Encoded` is base64 of a PEM bundle, see [`Certificate::from_pem`].
-    pub fn from_config(
-        list: &[CredentialDescription],
-        algorithm: AssertionAlgorithm,
-    ) -> Result<Option<ClientCredential>, ConfigError> {
-        let Some(first) = list.first() else {
-            return Ok(None);
-        };
-        let field = "AzureAd.ClientCredentials[0]";
-        first.check(field)?;
-        let value = |v: &Option<Secret>| v.as_ref().map(|s| s.expose().trim().to_owned());
-        Ok(Some(match first.source_type.as_str() {
-            "ClientSecret" => ClientCredential::Secret(ClientSecret::new(
-                value(&first.client_secret).unwrap_or_default(),
-            )),
-            "SignedAssertion" => ClientCredential::SignedAssertion(Secret::new(
-                value(&first.signed_assertion).unwrap_or_default(),
-            )),
-            _ => {
-                let field = format!("{field}.Base64EncodedValue");
-                let encoded = value(&first.base64_encoded_value).unwrap_or_default();
-                let decoded = STANDARD
-                    .decode(encoded.replace(['\n', '\r', ' '], ""))
-                    .ok()
-                    .and_then(|bytes| String::from_utf8(bytes).ok())
-                    .ok_or_else(|| {
-                        ConfigError::new(&field, "must be standard base64 of a PEM bundle")
-                    })?;
-                ClientCredential::Certificate(Certificate::from_pem(&decoded, algorithm, &field)?)
-            }
-        }))
-    }
-}
-
 /// The DER bytes of the first PEM block labelled exactly `label`.
 fn pem_block(pem: &str, label: &str) -> Option<Vec<u8>> {
     let begin = format!("-----BEGIN {label}-----");
@@ -140,6 +103,7 @@ fn pem_block(pem: &str, label: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::CredentialDescription;
 
     const PEM: &str = "junk\n-----BEGIN PRIVATE KEY-----\nAQID\n-----END PRIVATE KEY-----\n\
         -----BEGIN CERTIFICATE-----\nBAUG\n-----END CERTIFICATE-----\n";

@@ -1,12 +1,11 @@
-//! Resolved options for token acquisition, from the `AzureAd` and `TokenCache` sections plus
-//! the secrets a host keeps outside the JSON (`CLIENT_SECRET`, `TOKEN_CACHE_KEY`).
+//! Resolved options for token acquisition: what the `AzureAd` and `TokenCache` sections become
+//! (resolved in `config/resolve.rs`), plus the client secret a host keeps outside the JSON.
 
 use std::time::Duration;
 
 use super::credential::ClientCredential;
 use crate::cache::CacheOptions;
-use crate::config::{bounded, checked_url, Authority, ConfigError, IdentityConfig, Secret};
-use crate::platform::AssertionAlgorithm;
+use crate::config::{Authority, ConfigError, Secret};
 
 /// How a user's token is exchanged for a downstream token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,92 +39,6 @@ pub struct AcquisitionOptions {
 }
 
 impl AcquisitionOptions {
-    /// Reads the `AzureAd` and `TokenCache` sections. Errors name the field.
-    pub fn from_config(config: &IdentityConfig) -> Result<AcquisitionOptions, ConfigError> {
-        let section = &config.azure_ad;
-        let validation = section.validation_options()?;
-        let grant = match section.on_behalf_of_grant.as_deref() {
-            Some("JwtBearer") => OnBehalfOfGrant::JwtBearer,
-            Some("TokenExchange") => OnBehalfOfGrant::TokenExchange,
-            None => match validation.authority {
-                Authority::Entra { .. } => OnBehalfOfGrant::JwtBearer,
-                Authority::Oidc { .. } => OnBehalfOfGrant::TokenExchange,
-            },
-            Some(_) => {
-                return Err(ConfigError::new(
-                    "AzureAd.OnBehalfOfGrant",
-                    "must be JwtBearer or TokenExchange",
-                ))
-            }
-        };
-        let algorithm = match section.client_assertion_algorithm.as_deref() {
-            None | Some("RS256") => AssertionAlgorithm::RS256,
-            Some("PS256") => AssertionAlgorithm::PS256,
-            Some(_) => {
-                return Err(ConfigError::new(
-                    "AzureAd.ClientAssertionAlgorithm",
-                    "must be RS256 or PS256",
-                ))
-            }
-        };
-        let token_endpoint = match &section.token_endpoint {
-            None => None,
-            Some(url) => Some(checked_url(url, "AzureAd.TokenEndpoint")?.to_owned()),
-        };
-        for (i, capability) in section.client_capabilities.iter().enumerate() {
-            if capability.trim().is_empty() {
-                return Err(ConfigError::new(
-                    format!("AzureAd.ClientCapabilities[{i}]"),
-                    "must not be empty",
-                ));
-            }
-        }
-        let cache = &config.token_cache;
-        Ok(AcquisitionOptions {
-            client_id: validation.client_id,
-            authority: validation.authority,
-            token_endpoint,
-            grant,
-            credential: ClientCredential::from_config(&section.client_credentials, algorithm)?,
-            client_capabilities: section.client_capabilities.clone(),
-            timeout: Duration::from_millis(bounded(
-                section.token_request_timeout_ms,
-                10_000,
-                500..=60_000,
-                "AzureAd.TokenRequestTimeoutMs",
-            )?),
-            cache: CacheOptions {
-                max_entries: bounded(
-                    cache.max_entries,
-                    1000,
-                    0..=1_000_000,
-                    "TokenCache.MaxEntries",
-                )? as usize,
-                max_bytes: bounded(
-                    cache.max_bytes,
-                    4 * 1024 * 1024,
-                    0..=512 * 1024 * 1024,
-                    "TokenCache.MaxBytes",
-                )? as usize,
-                expiry_margin: Duration::from_secs(bounded(
-                    cache.expiry_margin_seconds,
-                    300,
-                    0..=3600,
-                    "TokenCache.ExpiryMarginSeconds",
-                )?),
-                session_max_idle: Duration::from_secs(
-                    bounded(
-                        cache.session_max_idle_days,
-                        90,
-                        1..=365,
-                        "TokenCache.SessionMaxIdleDays",
-                    )? * 24
-                        * 3600,
-                ),
-            },
-        })
-    }
-
     /// Uses `secret` as the client secret (a host secret such as `CLIENT_SECRET`), in place of
     /// any `ClientCredentials` entry. `field` names the secret in errors.
     pub fn with_client_secret(mut self, secret: Secret, field: &str) -> Result<Self, ConfigError> {

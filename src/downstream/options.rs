@@ -1,4 +1,5 @@
-//! One downstream API's resolved options, from a `DownstreamApis` entry, and the built-in
+//! One downstream API's resolved options (what a `DownstreamApis` entry becomes, resolved in
+//! `config/resolve.rs`), where its call URLs are built, and the built-in
 //! `graph` preset (Microsoft Graph v1.0 with `User.Read`, as `AddMicrosoftGraph` gives).
 //!
 //! Call URLs are built with the `url` crate, which parses and normalises a relative path as a
@@ -11,7 +12,6 @@ use std::time::Duration;
 
 use http::{HeaderName, HeaderValue, Method};
 
-use crate::config::{bounded, checked_url, ConfigError, DownstreamApiConfig};
 use crate::platform::DEFAULT_MAX_RESPONSE_BYTES;
 
 /// The name the Microsoft Graph preset answers to, unless the configuration defines it.
@@ -76,90 +76,6 @@ impl DownstreamApiOptions {
         }
     }
 
-    /// Resolves the entry `name` of `DownstreamApis`. Errors name the field
-    /// (`DownstreamApis.Partner.BaseUrl`).
-    pub fn from_config(
-        name: &str,
-        config: &DownstreamApiConfig,
-    ) -> Result<DownstreamApiOptions, ConfigError> {
-        let field = |member: &str| format!("DownstreamApis.{name}.{member}");
-        let base_url = config
-            .base_url
-            .as_deref()
-            .ok_or_else(|| ConfigError::new(field("BaseUrl"), "is required"))?;
-        let base_url = checked_url(base_url, &field("BaseUrl"))?.trim_end_matches('/').to_owned();
-        let mut scopes = Vec::new();
-        for (i, scope) in config.scopes.iter().flatten().enumerate() {
-            if scope.trim().is_empty() || scope.contains(char::is_whitespace) {
-                return Err(ConfigError::new(
-                    format!("{}[{i}]", field("Scopes")),
-                    "must be one scope, without spaces",
-                ));
-            }
-            scopes.push(scope.clone());
-        }
-        if scopes.is_empty() {
-            return Err(ConfigError::new(field("Scopes"), "is required and must not be empty"));
-        }
-        let method = match config.http_method.as_deref().map(str::to_ascii_uppercase).as_deref() {
-            None | Some("GET") => Method::GET,
-            Some("POST") => Method::POST,
-            Some("PUT") => Method::PUT,
-            Some("PATCH") => Method::PATCH,
-            Some("DELETE") => Method::DELETE,
-            Some(_) => {
-                return Err(ConfigError::new(
-                    field("HttpMethod"),
-                    "must be GET, POST, PUT, PATCH or DELETE",
-                ))
-            }
-        };
-        let relative_path = config.relative_path.clone().unwrap_or_default();
-        if join_below(&base_url, &relative_path).is_none() {
-            return Err(ConfigError::new(
-                field("RelativePath"),
-                "must be a relative path that stays below BaseUrl (no `..`, `//`, `\\`, `%2F`, `%5C`, `#`, spaces or control characters)",
-            ));
-        }
-        let mut headers = Vec::new();
-        for (header, value) in &config.headers {
-            let header_field = format!("{}.{header}", field("Headers"));
-            let parsed = HeaderName::from_bytes(header.as_bytes())
-                .map_err(|_| ConfigError::new(&header_field, "is not a valid header name"))?;
-            if parsed == http::header::AUTHORIZATION || parsed == http::header::HOST {
-                return Err(ConfigError::new(
-                    &header_field,
-                    "is set by the SDK and can't be configured",
-                ));
-            }
-            let value = HeaderValue::from_str(value)
-                .map_err(|_| ConfigError::new(&header_field, "is not a valid header value"))?;
-            headers.push((parsed, value));
-        }
-        Ok(DownstreamApiOptions {
-            base_url,
-            scopes,
-            relative_path,
-            method,
-            request_app_token: config.request_app_token,
-            timeout: Duration::from_millis(bounded(
-                config.timeout_ms,
-                10_000,
-                100..=120_000,
-                &field("TimeoutMs"),
-            )?),
-            headers,
-            audience: config.audience.clone(),
-            resource: config.resource.clone(),
-            max_response_bytes: bounded(
-                config.max_response_bytes,
-                DEFAULT_MAX_RESPONSE_BYTES as u64,
-                1024..=64 * 1024 * 1024,
-                &field("MaxResponseBytes"),
-            )? as usize,
-        })
-    }
-
     /// `base_url` joined with `path` (or the default path), if the result stays below it.
     pub(crate) fn url(&self, path: Option<&str>) -> Option<String> {
         join_below(&self.base_url, path.unwrap_or(&self.relative_path))
@@ -196,7 +112,7 @@ pub(crate) fn join_below(base: &str, path: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::IdentityConfig;
+    use crate::config::{ConfigError, IdentityConfig};
 
     fn entry(json: &str) -> Result<DownstreamApiOptions, ConfigError> {
         let doc = format!(r#"{{"AzureAd": {{}}, "DownstreamApis": {{"Partner": {json}}}}}"#);

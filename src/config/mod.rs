@@ -27,8 +27,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+mod resolve;
+
 use crate::jose::Algorithm;
-use crate::validation::parse::DEFAULT_MAX_TOKEN_BYTES;
 
 /// The public-cloud Entra instance, used when `Instance` is not set.
 pub const DEFAULT_INSTANCE: &str = "https://login.microsoftonline.com/";
@@ -335,168 +336,6 @@ impl AzureAdConfig {
     pub fn from_json(text: &str) -> Result<AzureAdConfig, ConfigError> {
         from_json_redacted(text).map_err(|e| ConfigError { field: prefixed(&e.field), ..e })
     }
-
-    /// Checks the section and resolves defaults into the options token validation runs on.
-    pub fn validation_options(&self) -> Result<ValidationOptions, ConfigError> {
-        let client_id = non_empty(self.client_id.as_deref(), "AzureAd.ClientId")?;
-        let authority = match (&self.authority, &self.tenant_id) {
-            (Some(_), Some(_)) => {
-                return Err(ConfigError::new(
-                    "AzureAd.Authority",
-                    "set either Authority (any OpenID Connect issuer) or Instance and TenantId (Entra ID), not both",
-                ))
-            }
-            (Some(authority), None) => {
-                if self.use_app_specific_signing_keys {
-                    return Err(ConfigError::new(
-                        "AzureAd.UseAppSpecificSigningKeys",
-                        "applies to Entra ID (Instance and TenantId) only",
-                    ));
-                }
-                let url = checked_url(authority, "AzureAd.Authority")?;
-                Authority::Oidc { issuer_url: url.trim_end_matches('/').to_owned() }
-            }
-            (None, Some(tenant)) => {
-                let instance = checked_url(
-                    self.instance.as_deref().unwrap_or(DEFAULT_INSTANCE),
-                    "AzureAd.Instance",
-                )?;
-                let instance = format!("{}/", instance.trim_end_matches('/'));
-                let app_specific_keys_for =
-                    self.use_app_specific_signing_keys.then(|| client_id.to_owned());
-                Authority::Entra { instance, tenant: TenantSpec::parse(tenant)?, app_specific_keys_for }
-            }
-            (None, None) => {
-                return Err(ConfigError::new(
-                    "AzureAd.TenantId",
-                    "is required (or set Authority for a provider other than Entra ID)",
-                ))
-            }
-        };
-
-        let audiences_by_token_version = self.audience.is_none()
-            && self.audiences.is_none()
-            && matches!(authority, Authority::Entra { .. });
-        let audiences = match (&self.audience, &self.audiences) {
-            (None, None) => vec![client_id.to_owned(), format!("api://{client_id}")],
-            (one, many) => {
-                let mut list = Vec::new();
-                if let Some(a) = one {
-                    list.push(non_empty(Some(a), "AzureAd.Audience")?.to_owned());
-                }
-                for (i, a) in many.iter().flatten().enumerate() {
-                    list.push(non_empty(Some(a), &format!("AzureAd.Audiences[{i}]"))?.to_owned());
-                }
-                if list.is_empty() {
-                    return Err(ConfigError::new("AzureAd.Audiences", "must not be empty"));
-                }
-                list
-            }
-        };
-
-        let mut valid_issuers = Vec::new();
-        for (i, issuer) in self.valid_issuers.iter().flatten().enumerate() {
-            valid_issuers
-                .push(non_empty(Some(issuer), &format!("AzureAd.ValidIssuers[{i}]"))?.to_owned());
-        }
-
-        let allowed_tenants = match &self.allowed_tenants {
-            None => None,
-            Some(list) => {
-                let mut tenants = Vec::new();
-                for (i, t) in list.iter().enumerate() {
-                    if !is_guid(t) {
-                        return Err(ConfigError::new(
-                            format!("AzureAd.AllowedTenants[{i}]"),
-                            "must be a tenant id (a GUID)",
-                        ));
-                    }
-                    tenants.push(t.to_ascii_lowercase());
-                }
-                Some(tenants)
-            }
-        };
-
-        let algorithms = match &self.valid_algorithms {
-            None => Algorithm::ALL.to_vec(),
-            Some(names) => {
-                let mut algs = Vec::new();
-                for (i, name) in names.iter().enumerate() {
-                    algs.push(Algorithm::from_name(name).ok_or_else(|| {
-                        ConfigError::new(
-                            format!("AzureAd.ValidAlgorithms[{i}]"),
-                            "must be one of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA",
-                        )
-                    })?);
-                }
-                if algs.is_empty() {
-                    return Err(ConfigError::new("AzureAd.ValidAlgorithms", "must not be empty"));
-                }
-                algs
-            }
-        };
-
-        for (i, credential) in self.client_credentials.iter().enumerate() {
-            credential.check(&format!("AzureAd.ClientCredentials[{i}]"))?;
-        }
-
-        let valid_types = match &self.valid_types {
-            None => None,
-            Some(types) => {
-                let mut list = Vec::new();
-                for (i, t) in types.iter().enumerate() {
-                    let t = non_empty(Some(t), &format!("AzureAd.ValidTypes[{i}]"))?;
-                    list.push(media_type(t));
-                }
-                if list.is_empty() {
-                    return Err(ConfigError::new("AzureAd.ValidTypes", "must not be empty"));
-                }
-                Some(list)
-            }
-        };
-
-        Ok(ValidationOptions {
-            client_id: client_id.to_owned(),
-            authority,
-            audiences,
-            audiences_by_token_version,
-            valid_types,
-            valid_issuers,
-            allowed_tenants,
-            allow_acl_authorization: self.allow_web_api_to_be_authorized_by_acl,
-            clock_skew: Duration::from_secs(bounded(
-                self.clock_skew_seconds,
-                300,
-                0..=3600,
-                "AzureAd.ClockSkewSeconds",
-            )?),
-            max_token_bytes: bounded(
-                self.max_token_bytes.map(|v| v as u64),
-                DEFAULT_MAX_TOKEN_BYTES as u64,
-                256..=1024 * 1024,
-                "AzureAd.MaxTokenBytes",
-            )? as usize,
-            key_set_max_age: Duration::from_secs(bounded(
-                self.key_set_max_age_seconds,
-                12 * 3600,
-                60..=7 * 24 * 3600,
-                "AzureAd.KeySetMaxAgeSeconds",
-            )?),
-            key_refresh_cooldown: Duration::from_secs(bounded(
-                self.key_refresh_cooldown_seconds,
-                30,
-                1..=3600,
-                "AzureAd.KeyRefreshCooldownSeconds",
-            )?),
-            metadata_timeout: Duration::from_millis(bounded(
-                self.metadata_timeout_ms,
-                5000,
-                100..=60_000,
-                "AzureAd.MetadataTimeoutMs",
-            )?),
-            algorithms,
-        })
-    }
 }
 
 impl CredentialDescription {
@@ -705,23 +544,6 @@ pub(crate) fn non_empty<'a>(value: Option<&'a str>, field: &str) -> Result<&'a s
     match value.map(str::trim) {
         Some(v) if !v.is_empty() => Ok(v),
         _ => Err(ConfigError::new(field, "is required and must not be empty")),
-    }
-}
-
-pub(crate) fn bounded(
-    value: Option<u64>,
-    default: u64,
-    range: std::ops::RangeInclusive<u64>,
-    field: &str,
-) -> Result<u64, ConfigError> {
-    let value = value.unwrap_or(default);
-    if range.contains(&value) {
-        Ok(value)
-    } else {
-        Err(ConfigError::new(
-            field,
-            format!("must be between {} and {}", range.start(), range.end()),
-        ))
     }
 }
 
