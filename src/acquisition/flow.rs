@@ -2,16 +2,35 @@
 //! then the provider (unless it asked us to wait), then the store write. Background refreshes
 //! and the back-off of a throttled or unavailable provider live here too.
 
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::time::Duration;
 
 use super::*;
 
 /// A provider's refusal to be asked again yet, for one token.
-pub(super) struct Backoff {
-    pub(super) until_ms: u64,
-    pub(super) failures: u32,
-    pub(super) error: AcquisitionError,
+struct Backoff {
+    until_ms: u64,
+    failures: u32,
+    error: AcquisitionError,
+}
+
+/// What the flow keeps for the isolate, per flight key (one token): the acquisition in flight,
+/// the refresh scheduled after a response, and the provider's back-off.
+#[derive(Default)]
+pub(super) struct FlowState {
+    flights: SingleFlight<Result<(Rc<CachedToken>, bool), AcquisitionError>>,
+    scheduled: RefCell<HashSet<String>>,
+    backoff: RefCell<HashMap<String, Backoff>>,
+    background_refreshes: Cell<u64>,
+}
+
+impl FlowState {
+    /// Background refreshes started.
+    pub(super) fn background_refreshes(&self) -> u64 {
+        self.background_refreshes.get()
+    }
 }
 
 /// The longest a token is not asked for again after the provider failed without a
@@ -21,7 +40,7 @@ pub(super) const MAX_BACKOFF: Duration = Duration::from_secs(60);
 impl TokenAcquirer {
     /// Memory first; then, once per key at a time (single flight), the store and the provider.
     pub(super) async fn acquire(&self, plan: Plan) -> Result<AcquiredToken, AcquisitionError> {
-        let now = self.inner.platform.clock.now_millis();
+        let now = self.inner.now();
         if plan.claims.is_none() && !plan.force_refresh {
             if let Some(hit) = self.inner.cache.get_memory::<CachedToken>(&plan.key, now) {
                 if self.usable(&hit, now) {
@@ -57,6 +76,7 @@ impl TokenAcquirer {
         };
         let this = self.clone();
         self.inner
+            .flow
             .flights
             .run(&flight_key, join, move || Box::pin(async move { this.fetch(plan).await }))
             .await
@@ -69,20 +89,21 @@ impl TokenAcquirer {
             return;
         };
         let flight_key = plan.flight_key();
-        let now = self.inner.platform.clock.now_millis();
-        if self.inner.flights.is_running(&flight_key)
+        let now = self.inner.now();
+        let flow = &self.inner.flow;
+        if flow.flights.is_running(&flight_key)
             || self.backing_off(&flight_key, now).is_some()
-            || !self.inner.scheduled_refreshes.borrow_mut().insert(flight_key.clone())
+            || !flow.scheduled.borrow_mut().insert(flight_key.clone())
         {
             return;
         }
-        self.inner.background_refreshes.set(self.inner.background_refreshes.get() + 1);
+        flow.background_refreshes.set(flow.background_refreshes.get() + 1);
         let this = self.clone();
         // A refresh must reach the provider, not find the same token in the store.
         let plan = Plan { force_refresh: true, ..plan.clone() };
         background.spawn(Box::pin(async move {
             let outcome = this.fetch_shared(plan).await;
-            this.inner.scheduled_refreshes.borrow_mut().remove(&flight_key);
+            this.inner.flow.scheduled.borrow_mut().remove(&flight_key);
             if let Err(e) = outcome {
                 this.inner
                     .platform
@@ -100,7 +121,7 @@ impl TokenAcquirer {
     ) -> Result<(Rc<CachedToken>, bool), AcquisitionError> {
         let inner = &self.inner;
         if plan.claims.is_none() && !plan.force_refresh {
-            let now = inner.platform.clock.now_millis();
+            let now = inner.now();
             if let Some(hit) = inner.cache.get_store::<CachedToken>(&plan.key, now).await {
                 if self.usable(&hit, now) {
                     return Ok((hit, true));
@@ -108,7 +129,7 @@ impl TokenAcquirer {
             }
         }
         let flight_key = plan.flight_key();
-        if let Some(error) = self.backing_off(&flight_key, inner.platform.clock.now_millis()) {
+        if let Some(error) = self.backing_off(&flight_key, inner.now()) {
             return Err(error);
         }
         let outcome = match &plan.subject {
@@ -117,7 +138,7 @@ impl TokenAcquirer {
         };
         let response = match outcome {
             Ok(answer) => {
-                inner.backoff.borrow_mut().remove(&flight_key);
+                inner.flow.backoff.borrow_mut().remove(&flight_key);
                 answer
             }
             Err(error) => {
@@ -132,7 +153,7 @@ impl TokenAcquirer {
 
     /// The error to answer with while `flight_key` is backing off, if it is.
     pub(super) fn backing_off(&self, flight_key: &str, now: u64) -> Option<AcquisitionError> {
-        let backoff = self.inner.backoff.borrow();
+        let backoff = self.inner.flow.backoff.borrow();
         let entry = backoff.get(flight_key).filter(|b| b.until_ms > now)?;
         Some(match &entry.error {
             AcquisitionError::Throttled { details, .. } => AcquisitionError::Throttled {
@@ -145,8 +166,14 @@ impl TokenAcquirer {
 
     /// After a throttled or unavailable provider: waits its `Retry-After`, or a doubling wait.
     pub(super) fn back_off(&self, flight_key: &str, error: &AcquisitionError) {
-        let failures =
-            self.inner.backoff.borrow().get(flight_key).map_or(0, |b| b.failures).saturating_add(1);
+        let failures = self
+            .inner
+            .flow
+            .backoff
+            .borrow()
+            .get(flight_key)
+            .map_or(0, |b| b.failures)
+            .saturating_add(1);
         let wait = match error {
             AcquisitionError::Throttled { retry_after: Some(wait), .. } => *wait,
             AcquisitionError::Throttled { .. } | AcquisitionError::ProviderUnavailable(_) => {
@@ -154,9 +181,10 @@ impl TokenAcquirer {
             }
             _ => return,
         };
-        let now = self.inner.platform.clock.now_millis();
+        let now = self.inner.now();
         let until_ms = now.saturating_add(millis(wait));
         self.inner
+            .flow
             .backoff
             .borrow_mut()
             .insert(flight_key.to_owned(), Backoff { until_ms, failures, error: error.clone() });
@@ -196,7 +224,7 @@ impl TokenAcquirer {
             claims: claims::merge(plan.claims.as_deref(), &inner.options.client_capabilities),
             correlation_id: plan.correlation_id.as_deref(),
         };
-        token_endpoint::request(inner, &call)
+        token_endpoint::request(inner.client(), &call)
             .await
             .map_err(|e| for_the_client(e, &plan.scope, &endpoint, &inner.options.client_id))
     }
@@ -205,7 +233,7 @@ impl TokenAcquirer {
     /// for short-lived tokens), refreshed from `refresh_in`, or from the last quarter of its
     /// life, or (short-lived tokens) from half its life.
     pub(super) fn cached_token(&self, response: &response::TokenResponse) -> CachedToken {
-        let now = self.inner.platform.clock.now_millis();
+        let now = self.inner.now();
         let lifetime = response.expires_in.saturating_mul(1000);
         let expires_at_ms = now.saturating_add(lifetime);
         let mut token = CachedToken {
@@ -232,7 +260,7 @@ impl TokenAcquirer {
 
     /// Caches `token` until its margin; one that can never be served from cache is not stored.
     pub(super) async fn store_token(&self, key: &CacheKey, token: &Rc<CachedToken>) {
-        let now = self.inner.platform.clock.now_millis();
+        let now = self.inner.now();
         let usable_until =
             token.expires_at_ms.saturating_sub(token.margin_ms(self.inner.margin_ms()));
         if usable_until > now {

@@ -33,7 +33,6 @@ pub mod session;
 mod single_flight;
 pub mod token_endpoint;
 
-use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
@@ -41,7 +40,7 @@ use std::time::Duration;
 use crate::cache::key::{canonical_scopes, token_key, TokenKind};
 use crate::cache::{CacheKey, CacheStats, CachedToken, TokenCache};
 use crate::config::{is_guid, is_metadata_url, Authority, IdentityConfig, TenantSpec};
-use crate::platform::{millis, Background, Platform, SigningKey};
+use crate::platform::{millis, Background, Platform};
 use crate::validation::authorize::ValidatedToken;
 use crate::validation::keys::KeySourcePolicy;
 
@@ -52,7 +51,6 @@ const DISCOVERY_MAX_AGE: Duration = Duration::from_secs(12 * 3600);
 const DISCOVERY_COOLDOWN: Duration = Duration::from_secs(30);
 pub use credential::{Certificate, ClientAssertionProvider, ClientCredential};
 pub use error::{AcquisitionError, IdentityError, ProviderFailure};
-use flow::Backoff;
 use grants::Grant;
 pub use options::{AcquisitionOptions, OnBehalfOfGrant};
 use plan::{checked_tenant, plan, Plan, Subject};
@@ -178,46 +176,32 @@ pub struct AcquisitionStats {
     pub cache: CacheStats,
 }
 
+/// One isolate's acquisition state. The shared context (platform, options, cache) is read by
+/// every flow; each child module owns its own part and is the only one to touch it.
 pub(crate) struct Inner {
     pub(crate) platform: Platform,
     pub(crate) options: AcquisitionOptions,
     pub(crate) cache: TokenCache,
-    flights: SingleFlight<Result<(Rc<CachedToken>, bool), AcquisitionError>>,
-    signing_key: RefCell<Option<SigningKey>>,
-    scheduled_refreshes: RefCell<std::collections::HashSet<String>>,
-    /// Per flight key: the provider said to wait (429 `Retry-After`) or was down; until then
-    /// the same answer is given without asking it again.
-    backoff: RefCell<std::collections::HashMap<String, Backoff>>,
-    /// Per session record: one refresh at a time, so a rotated refresh token is never used
-    /// twice nor lost between two refreshes of one session (for different scopes, say).
-    session_locks: RefCell<std::collections::HashMap<String, Rc<futures_util::lock::Mutex<()>>>>,
-    token_requests: Cell<u64>,
-    background_refreshes: Cell<u64>,
+    /// In-flight acquisitions, scheduled refreshes, back-off (`flow.rs`).
+    flow: flow::FlowState,
+    /// One refresh at a time per session (`session.rs`).
+    sessions: session::SessionLocks,
+    /// The imported certificate key and the request counter (`token_endpoint.rs`).
+    endpoint: token_endpoint::ClientState,
 }
 
 impl Inner {
-    pub(crate) fn count_token_request(&self) {
-        self.token_requests.set(self.token_requests.get() + 1);
+    /// The token endpoint's client, as this isolate is configured.
+    fn client(&self) -> token_endpoint::Client<'_> {
+        token_endpoint::Client {
+            platform: &self.platform,
+            options: &self.options,
+            state: &self.endpoint,
+        }
     }
 
-    /// The certificate's private key, imported once.
-    pub(crate) async fn signing_key(
-        &self,
-        certificate: &Certificate,
-    ) -> Result<SigningKey, AcquisitionError> {
-        if let Some(key) = self.signing_key.borrow().as_ref() {
-            return Ok(key.clone());
-        }
-        let key = self
-            .platform
-            .crypto
-            .import_signing_key(&certificate.private_key_der, certificate.algorithm)
-            .await
-            .map_err(|_| {
-                AcquisitionError::Configuration("the certificate's private key can't be used")
-            })?;
-        *self.signing_key.borrow_mut() = Some(key.clone());
-        Ok(key)
+    fn now(&self) -> u64 {
+        self.platform.clock.now_millis()
     }
 
     fn margin_ms(&self) -> u64 {
@@ -263,13 +247,9 @@ impl TokenAcquirer {
                 platform,
                 options,
                 cache,
-                flights: SingleFlight::new(),
-                signing_key: RefCell::new(None),
-                scheduled_refreshes: RefCell::new(std::collections::HashSet::new()),
-                backoff: RefCell::new(std::collections::HashMap::new()),
-                session_locks: RefCell::new(std::collections::HashMap::new()),
-                token_requests: Cell::new(0),
-                background_refreshes: Cell::new(0),
+                flow: flow::FlowState::default(),
+                sessions: session::SessionLocks::default(),
+                endpoint: token_endpoint::ClientState::default(),
             }),
             background: None,
         }
@@ -307,8 +287,8 @@ impl TokenAcquirer {
     /// Counters since the isolate started.
     pub fn stats(&self) -> AcquisitionStats {
         AcquisitionStats {
-            token_requests: self.inner.token_requests.get(),
-            background_refreshes: self.inner.background_refreshes.get(),
+            token_requests: self.inner.endpoint.requests(),
+            background_refreshes: self.inner.flow.background_refreshes(),
             cache: self.inner.cache.stats(),
         }
     }

@@ -117,6 +117,19 @@ pub struct Session {
     pub token: AcquiredToken,
 }
 
+/// Per session record, one refresh at a time in this isolate, so a rotated refresh token is
+/// never used twice nor lost between two refreshes of one session (for different scopes, say).
+#[derive(Default)]
+pub(super) struct SessionLocks(
+    std::cell::RefCell<std::collections::HashMap<String, Rc<futures_util::lock::Mutex<()>>>>,
+);
+
+impl SessionLocks {
+    fn lock_for(&self, record_key: &CacheKey) -> Rc<futures_util::lock::Mutex<()>> {
+        self.0.borrow_mut().entry(record_key.as_str().to_owned()).or_default().clone()
+    }
+}
+
 impl TokenAcquirer {
     /// Starts a long-running session for the caller and returns its key and a first token for
     /// `request.scopes`. Starting a session whose key the same user already holds continues it;
@@ -231,18 +244,13 @@ impl TokenAcquirer {
 
     /// The isolate's lock for one session's refreshes.
     fn session_lock(&self, record_key: &CacheKey) -> Rc<futures_util::lock::Mutex<()>> {
-        self.inner
-            .session_locks
-            .borrow_mut()
-            .entry(record_key.as_str().to_owned())
-            .or_default()
-            .clone()
+        self.inner.sessions.lock_for(record_key)
     }
 
     /// The session's record as the store has it now (another isolate may have rotated its
     /// refresh token or ended it), or as memory has it when there is no store.
     async fn fresh_record(&self, record_key: &CacheKey) -> Option<Rc<SessionRecord>> {
-        let now = self.inner.platform.clock.now_millis();
+        let now = self.inner.now();
         if self.inner.platform.store.is_some() {
             self.inner.cache.get_store::<SessionRecord>(record_key, now).await
         } else {
@@ -305,7 +313,7 @@ impl TokenAcquirer {
         &self,
         record_key: &CacheKey,
     ) -> Result<Rc<SessionRecord>, AcquisitionError> {
-        let now = self.inner.platform.clock.now_millis();
+        let now = self.inner.now();
         self.inner
             .cache
             .get::<SessionRecord>(record_key, now)
@@ -335,7 +343,7 @@ impl TokenAcquirer {
 
     async fn save_record(&self, record_key: &CacheKey, mut record: SessionRecord) {
         let idle = self.inner.options.cache.session_max_idle;
-        let now = self.inner.platform.clock.now_millis();
+        let now = self.inner.now();
         record.expires_at_ms = now.saturating_add(millis(idle));
         self.inner.cache.put(record_key, Rc::new(record), idle.max(Duration::from_secs(60))).await;
     }

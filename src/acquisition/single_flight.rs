@@ -47,11 +47,13 @@ impl<T: Clone> Drop for Entry<'_, T> {
     }
 }
 
-impl<T: Clone + 'static> SingleFlight<T> {
-    pub(crate) fn new() -> Self {
+impl<T: Clone + 'static> Default for SingleFlight<T> {
+    fn default() -> Self {
         SingleFlight { flights: RefCell::new(HashMap::new()), next_id: Cell::new(0) }
     }
+}
 
+impl<T: Clone + 'static> SingleFlight<T> {
     /// Whether work for `key` is under way.
     pub(crate) fn is_running(&self, key: &str) -> bool {
         self.flights.borrow().contains_key(key)

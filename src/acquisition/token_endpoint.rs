@@ -2,14 +2,16 @@
 //! token endpoint through the platform's HTTP client, with one retry on 5xx, 429 or a failed
 //! connection when the time budget allows, and none on 4xx.
 
+use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
-use super::credential::ClientCredential;
+use super::client_assertion;
+use super::credential::{Certificate, ClientCredential};
 use super::error::{AcquisitionError, ProviderFailure};
 use super::grants::{form_encode, Grant};
+use super::options::AcquisitionOptions;
 use super::response::{self, TokenResponse};
-use super::{client_assertion, Inner};
-use crate::platform::{HttpError, ResponseLimit};
+use crate::platform::{HttpError, Platform, ResponseLimit, SigningKey};
 
 /// The largest token-endpoint answer read (Entra's are a few kilobytes).
 pub const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
@@ -27,18 +29,59 @@ pub(crate) struct TokenCall<'a> {
     pub correlation_id: Option<&'a str>,
 }
 
+/// What the token endpoint's client keeps for the isolate: the certificate's private key,
+/// imported once, and how many requests were sent.
+#[derive(Default)]
+pub(super) struct ClientState {
+    signing_key: RefCell<Option<SigningKey>>,
+    requests: Cell<u64>,
+}
+
+impl ClientState {
+    /// Requests sent to the token endpoint (retries included).
+    pub(super) fn requests(&self) -> u64 {
+        self.requests.get()
+    }
+}
+
+/// The token endpoint's client: who this app is, how it reaches the provider, and its state.
+pub(super) struct Client<'a> {
+    pub(super) platform: &'a Platform,
+    pub(super) options: &'a AcquisitionOptions,
+    pub(super) state: &'a ClientState,
+}
+
+impl Client<'_> {
+    /// The certificate's private key, imported once.
+    async fn signing_key(&self, certificate: &Certificate) -> Result<SigningKey, AcquisitionError> {
+        if let Some(key) = self.state.signing_key.borrow().as_ref() {
+            return Ok(key.clone());
+        }
+        let key = self
+            .platform
+            .crypto
+            .import_signing_key(&certificate.private_key_der, certificate.algorithm)
+            .await
+            .map_err(|_| {
+                AcquisitionError::Configuration("the certificate's private key can't be used")
+            })?;
+        *self.state.signing_key.borrow_mut() = Some(key.clone());
+        Ok(key)
+    }
+}
+
 /// Sends `call`, retrying once when that can help and time allows.
-pub(crate) async fn request(
-    inner: &Inner,
+pub(super) async fn request(
+    client: Client<'_>,
     call: &TokenCall<'_>,
 ) -> Result<TokenResponse, AcquisitionError> {
-    let clock = inner.platform.clock.as_ref();
+    let clock = client.platform.clock.as_ref();
     let started = clock.now_millis();
-    let budget = inner.options.timeout;
+    let budget = client.options.timeout;
     let remaining =
         |now: u64| budget.saturating_sub(Duration::from_millis(now.saturating_sub(started)));
 
-    let first = attempt(inner, call, budget).await;
+    let first = attempt(&client, call, budget).await;
     let wait = match &first {
         Err(Retryable::Yes { wait, .. }) => *wait,
         _ => return first.map_err(Retryable::into_error),
@@ -51,7 +94,7 @@ pub(crate) async fn request(
         clock.sleep(wait).await;
     }
     let left = remaining(clock.now_millis());
-    attempt(inner, call, left).await.map_err(Retryable::into_error)
+    attempt(&client, call, left).await.map_err(Retryable::into_error)
 }
 
 enum Retryable {
@@ -68,11 +111,11 @@ impl Retryable {
 }
 
 async fn attempt(
-    inner: &Inner,
+    client: &Client<'_>,
     call: &TokenCall<'_>,
     timeout: Duration,
 ) -> Result<TokenResponse, Retryable> {
-    let form = form(inner, call).await.map_err(Retryable::No)?;
+    let form = form(client, call).await.map_err(Retryable::No)?;
     let mut builder = http::Request::post(call.endpoint)
         .extension(ResponseLimit(MAX_TOKEN_RESPONSE_BYTES))
         .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -83,8 +126,8 @@ async fn attempt(
     let request = builder.body(form.into_bytes()).map_err(|_| {
         Retryable::No(AcquisitionError::Configuration("the token endpoint URL is invalid"))
     })?;
-    inner.count_token_request();
-    let response = match inner.platform.http.send(request, timeout).await {
+    client.state.requests.set(client.state.requests.get() + 1);
+    let response = match client.platform.http.send(request, timeout).await {
         Ok(response) => response,
         Err(HttpError::Timeout) => {
             return Err(Retryable::No(AcquisitionError::ProviderUnavailable(
@@ -122,10 +165,10 @@ async fn attempt(
 }
 
 /// The whole form: grant parameters, `client_id`, the client credential, and `claims`.
-async fn form(inner: &Inner, call: &TokenCall<'_>) -> Result<String, AcquisitionError> {
+async fn form(client: &Client<'_>, call: &TokenCall<'_>) -> Result<String, AcquisitionError> {
     let mut params = call.grant.params(call.scope);
-    params.push(("client_id", inner.options.client_id.clone()));
-    match &inner.options.credential {
+    params.push(("client_id", client.options.client_id.clone()));
+    match &client.options.credential {
         None => {
             return Err(AcquisitionError::Configuration(
                 "no client credential is configured (AzureAd.ClientCredentials or a client secret)",
@@ -146,13 +189,13 @@ async fn form(inner: &Inner, call: &TokenCall<'_>) -> Result<String, Acquisition
             params.push(("client_assertion", assertion.expose().to_owned()));
         }
         Some(ClientCredential::Certificate(certificate)) => {
-            let key = inner.signing_key(certificate).await?;
-            let now = inner.platform.clock.now_millis() / 1000;
+            let key = client.signing_key(certificate).await?;
+            let now = client.platform.clock.now_millis() / 1000;
             let assertion = client_assertion::sign(
-                inner.platform.crypto.as_ref(),
+                client.platform.crypto.as_ref(),
                 &key,
                 certificate,
-                &inner.options.client_id,
+                &client.options.client_id,
                 call.endpoint,
                 now,
             )
