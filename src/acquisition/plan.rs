@@ -100,8 +100,8 @@ impl TokenAcquirer {
         user: &ValidatedToken,
         request: &TokenRequest,
     ) -> Result<Plan, AcquisitionError> {
-        // Only a hash of the incoming token enters the key; the token itself stays typed.
-        let incoming = user.token().expose();
+        // Only a hash of the incoming token enters the key (computed once per validated
+        // token, so a repeat caller's OBO key costs no hashing); the token itself stays typed.
         let tenant = match &request.tenant {
             Some(t) => Some(checked_tenant(t)?),
             None => user.tenant_id().filter(|t| is_guid(t)),
@@ -110,7 +110,7 @@ impl TokenAcquirer {
         let scope = canonical_scopes(&request.scopes);
         let extra = request.exchange_target();
         let key = token_key(
-            TokenKind::User { incoming_token: incoming },
+            TokenKind::User { incoming_token_hash: user.token_hash() },
             &self.inner.options.client_id,
             &authority,
             &scope,

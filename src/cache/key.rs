@@ -41,8 +41,9 @@ impl fmt::Debug for CacheKey {
 pub enum TokenKind<'a> {
     /// A token acquired on behalf of the user whose token this is.
     User {
-        /// The incoming access token (only its hash enters the key).
-        incoming_token: &'a str,
+        /// SHA-256 of the incoming access token ([`token_hash`]): the token itself never
+        /// enters the key, and the hash is computed once per validated token.
+        incoming_token_hash: &'a str,
     },
     /// An app-only token.
     App,
@@ -87,10 +88,9 @@ pub fn token_key(
     extra: &str,
 ) -> CacheKey {
     match kind {
-        TokenKind::User { incoming_token } => hashed(
-            "token/user",
-            &[client_id, authority, scopes, extra, &token_hash(incoming_token)],
-        ),
+        TokenKind::User { incoming_token_hash } => {
+            hashed("token/user", &[client_id, authority, scopes, extra, incoming_token_hash])
+        }
         TokenKind::App => hashed("token/app", &[client_id, authority, scopes, extra]),
         TokenKind::Session { session_key } => {
             hashed("token/session", &[client_id, authority, scopes, extra, session_key])
@@ -128,7 +128,9 @@ mod tests {
     #[test]
     fn every_field_separates_keys_and_no_key_reveals_the_token() {
         let token = "eyJhbGciOiJSUzI1NiJ9.secret-claims.sig";
-        let user = |t, c, a, s| token_key(TokenKind::User { incoming_token: t }, c, a, s, "");
+        let user = |t: &str, c, a, s| {
+            token_key(TokenKind::User { incoming_token_hash: &token_hash(t) }, c, a, s, "")
+        };
         let base = user(token, "c", AUTH, "s");
         assert_ne!(base, user("other", "c", AUTH, "s"));
         assert_ne!(base, user(token, "c2", AUTH, "s"));

@@ -16,7 +16,7 @@
 //! Keys are computed in [`key`]; the records are [`CachedToken`] and [`SessionRecord`].
 
 pub mod key;
-mod lru;
+pub(crate) mod lru;
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};

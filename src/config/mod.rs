@@ -294,6 +294,13 @@ pub struct AzureAdConfig {
     /// Timeout for one discovery or key-set request, in milliseconds (default 5000).
     #[serde(default)]
     pub metadata_timeout_ms: Option<u64>,
+    /// How many verified tokens an isolate keeps, so a repeat token skips the signature check
+    /// (default 1000; 0 turns the cache off). See [`TokenValidator::validate`](crate::TokenValidator::validate).
+    #[serde(default)]
+    pub verified_token_cache_max_entries: Option<u64>,
+    /// The most bytes the verified tokens take (default 4 MiB).
+    #[serde(default)]
+    pub verified_token_cache_max_bytes: Option<u64>,
     /// Restricts the accepted algorithms to these (default: all of [`Algorithm::ALL`]).
     #[serde(default)]
     pub valid_algorithms: Option<Vec<String>>,
@@ -495,6 +502,10 @@ pub struct ValidationOptions {
     pub metadata_timeout: Duration,
     /// Accepted signing algorithms.
     pub algorithms: Vec<Algorithm>,
+    /// Verified tokens kept per isolate (0: none).
+    pub verified_cache_max_entries: usize,
+    /// Bytes the verified tokens may take.
+    pub verified_cache_max_bytes: usize,
 }
 
 fn prefixed(field: &str) -> String {

@@ -52,6 +52,14 @@ const KEY_REFRESH_COOLDOWN_SECONDS: Bound =
     Bound { name: "KeyRefreshCooldownSeconds", default: 30, min: 1, max: 3600 };
 const METADATA_TIMEOUT_MS: Bound =
     Bound { name: "MetadataTimeoutMs", default: 5000, min: 100, max: 60_000 };
+const VERIFIED_TOKEN_CACHE_MAX_ENTRIES: Bound =
+    Bound { name: "VerifiedTokenCacheMaxEntries", default: 1000, min: 0, max: 100_000 };
+const VERIFIED_TOKEN_CACHE_MAX_BYTES: Bound = Bound {
+    name: "VerifiedTokenCacheMaxBytes",
+    default: 4 * 1024 * 1024,
+    min: 0,
+    max: 256 * 1024 * 1024,
+};
 const TOKEN_REQUEST_TIMEOUT_MS: Bound =
     Bound { name: "TokenRequestTimeoutMs", default: 10_000, min: 500, max: 60_000 };
 const CACHE_MAX_ENTRIES: Bound =
@@ -237,6 +245,10 @@ impl AzureAdConfig {
                 .seconds(AZURE_AD, self.key_refresh_cooldown_seconds)?,
             metadata_timeout: METADATA_TIMEOUT_MS.millis(AZURE_AD, self.metadata_timeout_ms)?,
             algorithms,
+            verified_cache_max_entries: VERIFIED_TOKEN_CACHE_MAX_ENTRIES
+                .size(AZURE_AD, self.verified_token_cache_max_entries)?,
+            verified_cache_max_bytes: VERIFIED_TOKEN_CACHE_MAX_BYTES
+                .size(AZURE_AD, self.verified_token_cache_max_bytes)?,
         })
     }
 }

@@ -3,6 +3,7 @@
 //! `RequiredScopeOrAppPermission` and the "neither scope nor role" rule.
 
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
@@ -81,10 +82,17 @@ impl<'a> Requirement<'a> {
 }
 
 /// A token that passed validation: its claims, and the authorization checks to make on them.
+///
+/// Cheap to clone (clones share the claims): the isolate's verified-token cache hands out the
+/// same one for every request that presents the same token.
 #[derive(Clone)]
-pub struct ValidatedToken {
+pub struct ValidatedToken(Arc<Validated>);
+
+struct Validated {
     token: BearerToken,
     claims: Map<String, Value>,
+    /// SHA-256 of the token, computed at most once: the key of tokens acquired on its behalf.
+    hash: OnceLock<String>,
 }
 
 impl fmt::Debug for ValidatedToken {
@@ -100,22 +108,32 @@ impl fmt::Debug for ValidatedToken {
 
 impl ValidatedToken {
     pub(crate) fn new(token: &str, claims: Map<String, Value>) -> Self {
-        ValidatedToken { token: BearerToken::new(token), claims }
+        ValidatedToken(Arc::new(Validated {
+            token: BearerToken::new(token),
+            claims,
+            hash: OnceLock::new(),
+        }))
+    }
+
+    /// SHA-256 of the token (base64url), computed once per validated token and shared by every
+    /// cache key derived from it (On-Behalf-Of tokens).
+    pub(crate) fn token_hash(&self) -> &str {
+        self.0.hash.get_or_init(|| crate::cache::key::token_hash(self.0.token.expose()))
     }
 
     /// The token as presented (for On-Behalf-Of).
     pub fn token(&self) -> &BearerToken {
-        &self.token
+        &self.0.token
     }
 
     /// Every claim.
     pub fn claims(&self) -> &Map<String, Value> {
-        &self.claims
+        &self.0.claims
     }
 
     /// One string claim.
     pub fn claim_str(&self, name: &str) -> Option<&str> {
-        self.claims.get(name).and_then(Value::as_str)
+        self.0.claims.get(name).and_then(Value::as_str)
     }
 
     /// `iss`.
@@ -140,7 +158,7 @@ impl ValidatedToken {
 
     /// `exp`, in Unix seconds.
     pub fn expires_at(&self) -> Option<u64> {
-        self.claims.get("exp").and_then(Value::as_f64).map(|v| v.max(0.0) as u64)
+        self.0.claims.get("exp").and_then(Value::as_f64).map(|v| v.max(0.0) as u64)
     }
 
     /// The delegated scopes: Entra's `scp` (space-separated), an `scp` array (some providers),
@@ -149,7 +167,7 @@ impl ValidatedToken {
         let split =
             |name: &str| self.claim_str(name).unwrap_or("").split(' ').filter(|s| !s.is_empty());
         let scp_array = self
-            .claims
+            .claims()
             .get("scp")
             .and_then(Value::as_array)
             .into_iter()
@@ -160,7 +178,8 @@ impl ValidatedToken {
 
     /// The app roles (`roles`, an array of strings).
     pub fn roles(&self) -> impl Iterator<Item = &str> {
-        self.claims
+        self.0
+            .claims
             .get("roles")
             .and_then(Value::as_array)
             .into_iter()

@@ -120,7 +120,7 @@ fn time_claim(
     }
 }
 
-fn check_lifetime(
+pub(crate) fn check_lifetime(
     claims: &Map<String, Value>,
     skew_secs: u64,
     now_ms: u64,

@@ -192,6 +192,11 @@ impl KeySource {
         &self.store_key
     }
 
+    /// The set in force, if it is within its max age (no fetch, no wait).
+    pub(crate) fn fresh(&self, now: u64) -> Option<Rc<KeySnapshot>> {
+        self.cached().filter(|s| self.is_fresh(s, now))
+    }
+
     fn cached(&self) -> Option<Rc<KeySnapshot>> {
         self.snapshot.borrow().clone()
     }

@@ -20,6 +20,7 @@ pub mod jwk;
 pub mod keys;
 pub mod parse;
 pub mod signature;
+mod verified;
 
 use std::rc::Rc;
 
@@ -60,6 +61,7 @@ pub struct TokenValidator {
     options: ValidationOptions,
     platform: Platform,
     keys: Rc<KeySource>,
+    verified: verified::VerifiedTokens,
 }
 
 impl std::fmt::Debug for TokenValidator {
@@ -79,7 +81,11 @@ impl TokenValidator {
             timeout: options.metadata_timeout,
         };
         let keys = platform.key_source(policy);
-        TokenValidator { options, platform, keys }
+        let verified = verified::VerifiedTokens::new(
+            options.verified_cache_max_entries,
+            options.verified_cache_max_bytes,
+        );
+        TokenValidator { options, platform, keys, verified }
     }
 
     /// A validator for an `AzureAd` configuration section.
@@ -90,6 +96,11 @@ impl TokenValidator {
     /// The options in force.
     pub fn options(&self) -> &ValidationOptions {
         &self.options
+    }
+
+    /// How many verified tokens this isolate keeps (see [`validate`](Self::validate)).
+    pub fn verified_tokens(&self) -> usize {
+        self.verified.len()
     }
 
     /// The issuer's key source (for inspection and tests).
@@ -143,7 +154,30 @@ impl TokenValidator {
     }
 
     /// Validates a compact JWT access token.
+    ///
+    /// A token this validator verified before, under the issuer's key set still in force, is
+    /// accepted again without parsing or a signature check; its lifetime (`exp`, `nbf`, `iat`
+    /// with clock skew) is checked again at every use, so it is good until `exp` exactly as
+    /// without the cache. Only an exact match of the whole token hits; a new key set voids
+    /// every entry; the cache is bounded (`AzureAd.VerifiedTokenCacheMaxEntries`, `…MaxBytes`).
     pub async fn validate(&self, token: &str) -> Result<ValidatedToken, ValidationError> {
+        let now = self.platform.clock.now_millis();
+        if let Some(keys) = self.keys.fresh(now) {
+            if let Some(hit) = self.verified.get(token, &keys, now) {
+                if let Err(e) =
+                    claims::check_lifetime(hit.claims(), self.options.clock_skew.as_secs(), now)
+                {
+                    self.verified.remove(token);
+                    return Err(e);
+                }
+                return Ok(hit);
+            }
+        }
+        self.validate_first_sight(token).await
+    }
+
+    /// The whole validation of a token not in the verified cache; a valid one is kept there.
+    async fn validate_first_sight(&self, token: &str) -> Result<ValidatedToken, ValidationError> {
         let jws = Jws::parse(token, self.options.max_token_bytes)?;
         let alg = jws.header().alg;
         if !self.options.algorithms.contains(&alg) {
@@ -175,6 +209,11 @@ impl TokenValidator {
         let validated = ValidatedToken::new(token, claims);
         if !self.options.allow_acl_authorization && !validated.has_scope_or_role() {
             return Err(ValidationError::NoScopeOrRole);
+        }
+        if let Some(exp_ms) = validated.expires_at().map(|s| s.saturating_mul(1000)) {
+            if exp_ms > now {
+                self.verified.insert(&validated, &snapshot, exp_ms);
+            }
         }
         Ok(validated)
     }

@@ -100,6 +100,10 @@ impl ManualClock {
     pub fn secs(&self) -> u64 {
         self.0.get() / 1000
     }
+    /// Sets the clock, also backwards (a host whose clock was corrected).
+    pub fn set_secs(&self, secs: u64) {
+        self.0.set(secs * 1000);
+    }
 }
 
 impl Clock for ManualClock {

@@ -1,5 +1,7 @@
-//! Benchmark Worker: `GET /validate?backend=webcrypto|rust&k=K` validates the token in the
-//! `Authorization` header K times with a warm key cache and answers how many passed. Timing is
+//! Benchmark Worker: `GET /validate?backend=webcrypto|webcrypto-first|rust&k=K` validates the
+//! token in the `Authorization` header K times with a warm key cache and answers how many
+//! passed. `webcrypto` keeps the verified-token cache on (a repeat token), `webcrypto-first` and
+//! `rust` turn it off (every validation is a first sight: parse, signature, claims). Timing is
 //! taken from outside (workerd does not advance clocks during computation). Two more routes
 //! split the cost: `/parse` (header + strict JWS parsing + claims JSON, no signature) and
 //! `/verify` (the SDK's WebCrypto `verify` call alone, key imported once).
@@ -29,8 +31,12 @@ fn validator(env: &Env, backend: &str) -> Result<Rc<TokenValidator>> {
         return Ok(v);
     }
     let fail = |e: &dyn std::fmt::Display| worker::Error::RustError(e.to_string());
-    let config = IdentityConfig::from_json(&env.var("IDENTITY_CONFIG")?.to_string())
-        .map_err(|e| fail(&e))?;
+    let mut json: serde_json::Value =
+        serde_json::from_str(&env.var("IDENTITY_CONFIG")?.to_string()).map_err(|e| fail(&e))?;
+    if backend != "webcrypto" {
+        json["AzureAd"]["VerifiedTokenCacheMaxEntries"] = 0.into();
+    }
+    let config = IdentityConfig::from_json(&json.to_string()).map_err(|e| fail(&e))?;
     let platform = match backend {
         "rust" => Platform::new(Rc::new(WorkerFetch), Rc::new(RustCrypto), Rc::new(JsClock)),
         _ => platform(env, None, None).map_err(|e| fail(&e))?,
