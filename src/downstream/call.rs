@@ -139,9 +139,9 @@ impl<'a> DownstreamCall<'a> {
     fn ready(mut self, who: CallAs<'a>) -> ReadyCall<'a> {
         if !self.query.is_empty() {
             let path = self.options.relative_path.take().unwrap_or_default();
-            let query: String = url::form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(self.query.iter())
-                .finish();
+            let pairs: Vec<(&str, String)> =
+                self.query.iter().map(|(name, value)| (name.as_str(), value.clone())).collect();
+            let query = crate::acquisition::grants::form_encode(&pairs);
             let joiner = if path.contains('?') { '&' } else { '?' };
             self.options.relative_path = Some(format!("{path}{joiner}{query}"));
         }
