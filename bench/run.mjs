@@ -229,8 +229,8 @@ ${sizeRows}
 
 The example worker uploads ${kb(example)} gzipped (target ≤ 250 KB).
 
-Largest contributors to the worker's wasm, by crate (twiggy 0.7.0 over the release build before
-wasm-bindgen, shipped items only: ${kb(wasmParts.total)}):
+Largest contributors to the worker's wasm, by crate (twiggy 0.7.0 over an unstripped copy of the
+release build, before wasm-bindgen, shipped items only: ${kb(wasmParts.total)}):
 
 | crate | bytes | share |
 |---|---|---|

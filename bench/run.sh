@@ -21,5 +21,7 @@ if ! twiggy --version 2>/dev/null | grep -q '0.7.0'; then
   say "installing twiggy 0.7.0 (wasm size profiler; once)"
   cargo install twiggy --version 0.7.0 --locked
 fi
+say "an unstripped copy of the example's wasm, for twiggy's per-crate sizes"
+CARGO_PROFILE_RELEASE_STRIP=none cargo build --release --target wasm32-unknown-unknown -p worker-example
 say "measuring"
 node bench/run.mjs
