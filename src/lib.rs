@@ -184,9 +184,10 @@
 //! | feature | adapters |
 //! |---|---|
 //! | `webcrypto` | `crypto.subtle` (verify, sign, AES-GCM, random), `Date.now()` clock (any JavaScript host) |
-//! | `worker` | `webcrypto` + workers-rs `Fetch`, Workers KV, `ctx.wait_until`, `console.warn` |
+//! | `worker` | `webcrypto` + `fetch`, Workers KV, `ctx.wait_until`, `console.warn`, `web_api(&env, ctx)` |
 //! | `rust-crypto` | RustCrypto verification, signing, AES-GCM and OS random (Spin, native) |
 //! | `spin` | `rust-crypto` + Spin outbound HTTP, key-value store (with expiry in values) and variables (wasm32-wasip2) |
+//! | `axum` | `worker` + workers-rs's `http` feature: `platform::worker::axum` (`serve`, the `Authorized<R>` extractor, `Error` as `IntoResponse`) |
 //!
 //! See `docs/ARCHITECTURE.md` for where each concern lives.
 
