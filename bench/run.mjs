@@ -254,13 +254,11 @@ jose ${cold.jose.toFixed(0)} ms.
 ## What the missed targets would take
 
 - **first/jose** (${ratio('sdk-webcrypto', 'jose-key')}, target ≤ 0.90): the SDK's first sight is ${perOp['sdk-webcrypto'].toFixed(1)} µs, of which
-  its WebCrypto \`verify\` call is ${perOp['sdk-verify'].toFixed(1)} µs against a JavaScript floor of ${perOp.subtle.toFixed(1)} µs, and
-  header + JWS parse + claims ${perOp['sdk-parse'].toFixed(1)} µs (a \`serde_json\` map with duplicate-member checks).
-  The \`verify\` call already goes through the SDK's own promise bridge (\`platform/webcrypto_verify.rs\`:
-  one callback per isolate instead of \`JsFuture\`'s two closures per promise; measured at 23.2 µs
-  with \`JsFuture\` against a 17.6 µs floor in this session's previous run, 1.32× → about 1.2×).
-  0.90 needs ${Math.max(0, perOp['sdk-webcrypto'] - 0.9 * perOp['jose-key']).toFixed(1)} µs less: claims read into a typed struct, with the map built only when
-  a route asks for it, and fewer allocations between the header and the key lookup.
+  its WebCrypto \`verify\` call is ${perOp['sdk-verify'].toFixed(1)} µs against a JavaScript floor of ${perOp.subtle.toFixed(1)} µs (the
+  wasm-bindgen-futures promise bridge: two closures and a microtask per call), and header + JWS
+  parse + claims ${perOp['sdk-parse'].toFixed(1)} µs (a \`serde_json\` map with duplicate-member checks). 0.90 needs
+  ${Math.max(0, perOp['sdk-webcrypto'] - 0.9 * perOp['jose-key']).toFixed(1)} µs less: a JavaScript-side continuation for \`verify\` instead of \`JsFuture\`, and
+  claims read into a typed struct with the map built only when a route asks for it.
 - **warm/baseline** (${(warm.rps / jsWarm.rps).toFixed(2)}, target ≥ 1.10): with the verified-token cache the SDK's own work on a
   warm request is small (a repeat validation is ${perOp['sdk-repeat'].toFixed(1)} µs; the OBO key reuses the token's
   hash). Section 6 shows where the rest goes: the workers-rs entry alone answers

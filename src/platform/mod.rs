@@ -43,8 +43,6 @@ pub mod spin;
 #[cfg(feature = "webcrypto")]
 #[cfg_attr(docsrs, doc(cfg(feature = "webcrypto")))]
 pub mod webcrypto;
-#[cfg(feature = "webcrypto")]
-mod webcrypto_verify;
 #[cfg(feature = "worker")]
 #[cfg_attr(docsrs, doc(cfg(feature = "worker")))]
 pub mod worker;

@@ -182,21 +182,17 @@ impl SignatureVerifier for WebCrypto {
             let prepared = key
                 .downcast_ref::<PreparedKey>()
                 .ok_or_else(|| CryptoError("the key was imported by another backend".into()))?;
-            let verdict = super::webcrypto_verify::verify(
-                &self.subtle,
-                &prepared.params,
-                &prepared.key,
-                signature,
-                message,
+            let verdict = settle(
+                self.subtle.verify_with_object_and_u8_array_and_u8_array(
+                    &prepared.params,
+                    &prepared.key,
+                    signature,
+                    message,
+                ),
+                "verify",
             )
-            .await;
-            match verdict {
-                super::webcrypto_verify::Verdict::Valid => Ok(true),
-                super::webcrypto_verify::Verdict::Invalid => Ok(false),
-                super::webcrypto_verify::Verdict::Failed => {
-                    Err(CryptoError("crypto.subtle.verify rejected".into()))
-                }
-            }
+            .await?;
+            Ok(verdict.as_bool() == Some(true))
         })
     }
 }
