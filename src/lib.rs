@@ -261,7 +261,7 @@ pub use platform::Platform;
 pub mod internals {
     pub use crate::acquisition::token_endpoint::{CLIENT_ASSERTION_TYPE, MAX_TOKEN_RESPONSE_BYTES};
     pub use crate::jose::{MAX_RSA_BITS, MIN_RSA_BITS};
-    pub use crate::validation::bearer::{bearer_token, bearer_token_from_request};
+    pub use crate::validation::bearer::bearer_token;
     pub use crate::validation::jwk::{Jwk, JwkError, JwkSet, MAX_JWKS_BYTES, MAX_JWKS_KEYS};
     pub use crate::validation::keys::{parse_discovery, Discovery, MAX_DISCOVERY_BYTES};
     pub use crate::validation::parse::{Jws, JwsHeader, DEFAULT_MAX_TOKEN_BYTES};

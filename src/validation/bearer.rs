@@ -24,15 +24,6 @@ pub fn bearer_token<'a>(authorization: &[&'a str]) -> Result<&'a str, Validation
     }
 }
 
-/// The same, from an `http` request.
-pub fn bearer_token_from_request<B>(request: &http::Request<B>) -> Result<&str, ValidationError> {
-    let values: Result<Vec<&str>, _> =
-        request.headers().get_all(http::header::AUTHORIZATION).iter().map(|v| v.to_str()).collect();
-    let values = values
-        .map_err(|_| ValidationError::InvalidRequest("the Authorization header is not ASCII"))?;
-    bearer_token(&values)
-}
-
 /// A request whose `Authorization` headers can be read: `http::Request`, its `Parts` and
 /// `HeaderMap` (axum), workers-rs's `Request` and Spin's `IncomingRequest` (with their features).
 pub trait AuthorizationHeaders {

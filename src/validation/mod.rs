@@ -108,13 +108,15 @@ impl TokenValidator {
         &self.keys
     }
 
-    /// Validates the bearer token of `request`.
-    pub async fn validate_request<B>(
+    /// Validates the bearer token of `request`: an `http::Request`, or any other
+    /// [`AuthorizationHeaders`](bearer::AuthorizationHeaders).
+    pub async fn validate_request(
         &self,
-        request: &http::Request<B>,
+        request: &impl bearer::AuthorizationHeaders,
     ) -> Result<ValidatedToken, ValidationError> {
-        let token = bearer::bearer_token_from_request(request)?;
-        self.validate(token).await
+        let values = request.authorization()?;
+        let values: Vec<&str> = values.iter().map(String::as_str).collect();
+        self.validate(bearer::bearer_token(&values)?).await
     }
 
     /// Authorizes `request` in one call: its bearer token validated, then `requirement` checked.
@@ -136,9 +138,7 @@ impl TokenValidator {
         request: &impl bearer::AuthorizationHeaders,
         requirement: Requirement<'_>,
     ) -> Result<ValidatedToken, crate::Error> {
-        let values = request.authorization()?;
-        let values: Vec<&str> = values.iter().map(String::as_str).collect();
-        let caller = self.validate(bearer::bearer_token(&values)?).await?;
+        let caller = self.validate_request(request).await?;
         requirement.check(&caller)?;
         Ok(caller)
     }
