@@ -99,7 +99,7 @@ impl<'a> DownstreamCall<'a> {
     /// Sends `body` as JSON.
     pub fn json_body<B: Serialize>(mut self, body: &B) -> Result<Self, DownstreamError> {
         let bytes = serde_json::to_vec(body).map_err(|_| DownstreamError::Serialize)?;
-        self.options.body = Some((bytes, "application/json".to_owned()));
+        self.options = std::mem::take(&mut self.options).with_json_body(bytes);
         Ok(self)
     }
 
@@ -139,9 +139,7 @@ impl<'a> DownstreamCall<'a> {
     fn ready(mut self, who: CallAs<'a>) -> ReadyCall<'a> {
         if !self.query.is_empty() {
             let path = self.options.relative_path.take().unwrap_or_default();
-            let pairs: Vec<(&str, String)> =
-                self.query.iter().map(|(name, value)| (name.as_str(), value.clone())).collect();
-            let query = crate::acquisition::grants::form_encode(&pairs);
+            let query = crate::acquisition::grants::form_encode(&self.query);
             let joiner = if path.contains('?') { '&' } else { '?' };
             self.options.relative_path = Some(format!("{path}{joiner}{query}"));
         }

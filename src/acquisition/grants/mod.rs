@@ -52,15 +52,15 @@ impl Grant<'_> {
 }
 
 /// `application/x-www-form-urlencoded` encoding of `params`.
-pub(crate) fn form_encode(params: &[(&str, String)]) -> String {
+pub(crate) fn form_encode<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)]) -> String {
     let mut out = String::new();
     for (i, (name, value)) in params.iter().enumerate() {
         if i > 0 {
             out.push('&');
         }
-        encode_component(name, &mut out);
+        encode_component(name.as_ref(), &mut out);
         out.push('=');
-        encode_component(value, &mut out);
+        encode_component(value.as_ref(), &mut out);
     }
     out
 }
@@ -88,7 +88,7 @@ mod tests {
 
     #[test]
     fn form_encoding_escapes_everything_but_the_unreserved_set() {
-        let form = form_encode(&[("scope", "api://x/a b".into()), ("k", "é&=+".into())]);
+        let form = form_encode(&[("scope", "api://x/a b"), ("k", "é&=+")]);
         assert_eq!(form, "scope=api%3A%2F%2Fx%2Fa+b&k=%C3%A9%26%3D%2B");
     }
 }
