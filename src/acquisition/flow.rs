@@ -200,13 +200,13 @@ impl TokenAcquirer {
     ) -> Result<response::TokenResponse, AcquisitionError> {
         let inner = &self.inner;
         let grant = match (&plan.subject, session) {
-            (Subject::User { token, .. }, _)
+            (Subject::User { caller, .. }, _)
                 if inner.options.grant == OnBehalfOfGrant::JwtBearer =>
             {
-                Grant::OnBehalfOf { assertion: token }
+                Grant::OnBehalfOf { assertion: caller.token() }
             }
-            (Subject::User { token, audience, resource }, _) => Grant::TokenExchange {
-                subject_token: token,
+            (Subject::User { caller, audience, resource }, _) => Grant::TokenExchange {
+                subject_token: caller.token(),
                 audience: audience.as_deref(),
                 resource: resource.as_deref(),
             },

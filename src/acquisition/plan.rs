@@ -4,15 +4,21 @@
 //! authority's from the discovery document validation shares).
 
 use super::*;
-use crate::validation::authorize::BearerToken;
 
 /// What the grant of one acquisition needs, owned so it can outlive the request (single flight,
 /// background refresh).
 #[derive(Clone)]
 pub(super) enum Subject {
-    User { token: BearerToken, audience: Option<String>, resource: Option<String> },
+    /// The caller's validated token (a shared handle: no copy of the token per acquisition).
+    User {
+        caller: ValidatedToken,
+        audience: Option<String>,
+        resource: Option<String>,
+    },
     App,
-    Session { record_key: CacheKey },
+    Session {
+        record_key: CacheKey,
+    },
 }
 
 /// One acquisition, resolved: for what, for which tenant, and where the answer is cached. The
@@ -117,7 +123,7 @@ impl TokenAcquirer {
             &extra,
         );
         let subject = Subject::User {
-            token: user.token().clone(),
+            caller: user.clone(),
             audience: request.audience.clone(),
             resource: request.resource.clone(),
         };
