@@ -231,20 +231,16 @@ fn the_cache_is_bounded_in_entries_and_bytes_least_recently_used_out() {
     assert_eq!(api.verifications(), 4, "b was evicted and verified again");
 
     // A byte bound smaller than one token keeps none.
-    let small = api_with_platform(&api.platform, json!({"VerifiedTokenCacheMaxBytes": 1000}));
+    let small = validator(&api.platform, json!({"VerifiedTokenCacheMaxBytes": 1000}));
     block_on(small.validate(&a)).unwrap();
     assert_eq!(small.verified_tokens(), 0);
 
     // Zero entries turns the cache off.
-    let off = api_with_platform(&api.platform, json!({"VerifiedTokenCacheMaxEntries": 0}));
+    let off = validator(&api.platform, json!({"VerifiedTokenCacheMaxEntries": 0}));
     let before = api.verifications();
     block_on(off.validate(&a)).unwrap();
     block_on(off.validate(&a)).unwrap();
     assert_eq!(api.verifications(), before + 2);
-}
-
-fn api_with_platform(platform: &Platform, extra: Value) -> TokenValidator {
-    validator(platform, extra)
 }
 
 #[test]
