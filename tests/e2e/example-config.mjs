@@ -29,3 +29,13 @@ export function entraExampleConfig({ instance, tenant, profileUrl, partnerUrl, a
   const { DownstreamApis } = exampleConfig({ issuer: instance, profileUrl, partnerUrl, profile, partner });
   return { AzureAd: { Instance: instance, TenantId: tenant, ClientId: CLIENT_ID, ...azureAd }, DownstreamApis };
 }
+
+/** A client-credentials token for this API itself (its scheduler), from `provider`'s token endpoint. */
+export async function appToken(provider) {
+  const response = await fetch(provider.tokenEndpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: CLIENT_ID, client_secret: CLIENT_SECRET, scope: `api://${CLIENT_ID}/.default` }),
+  });
+  return (await response.json()).access_token;
+}

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { Miniflare } from 'miniflare';
 import { startIdentityProvider } from './identity-provider.mjs';
 import { startDownstreamApi } from './downstream-api.mjs';
-import { CLIENT_SECRET, exampleConfig } from './example-config.mjs';
+import { CLIENT_SECRET, appToken as clientCredentialsToken, exampleConfig } from './example-config.mjs';
 
 let idp;
 let api;
@@ -85,15 +85,7 @@ test('router: /me calls on behalf of the caller, /report calls as the app, both 
   assert.equal((await get('/me', await idp.mint({ claims: { scp: 'other' } }))).status, 403);
 });
 
-/** A client-credentials token for this API itself (its scheduler): `roles: ["Jobs.Resume"]`. */
-async function appToken() {
-  const response = await fetch(idp.tokenEndpoint, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'edge-api', client_secret: CLIENT_SECRET, scope: 'api://edge-api/.default' }),
-  });
-  return (await response.json()).access_token;
-}
+const appToken = () => clientCredentialsToken(idp);
 
 const post = (worker, path, token) => worker.dispatchFetch(`http://example${path}`, { method: 'POST', headers: token ? { authorization: `Bearer ${token}` } : {} });
 

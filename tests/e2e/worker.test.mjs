@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Miniflare } from 'miniflare';
 import { startIdentityProvider } from './identity-provider.mjs';
 import { startDownstreamApi } from './downstream-api.mjs';
-import { CLIENT_SECRET, entraExampleConfig, exampleConfig } from './example-config.mjs';
+import { CLIENT_SECRET, appToken as clientCredentialsToken, entraExampleConfig, exampleConfig } from './example-config.mjs';
 
 const OBO = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const CACHE_KEY = 'e2e-token-cache-key-of-at-least-32-characters';
@@ -70,14 +70,7 @@ function challengeParameters(header) {
   return Object.fromEntries([...header.slice(7).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
 }
 
-async function appToken(provider = idp) {
-  const response = await fetch(provider.tokenEndpoint, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'edge-api', client_secret: CLIENT_SECRET, scope: 'api://edge-api/.default' }),
-  });
-  return (await response.json()).access_token;
-}
+const appToken = (provider = idp) => clientCredentialsToken(provider);
 
 before(async () => {
   idp = await startIdentityProvider({ clientSecret: CLIENT_SECRET });
