@@ -87,7 +87,7 @@ fn owner_of(user: &ValidatedToken) -> String {
 
 /// The client id of the app an app-only token was issued to.
 fn app_of(caller: &ValidatedToken) -> Option<&str> {
-    caller.claim_str("azp").or_else(|| caller.claim_str("appid"))
+    caller.authorized_party()
 }
 
 /// Whether `caller` may use the session `record`: its owner (a user token), or an allowed app.

@@ -7,6 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
+use super::claim_set::{ClaimSet, Loose};
 use crate::error::ValidationError;
 
 /// An incoming access token, kept for acquiring tokens on the caller's behalf. Its `Debug` and
@@ -90,7 +91,11 @@ pub struct ValidatedToken(Arc<Validated>);
 
 struct Validated {
     token: BearerToken,
-    claims: Map<String, Value>,
+    /// The claims the SDK reads, parsed once during validation.
+    read: ClaimSet,
+    /// The decoded payload, from which [`ValidatedToken::claims`] builds the full map when asked.
+    payload: Vec<u8>,
+    claims: OnceLock<Map<String, Value>>,
     /// SHA-256 of the token, computed at most once: the key of tokens acquired on its behalf.
     hash: OnceLock<String>,
 }
@@ -107,12 +112,19 @@ impl fmt::Debug for ValidatedToken {
 }
 
 impl ValidatedToken {
-    pub(crate) fn new(token: &str, claims: Map<String, Value>) -> Self {
+    pub(crate) fn new(token: &str, read: ClaimSet, payload: Vec<u8>) -> Self {
         ValidatedToken(Arc::new(Validated {
             token: BearerToken::new(token),
-            claims,
+            read,
+            payload,
+            claims: OnceLock::new(),
             hash: OnceLock::new(),
         }))
+    }
+
+    /// The claims the validator's rules read.
+    pub(crate) fn claim_set(&self) -> &ClaimSet {
+        &self.0.read
     }
 
     /// SHA-256 of the token (base64url), computed once per validated token and shared by every
@@ -126,65 +138,63 @@ impl ValidatedToken {
         &self.0.token
     }
 
-    /// Every claim.
+    /// Every claim, as a JSON map. Built from the payload the first time it is asked for (the
+    /// validator itself reads only the claims it checks), then kept with the token.
     pub fn claims(&self) -> &Map<String, Value> {
-        &self.0.claims
+        // The payload was accepted by a parser held to accept exactly what this one accepts
+        // (the property test in `parse.rs`), so the empty map is unreachable.
+        self.0.claims.get_or_init(|| serde_json::from_slice(&self.0.payload).unwrap_or_default())
     }
 
     /// One string claim.
     pub fn claim_str(&self, name: &str) -> Option<&str> {
-        self.0.claims.get(name).and_then(Value::as_str)
+        self.claims().get(name).and_then(Value::as_str)
     }
 
     /// `iss`.
     pub fn issuer(&self) -> Option<&str> {
-        self.claim_str("iss")
+        ClaimSet::str_of(&self.0.read.iss)
     }
 
     /// `sub`.
     pub fn subject(&self) -> Option<&str> {
-        self.claim_str("sub")
+        ClaimSet::str_of(&self.0.read.sub)
     }
 
     /// Entra's `oid`: the caller's object id, stable across apps.
     pub fn object_id(&self) -> Option<&str> {
-        self.claim_str("oid")
+        ClaimSet::str_of(&self.0.read.oid)
     }
 
     /// Entra's `tid`: the caller's tenant.
     pub fn tenant_id(&self) -> Option<&str> {
-        self.claim_str("tid")
+        ClaimSet::str_of(&self.0.read.tid)
+    }
+
+    /// The client the token was issued to: `azp` (Entra v2.0), else `appid` (v1.0).
+    pub(crate) fn authorized_party(&self) -> Option<&str> {
+        ClaimSet::str_of(&self.0.read.azp).or_else(|| ClaimSet::str_of(&self.0.read.appid))
     }
 
     /// `exp`, in Unix seconds.
     pub fn expires_at(&self) -> Option<u64> {
-        self.0.claims.get("exp").and_then(Value::as_f64).map(|v| v.max(0.0) as u64)
+        match self.0.read.exp {
+            Some(Loose::Num(v)) => Some(v.max(0.0) as u64),
+            _ => None,
+        }
     }
 
     /// The delegated scopes: Entra's `scp` (space-separated), an `scp` array (some providers),
     /// and the `scope` claim of RFC 8693 and RFC 9068 (space-separated).
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
-        let split =
-            |name: &str| self.claim_str(name).unwrap_or("").split(' ').filter(|s| !s.is_empty());
-        let scp_array = self
-            .claims()
-            .get("scp")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str);
-        split("scp").chain(scp_array).chain(split("scope"))
+        let read = &self.0.read;
+        let scp_array = read.scp.iter().flat_map(Loose::strings);
+        words(&read.scp).chain(scp_array).chain(words(&read.scope))
     }
 
     /// The app roles (`roles`, an array of strings).
     pub fn roles(&self) -> impl Iterator<Item = &str> {
-        self.0
-            .claims
-            .get("roles")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
+        self.0.read.roles.iter().flat_map(Loose::strings)
     }
 
     /// Whether the token was issued to an application acting as itself (client credentials),
@@ -196,7 +206,7 @@ impl ValidatedToken {
     ///   there is no `scp` (a user's token has the user's `oid` and a pairwise `sub`);
     /// * for providers without `oid`: no `scp`.
     pub fn is_app_only(&self) -> bool {
-        match self.claim_str("idtyp") {
+        match ClaimSet::str_of(&self.0.read.idtyp) {
             Some("app") => return true,
             Some("user") => return false,
             _ => {}
@@ -243,4 +253,9 @@ impl ValidatedToken {
     pub(crate) fn has_scope_or_role(&self) -> bool {
         self.scopes().next().is_some() || self.roles().next().is_some()
     }
+}
+
+/// The space-separated words of a string claim (none if it is absent or not a string).
+fn words(claim: &Option<Loose>) -> impl Iterator<Item = &str> {
+    ClaimSet::str_of(claim).unwrap_or("").split(' ').filter(|s| !s.is_empty())
 }

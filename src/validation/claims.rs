@@ -6,8 +6,7 @@
 //! `AadIssuerValidator` checks it, the signing key's issuer as `ValidateIssuerSigningKey` does,
 //! and the default audience as `RegisterValidAudience` picks it.
 
-use serde_json::{Map, Value};
-
+use super::claim_set::{ClaimSet, Loose};
 use crate::config::{is_guid, Authority, TenantSpec, ValidationOptions};
 use crate::error::{Malformation, ValidationError};
 use crate::validation::jwk::Jwk;
@@ -29,7 +28,7 @@ pub(crate) struct Issuers<'a> {
 
 /// Checks every claim rule on a token whose signature `key` verified, at `now_ms`.
 pub(crate) fn check(
-    claims: &Map<String, Value>,
+    claims: &ClaimSet,
     options: &ValidationOptions,
     issuers: Issuers<'_>,
     key: &Jwk,
@@ -37,8 +36,8 @@ pub(crate) fn check(
 ) -> Result<(), ValidationError> {
     check_lifetime(claims, options.clock_skew.as_secs(), now_ms)?;
     check_access_token(claims, options)?;
-    let issuer = string_claim(claims, "iss")?.ok_or(ValidationError::InvalidIssuer)?;
-    let tenant = string_claim(claims, "tid")?;
+    let issuer = string_claim(&claims.iss, "iss")?.ok_or(ValidationError::InvalidIssuer)?;
+    let tenant = string_claim(&claims.tid, "tid")?;
     check_issuer(issuer, tenant, options, issuers)?;
     check_signing_key_issuer(key, issuer, tenant, issuers.v2)?;
     check_audience(claims, options)?;
@@ -54,9 +53,9 @@ pub(crate) fn check(
 /// Whether the token is an Entra v1.0 token, whose issuer is checked against the v1.0
 /// discovery document: Microsoft.IdentityModel tells the versions apart by whether `iss` ends
 /// in `/v2.0`.
-pub(crate) fn needs_v1_issuer(claims: &Map<String, Value>, options: &ValidationOptions) -> bool {
+pub(crate) fn needs_v1_issuer(claims: &ClaimSet, options: &ValidationOptions) -> bool {
     matches!(options.authority, Authority::Entra { .. })
-        && claims.get("iss").and_then(Value::as_str).is_some_and(|iss| !is_v2_issuer(iss))
+        && ClaimSet::str_of(&claims.iss).is_some_and(|iss| !is_v2_issuer(iss))
 }
 
 fn is_v2_issuer(issuer: &str) -> bool {
@@ -78,15 +77,14 @@ fn names_issuer(template: &str, tid: &str, issuer: &str) -> bool {
 /// * Entra: ID tokens also carry `nonce`, and never the client claim every Entra access token has
 ///   (`azp` in v2.0, `appid` in v1.0).
 fn check_access_token(
-    claims: &Map<String, Value>,
+    claims: &ClaimSet,
     options: &ValidationOptions,
 ) -> Result<(), ValidationError> {
-    let has = |name: &str| claims.contains_key(name);
-    if has("at_hash") || has("c_hash") || claims.get("typ").and_then(Value::as_str) == Some("ID") {
+    if claims.at_hash || claims.c_hash || ClaimSet::str_of(&claims.typ) == Some("ID") {
         return Err(ValidationError::NotAnAccessToken);
     }
     if matches!(options.authority, Authority::Entra { .. })
-        && (has("nonce") || !(has("azp") || has("appid")))
+        && (claims.nonce || !(claims.azp.is_some() || claims.appid.is_some()))
     {
         return Err(ValidationError::NotAnAccessToken);
     }
@@ -94,25 +92,21 @@ fn check_access_token(
 }
 
 fn string_claim<'a>(
-    claims: &'a Map<String, Value>,
+    claim: &'a Option<Loose>,
     name: &'static str,
 ) -> Result<Option<&'a str>, ValidationError> {
-    match claims.get(name) {
+    match claim {
         None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
+        Some(Loose::Str(s)) => Ok(Some(s)),
         Some(_) => Err(ValidationError::Malformed(Malformation::Claim(name))),
     }
 }
 
 /// A NumericDate claim (RFC 7519 §2): a JSON number of seconds, fractions allowed.
-fn time_claim(
-    claims: &Map<String, Value>,
-    name: &'static str,
-) -> Result<Option<f64>, ValidationError> {
-    match claims.get(name) {
+fn time_claim(claim: &Option<Loose>, name: &'static str) -> Result<Option<f64>, ValidationError> {
+    match claim {
         None => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_f64()
+        Some(Loose::Num(n)) => Some(*n)
             .filter(|v| v.is_finite())
             .map(Some)
             .ok_or(ValidationError::Malformed(Malformation::Claim(name))),
@@ -121,23 +115,23 @@ fn time_claim(
 }
 
 pub(crate) fn check_lifetime(
-    claims: &Map<String, Value>,
+    claims: &ClaimSet,
     skew_secs: u64,
     now_ms: u64,
 ) -> Result<(), ValidationError> {
     let now = now_ms as f64 / 1000.0;
     let skew = skew_secs as f64;
-    let exp =
-        time_claim(claims, "exp")?.ok_or(ValidationError::Malformed(Malformation::Claim("exp")))?;
+    let exp = time_claim(&claims.exp, "exp")?
+        .ok_or(ValidationError::Malformed(Malformation::Claim("exp")))?;
     if now >= exp + skew {
         return Err(ValidationError::Expired);
     }
-    if let Some(nbf) = time_claim(claims, "nbf")? {
+    if let Some(nbf) = time_claim(&claims.nbf, "nbf")? {
         if now + skew < nbf {
             return Err(ValidationError::NotYetValid);
         }
     }
-    if let Some(iat) = time_claim(claims, "iat")? {
+    if let Some(iat) = time_claim(&claims.iat, "iat")? {
         if now + skew < iat {
             return Err(ValidationError::IssuedInFuture);
         }
@@ -227,13 +221,10 @@ fn entra_tenant_of(issuer: &str, instance: &str) -> Option<String> {
 /// `aud` must name an accepted audience. Entra without a configured audience follows
 /// Microsoft.Identity.Web's `RegisterValidAudience`: `ClientId` for a v2.0 token,
 /// `api://{ClientId}` for a v1.0 token, and a token of neither version is refused.
-fn check_audience(
-    claims: &Map<String, Value>,
-    options: &ValidationOptions,
-) -> Result<(), ValidationError> {
+fn check_audience(claims: &ClaimSet, options: &ValidationOptions) -> Result<(), ValidationError> {
     let by_version;
     let accepted: &[String] = if options.audiences_by_token_version {
-        by_version = match claims.get("ver").and_then(Value::as_str) {
+        by_version = match ClaimSet::str_of(&claims.ver) {
             Some("2.0") => options.client_id.clone(),
             Some("1.0") => format!("api://{}", options.client_id),
             _ => return Err(ValidationError::InvalidAudience),
@@ -243,11 +234,11 @@ fn check_audience(
         &options.audiences
     };
     let matches = |a: &str| accepted.iter().any(|x| x == a);
-    match claims.get("aud") {
-        Some(Value::String(aud)) if matches(aud) => Ok(()),
-        Some(Value::String(_)) | None => Err(ValidationError::InvalidAudience),
-        Some(Value::Array(list)) => {
-            let list: Option<Vec<&str>> = list.iter().map(Value::as_str).collect();
+    match &claims.aud {
+        Some(Loose::Str(aud)) if matches(aud) => Ok(()),
+        Some(Loose::Str(_)) | None => Err(ValidationError::InvalidAudience),
+        Some(Loose::List(list)) => {
+            let list: Option<Vec<&str>> = list.iter().map(Loose::as_str).collect();
             let list = list.ok_or(ValidationError::Malformed(Malformation::Claim("aud")))?;
             if list.into_iter().any(matches) {
                 Ok(())

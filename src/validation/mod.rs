@@ -15,6 +15,7 @@
 
 pub mod authorize;
 pub mod bearer;
+mod claim_set;
 mod claims;
 pub mod jwk;
 pub mod keys;
@@ -165,7 +166,7 @@ impl TokenValidator {
         if let Some(keys) = self.keys.fresh(now) {
             if let Some(hit) = self.verified.get(token, &keys, now) {
                 if let Err(e) =
-                    claims::check_lifetime(hit.claims(), self.options.clock_skew.as_secs(), now)
+                    claims::check_lifetime(hit.claim_set(), self.options.clock_skew.as_secs(), now)
                 {
                     self.verified.remove(token);
                     return Err(e);
@@ -189,7 +190,7 @@ impl TokenValidator {
                 return Err(ValidationError::InvalidType);
             }
         }
-        let claims = jws.claims()?;
+        let claims = jws.claim_set()?;
 
         let snapshot = self.keys.current().await?;
         let (snapshot, key_index) = self.verify_signature(&jws, snapshot).await?;
@@ -206,7 +207,7 @@ impl TokenValidator {
         let now = self.platform.clock.now_millis();
         claims::check(&claims, &self.options, issuers, &key.jwk, now)?;
 
-        let validated = ValidatedToken::new(token, claims);
+        let validated = ValidatedToken::new(token, claims, jws.into_payload());
         if !self.options.allow_acl_authorization && !validated.has_scope_or_role() {
             return Err(ValidationError::NoScopeOrRole);
         }

@@ -8,9 +8,10 @@
 
 use std::fmt;
 
-use serde::de::{Deserialize, Deserializer, Error as _, MapAccess, Visitor};
+use serde::de::{Deserialize, DeserializeOwned, Deserializer, Error as _, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
+use super::claim_set::{ClaimSet, HeaderMembers, Loose, KEY_CARRYING_MEMBERS};
 use crate::base64url;
 use crate::error::{Malformation, TokenPart, ValidationError};
 use crate::jose::Algorithm;
@@ -62,7 +63,7 @@ impl<'a> Jws<'a> {
             .ok_or(ValidationError::Malformed(Malformation::NotThreeSegments))?;
 
         let header_bytes = decode_part(header_b64, TokenPart::Header)?;
-        let header = parse_header(&unique_object(&header_bytes, TokenPart::Header)?)?;
+        let header = parse_header(object(&header_bytes, TokenPart::Header)?)?;
         let payload = decode_part(payload_b64, TokenPart::Payload)?;
         let signature = decode_part(signature_b64, TokenPart::Signature)?;
         if signature.is_empty() {
@@ -93,7 +94,25 @@ impl<'a> Jws<'a> {
 
     /// The payload as a JWT claims set: a JSON object with no repeated member.
     pub fn claims(&self) -> Result<Map<String, Value>, ValidationError> {
-        unique_object(&self.payload, TokenPart::Payload)
+        object::<UniqueObject>(&self.payload, TokenPart::Payload).map(|UniqueObject(map)| map)
+    }
+
+    /// The claims the validator reads, in one pass: accepted and refused exactly as
+    /// [`claims`](Self::claims) accepts and refuses the payload.
+    pub(crate) fn claim_set(&self) -> Result<ClaimSet, ValidationError> {
+        object(&self.payload, TokenPart::Payload)
+    }
+
+    /// Reads the claims as the validator does (one pass, nothing kept): the bench's measure of
+    /// what parsing costs.
+    #[doc(hidden)]
+    pub fn read_claims(&self) -> Result<(), ValidationError> {
+        self.claim_set().map(|_| ())
+    }
+
+    /// Takes the decoded payload (the validated token keeps it for its full claims map).
+    pub(crate) fn into_payload(self) -> Vec<u8> {
+        self.payload
     }
 }
 
@@ -101,11 +120,8 @@ fn decode_part(text: &str, part: TokenPart) -> Result<Vec<u8>, ValidationError> 
     base64url::decode(text).ok_or(ValidationError::Malformed(Malformation::Encoding(part)))
 }
 
-/// Header members that would make the token carry or point at its own key.
-const KEY_CARRYING_MEMBERS: [&str; 4] = ["jwk", "x5c", "jku", "x5u"];
-
-fn parse_header(header: &Map<String, Value>) -> Result<JwsHeader, ValidationError> {
-    if let Some(crit) = header.get("crit") {
+fn parse_header(header: HeaderMembers) -> Result<JwsHeader, ValidationError> {
+    if let Some(crit) = &header.crit {
         let names = crit
             .as_array()
             .filter(|names| !names.is_empty())
@@ -120,29 +136,35 @@ fn parse_header(header: &Map<String, Value>) -> Result<JwsHeader, ValidationErro
         // This SDK implements no JWS extension, so every critical one is unknown to it.
         return Err(ValidationError::UnsupportedCriticalHeader);
     }
-    if let Some(member) = KEY_CARRYING_MEMBERS.into_iter().find(|m| header.contains_key(*m)) {
+    if let Some(member) = KEY_CARRYING_MEMBERS.into_iter().find(|m| header.key_members.contains(m))
+    {
         return Err(ValidationError::KeyInHeader(member));
     }
-    let alg = match header.get("alg") {
-        Some(Value::String(name)) => {
+    let alg = match &header.alg {
+        Some(Loose::Str(name)) => {
             Algorithm::from_name(name).ok_or(ValidationError::AlgorithmNotAllowed)?
         }
         _ => return Err(ValidationError::Malformed(Malformation::HeaderParameter("alg"))),
     };
-    let optional_string = |name: &'static str| match header.get(name) {
+    let optional_string = |value: Option<Loose>, name: &'static str| match value {
         None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Loose::Str(s)) => Ok(Some(s)),
         Some(_) => Err(ValidationError::Malformed(Malformation::HeaderParameter(name))),
     };
-    Ok(JwsHeader { alg, kid: optional_string("kid")?, typ: optional_string("typ")? })
+    Ok(JwsHeader {
+        alg,
+        kid: optional_string(header.kid, "kid")?,
+        typ: optional_string(header.typ, "typ")?,
+    })
 }
 
 /// Parses `bytes` as a JSON object whose members are all distinct (RFC 7515 §4, RFC 7519 §4:
-/// a repeated member is refused rather than resolved either way).
-fn unique_object(bytes: &[u8], part: TokenPart) -> Result<Map<String, Value>, ValidationError> {
+/// a repeated member is refused rather than resolved either way), into `T`: the whole map or
+/// the members the SDK reads. `T` refuses a repeat with a custom (data) error and nothing else.
+fn object<T: DeserializeOwned>(bytes: &[u8], part: TokenPart) -> Result<T, ValidationError> {
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-    match serde_json::from_slice::<UniqueObject>(bytes) {
-        Ok(UniqueObject(map)) => Ok(map),
+    match serde_json::from_slice::<T>(bytes) {
+        Ok(parsed) => Ok(parsed),
         Err(_)
             if first != Some(&b'{')
                 && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() =>
@@ -182,5 +204,100 @@ impl<'de> Visitor<'de> for UniqueObjectVisitor {
             }
         }
         Ok(UniqueObject(map))
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The outcome of parsing `bytes` into `T`: accepted, or the error.
+    fn outcome<T: DeserializeOwned>(bytes: &[u8]) -> Result<(), ValidationError> {
+        object::<T>(bytes, TokenPart::Payload).map(|_| ())
+    }
+
+    /// Pieces of JSON text, valid and not: member names the one-pass parsers read (so repeats
+    /// of them happen), escapes (a name spelled with `\u` is the same name), numbers out of
+    /// range, lone surrogates, nesting.
+    const PIECES: &[&str] = &[
+        "{",
+        "}",
+        "[",
+        "]",
+        ":",
+        ",",
+        " ",
+        "\"iss\"",
+        "\"exp\"",
+        "\"aud\"",
+        "\"scp\"",
+        "\"roles\"",
+        "\"nonce\"",
+        "\"alg\"",
+        "\"crit\"",
+        "\"jwk\"",
+        "\"x\"",
+        "\"\\u0069ss\"",
+        "\"\\ud800\"",
+        "\"a\\nb\"",
+        "1",
+        "-0",
+        "1.5e3",
+        "1e400",
+        "18446744073709551616",
+        "true",
+        "null",
+        "\"",
+        "\\",
+        "{\"x\":1,\"x\":2}",
+    ];
+
+    fn soup() -> impl Strategy<Value = String> {
+        proptest::collection::vec(proptest::sample::select(PIECES), 0..24)
+            .prop_map(|pieces| pieces.concat())
+    }
+
+    /// Objects of those names with small values: well-formed, often with a repeated member.
+    fn object_text() -> impl Strategy<Value = String> {
+        let name = proptest::sample::select(&PIECES[7..18]);
+        let value = proptest::sample::select(
+            &["1", "\"s\"", "[\"a\",1]", "{}", "null", "1e400", "\"\\ud800\""][..],
+        );
+        proptest::collection::vec((name, value), 0..8).prop_map(|members| {
+            let inner: Vec<String> = members.iter().map(|(n, v)| format!("{n}:{v}")).collect();
+            format!("{{{}}}", inner.join(","))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 4000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// The one-pass readers accept and refuse exactly what the map parser does, with the
+        /// same error, so reading fewer members never lets more payloads through.
+        #[test]
+        fn one_pass_readers_accept_exactly_what_the_map_parser_accepts(
+            text in prop_oneof![soup(), object_text()],
+        ) {
+            let reference = outcome::<UniqueObject>(text.as_bytes());
+            prop_assert_eq!(&outcome::<ClaimSet>(text.as_bytes()), &reference, "claims of {}", text);
+            prop_assert_eq!(&outcome::<HeaderMembers>(text.as_bytes()), &reference, "header of {}", text);
+        }
+    }
+
+    #[test]
+    fn a_member_spelled_with_an_escape_is_the_same_member() {
+        let text = br#"{"iss":"a","\u0069ss":"b"}"#;
+        assert_eq!(
+            outcome::<ClaimSet>(text),
+            Err(ValidationError::Malformed(Malformation::DuplicateMember(TokenPart::Payload)))
+        );
+    }
+
+    #[test]
+    fn a_number_out_of_range_in_a_claim_nobody_reads_is_refused_as_by_the_map_parser() {
+        let text = br#"{"unread":1e400}"#;
+        assert!(outcome::<UniqueObject>(text).is_err());
+        assert_eq!(outcome::<ClaimSet>(text), outcome::<UniqueObject>(text));
     }
 }

@@ -83,7 +83,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
                 let parsed = bearer_token(&values)
                     .ok()
                     .and_then(|t| Jws::parse(t, DEFAULT_MAX_TOKEN_BYTES).ok())
-                    .and_then(|jws| jws.claims().ok());
+                    .and_then(|jws| jws.read_claims().ok());
                 if parsed.is_some() {
                     passed += 1;
                 }

@@ -1,0 +1,328 @@
+//! The members of a token's header and payload that the SDK reads, taken in one pass over the
+//! JSON without building a map of every member.
+//!
+//! An Entra access token carries some thirty claims, of which the validator and
+//! [`ValidatedToken`](super::authorize::ValidatedToken) read about fifteen. Building a
+//! `serde_json` map of all of them (a key and a value allocated per member, a tree to insert
+//! into) was the larger part of parsing a token; here the members read are kept and the others
+//! are skipped. Skipped is not unchecked: every value is still parsed as JSON and every member
+//! name still counts for the repeated-member rule, so a payload is accepted exactly when the
+//! map parser ([`Jws::claims`](super::parse::Jws::claims)) accepts it, with the same error.
+//! A property test in `parse.rs` holds the readers to that on generated input.
+//!
+//! Values are kept loosely typed ([`Loose`]): a claim of the wrong type is an error of that
+//! claim where a rule reads it (after the signature), as it was with the map.
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+
+/// A member's value, as far as a rule can use it.
+#[derive(Clone, PartialEq)]
+pub(crate) enum Loose {
+    /// A JSON string.
+    Str(String),
+    /// A JSON number, as `serde_json::Value::as_f64` gives it.
+    Num(f64),
+    /// A JSON array.
+    List(Vec<Loose>),
+    /// `true`, `false`, `null` or an object.
+    Other,
+}
+
+impl Loose {
+    /// The string, if it is one.
+    pub(crate) fn as_str(&self) -> Option<&str> {
+        match self {
+            Loose::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The strings of an array (other elements skipped), or nothing if it is not an array.
+    pub(crate) fn strings(&self) -> impl Iterator<Item = &str> {
+        let items = match self {
+            Loose::List(items) => items.as_slice(),
+            _ => &[],
+        };
+        items.iter().filter_map(Loose::as_str)
+    }
+}
+
+impl<'de> Deserialize<'de> for Loose {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(LooseVisitor)
+    }
+}
+
+struct LooseVisitor;
+
+impl<'de> Visitor<'de> for LooseVisitor {
+    type Value = Loose;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Loose, E> {
+        Ok(Loose::Other)
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Loose, E> {
+        Ok(Loose::Num(v as f64))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Loose, E> {
+        Ok(Loose::Num(v as f64))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Loose, E> {
+        Ok(Loose::Num(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Loose, E> {
+        Ok(Loose::Str(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Loose, E> {
+        Ok(Loose::Str(v))
+    }
+    fn visit_unit<E>(self) -> Result<Loose, E> {
+        Ok(Loose::Other)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Loose, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Loose>()? {
+            items.push(item);
+        }
+        Ok(Loose::List(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Loose, A::Error> {
+        SkipVisitor.visit_map(map).map(|Skip| Loose::Other)
+    }
+}
+
+/// A value parsed as `serde_json::Value` parses it (numbers in range, strings with valid escapes,
+/// nesting within serde_json's limit) and then dropped, without allocating. `IgnoredAny` would
+/// be faster but only skips the text: it lets through what the map parser refuses, such as
+/// `1e400`.
+struct Skip;
+
+impl<'de> Deserialize<'de> for Skip {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(SkipVisitor)
+    }
+}
+
+struct SkipVisitor;
+
+impl<'de> Visitor<'de> for SkipVisitor {
+    type Value = Skip;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_unit<E>(self) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Skip, A::Error> {
+        while seq.next_element::<Skip>()?.is_some() {}
+        Ok(Skip)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Skip, A::Error> {
+        // A nested object: its repeated names are not refused, as `Value` keeps the last.
+        while map.next_entry::<Skip, Skip>()?.is_some() {}
+        Ok(Skip)
+    }
+}
+
+/// A member name, borrowed from the input unless it had escapes.
+struct Name<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Name<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NameVisitor;
+        impl<'de> Visitor<'de> for NameVisitor {
+            type Value = Name<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(NameVisitor)
+    }
+}
+
+/// Walks an object's members: `take` reads the value of each (it must consume it), and a name
+/// seen before is an error raised after its value is parsed, as the map parser raises it.
+fn walk_object<'de, A: MapAccess<'de>>(
+    mut access: A,
+    mut take: impl FnMut(&str, &mut A) -> Result<(), A::Error>,
+) -> Result<(), A::Error> {
+    let mut seen: BTreeSet<Cow<'de, str>> = BTreeSet::new();
+    while let Some(Name(name)) = access.next_key::<Name<'de>>()? {
+        take(&name, &mut access)?;
+        if !seen.insert(name) {
+            return Err(A::Error::custom("repeated member"));
+        }
+    }
+    Ok(())
+}
+
+/// The protected header members the SDK reads (RFC 7515 §4.1), loosely typed; `parse` decides.
+#[derive(Default)]
+pub(crate) struct HeaderMembers {
+    pub(crate) alg: Option<Loose>,
+    pub(crate) kid: Option<Loose>,
+    pub(crate) typ: Option<Loose>,
+    /// `crit`, kept whole for its own rules.
+    pub(crate) crit: Option<Value>,
+    /// Which of `jwk`, `x5c`, `jku`, `x5u` are present.
+    pub(crate) key_members: Vec<&'static str>,
+}
+
+/// Header members that would make the token carry or point at its own key.
+pub(crate) const KEY_CARRYING_MEMBERS: [&str; 4] = ["jwk", "x5c", "jku", "x5u"];
+
+impl<'de> Deserialize<'de> for HeaderMembers {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct HeaderVisitor;
+        impl<'de> Visitor<'de> for HeaderVisitor {
+            type Value = HeaderMembers;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<HeaderMembers, A::Error> {
+                let mut header = HeaderMembers::default();
+                walk_object(access, |name, access| {
+                    match name {
+                        "alg" => header.alg = Some(access.next_value()?),
+                        "kid" => header.kid = Some(access.next_value()?),
+                        "typ" => header.typ = Some(access.next_value()?),
+                        "crit" => header.crit = Some(access.next_value()?),
+                        _ => {
+                            if let Some(member) = KEY_CARRYING_MEMBERS.iter().find(|m| **m == name)
+                            {
+                                header.key_members.push(member);
+                            }
+                            access.next_value::<Skip>()?;
+                        }
+                    }
+                    Ok(())
+                })?;
+                Ok(header)
+            }
+        }
+        deserializer.deserialize_map(HeaderVisitor)
+    }
+}
+
+/// The claims the validator checks and a [`ValidatedToken`](super::authorize::ValidatedToken)
+/// answers from; `None` where the payload does not have the member.
+#[derive(Default, Clone)]
+pub(crate) struct ClaimSet {
+    pub(crate) iss: Option<Loose>,
+    pub(crate) sub: Option<Loose>,
+    pub(crate) aud: Option<Loose>,
+    pub(crate) exp: Option<Loose>,
+    pub(crate) nbf: Option<Loose>,
+    pub(crate) iat: Option<Loose>,
+    /// Entra's tenant.
+    pub(crate) tid: Option<Loose>,
+    /// Entra's object id.
+    pub(crate) oid: Option<Loose>,
+    /// Entra's token version.
+    pub(crate) ver: Option<Loose>,
+    /// Delegated scopes: a space-separated string (Entra) or an array (some providers).
+    pub(crate) scp: Option<Loose>,
+    /// RFC 8693 / RFC 9068 scopes, space-separated.
+    pub(crate) scope: Option<Loose>,
+    pub(crate) roles: Option<Loose>,
+    /// Entra's optional token-type claim (`app`, `user`).
+    pub(crate) idtyp: Option<Loose>,
+    /// The `typ` claim (Keycloak marks ID tokens `ID`).
+    pub(crate) typ: Option<Loose>,
+    /// The client the token was issued to: `azp` (v2.0), `appid` (v1.0).
+    pub(crate) azp: Option<Loose>,
+    pub(crate) appid: Option<Loose>,
+    /// Members only ID tokens have (presence is what counts).
+    pub(crate) nonce: bool,
+    pub(crate) at_hash: bool,
+    pub(crate) c_hash: bool,
+}
+
+impl ClaimSet {
+    /// A string claim that is a string.
+    pub(crate) fn str_of(claim: &Option<Loose>) -> Option<&str> {
+        claim.as_ref().and_then(Loose::as_str)
+    }
+}
+
+impl<'de> Deserialize<'de> for ClaimSet {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ClaimsVisitor;
+        impl<'de> Visitor<'de> for ClaimsVisitor {
+            type Value = ClaimSet;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<ClaimSet, A::Error> {
+                let mut c = ClaimSet::default();
+                walk_object(access, |name, access| {
+                    let slot = match name {
+                        "iss" => &mut c.iss,
+                        "sub" => &mut c.sub,
+                        "aud" => &mut c.aud,
+                        "exp" => &mut c.exp,
+                        "nbf" => &mut c.nbf,
+                        "iat" => &mut c.iat,
+                        "tid" => &mut c.tid,
+                        "oid" => &mut c.oid,
+                        "ver" => &mut c.ver,
+                        "scp" => &mut c.scp,
+                        "scope" => &mut c.scope,
+                        "roles" => &mut c.roles,
+                        "idtyp" => &mut c.idtyp,
+                        "typ" => &mut c.typ,
+                        "azp" => &mut c.azp,
+                        "appid" => &mut c.appid,
+                        _ => {
+                            match name {
+                                "nonce" => c.nonce = true,
+                                "at_hash" => c.at_hash = true,
+                                "c_hash" => c.c_hash = true,
+                                _ => {}
+                            }
+                            access.next_value::<Skip>()?;
+                            return Ok(());
+                        }
+                    };
+                    *slot = Some(access.next_value()?);
+                    Ok(())
+                })?;
+                Ok(c)
+            }
+        }
+        deserializer.deserialize_map(ClaimsVisitor)
+    }
+}
