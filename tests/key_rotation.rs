@@ -119,18 +119,20 @@ fn when_the_key_server_is_down_the_cached_keys_keep_working() {
     api.clock.advance(Duration::from_secs(13 * 3600));
     api.idp.down.set(true);
     assert!(api.check(&token(1, api.now())).is_ok(), "stale keys serve while the issuer is down");
-    assert_eq!(api.idp.request_count(), fetched + 1, "one attempt to refresh");
+    // One attempt to refresh: Entra's discovery document and key set, requested together.
+    assert_eq!(api.idp.request_count(), fetched + 2, "one attempt to refresh");
     assert!(api.check(&token(1, api.now())).is_ok());
     assert_eq!(
         api.idp.request_count(),
-        fetched + 1,
+        fetched + 2,
         "a failed refresh is not retried inside the cooldown"
     );
 
     api.clock.advance(Duration::from_secs(31));
     api.idp.down.set(false);
     assert!(api.check(&token(1, api.now())).is_ok());
-    assert_eq!(api.idp.jwks_fetches(), 2, "refreshed once the issuer is back");
+    // The first fetch, the failed attempt (which asked for the key set too) and the refresh.
+    assert_eq!(api.idp.jwks_fetches(), 3, "refreshed once the issuer is back");
 }
 
 #[test]
@@ -154,6 +156,68 @@ fn concurrent_first_requests_of_a_cold_isolate_share_one_fetch() {
     assert_eq!(api.idp.request_count(), 2, "one discovery and one key set fetch for 20 requests");
 }
 
+/// Entra's discovery documents name the key set at `{instance}{tenant}/discovery/v2.0/keys`
+/// (`reference/entra/common-openid-configuration.json`), so a cold isolate asks for both at once.
+#[test]
+fn a_cold_isolate_requests_entras_discovery_document_and_key_set_together() {
+    let api = with_keys(&[1]);
+    assert!(api.check(&token(1, api.now())).is_ok());
+    assert_eq!(*api.idp.requests.borrow(), vec![metadata_url(TENANT), jwks_url(TENANT)]);
+    assert_eq!(
+        api.idp.most_in_flight.get(),
+        2,
+        "the key set was requested before discovery answered"
+    );
+}
+
+/// The early key set is used only if discovery names its URL: a key served there, while the
+/// document points elsewhere, verifies nothing.
+#[test]
+fn a_key_set_at_the_expected_url_counts_only_if_discovery_names_it() {
+    let real = TestSigner::ec(1).public_jwk("k1");
+    let idp = rc(ScriptedIdp::entra(TENANT, vec![real]));
+    let elsewhere = format!("{INSTANCE}{TENANT}/discovery/v2.0/keys-moved");
+    idp.discovery.borrow_mut()["jwks_uri"] = json!(elsewhere);
+    // What the expected URL serves: a key the issuer no longer names.
+    let web = rc(Redirected {
+        idp: idp.clone(),
+        url: jwks_url(TENANT),
+        keys: json!({"keys": [TestSigner::ec(9).public_jwk("k9")]}),
+    });
+    let platform = Platform::new(web, Rc::new(RustCrypto), rc(ManualClock::at_secs(T0)));
+    let config = IdentityConfig::from_json(&entra_config(json!({}))).unwrap();
+    let validator = TokenValidator::from_config(&config.azure_ad, platform).unwrap();
+
+    let outside = block_on(validator.validate(&token(9, T0))).unwrap_err();
+    assert_eq!(outside, ValidationError::UnknownKey, "a key only the expected URL serves");
+    assert!(block_on(validator.validate(&token(1, T0))).is_ok(), "the key set discovery names");
+    assert!(idp.requests.borrow().contains(&elsewhere));
+}
+
+/// Answers `url` with `keys` and everything else from the scripted provider.
+struct Redirected {
+    idp: Rc<ScriptedIdp>,
+    url: String,
+    keys: serde_json::Value,
+}
+
+impl edge_identity::platform::HttpClient for Redirected {
+    fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+        timeout: Duration,
+    ) -> edge_identity::platform::LocalFuture<
+        '_,
+        Result<http::Response<Vec<u8>>, edge_identity::platform::HttpError>,
+    > {
+        if request.uri().to_string() == self.url {
+            let answer = respond(200, &self.keys);
+            return Box::pin(async move { Ok(answer) });
+        }
+        self.idp.send(request, timeout)
+    }
+}
+
 #[test]
 fn an_issuer_that_cannot_be_reached_with_nothing_cached_answers_503_and_is_not_hammered() {
     let api = with_keys(&[1]);
@@ -163,9 +227,10 @@ fn an_issuer_that_cannot_be_reached_with_nothing_cached_answers_503_and_is_not_h
     let response = err.to_response();
     assert_eq!(response.status(), 503);
     assert!(response.headers().get("www-authenticate").is_none());
-    assert_eq!(api.idp.request_count(), 1);
+    // One attempt: Entra's discovery document and key set, requested together.
+    assert_eq!(api.idp.request_count(), 2);
     assert!(api.check(&token(1, api.now())).is_err());
-    assert_eq!(api.idp.request_count(), 1, "no retry inside the cooldown");
+    assert_eq!(api.idp.request_count(), 2, "no retry inside the cooldown");
     api.clock.advance(Duration::from_secs(30));
     api.idp.down.set(false);
     assert!(api.check(&token(1, api.now())).is_ok());

@@ -88,13 +88,12 @@ impl Inner {
     /// ([`Platform::key_source`](crate::Platform)), so a cold isolate needs no request for it.
     pub(super) async fn discover_endpoint(&self) -> Result<String, AcquisitionError> {
         let unavailable = AcquisitionError::ProviderUnavailable(ProviderFailure::NoTokenEndpoint);
-        let source = self.platform.key_source(KeySourcePolicy {
-            metadata_url: self.options.authority.metadata_url(),
-            v1_metadata_url: self.options.authority.v1_metadata_url(),
-            max_age: DISCOVERY_MAX_AGE,
-            cooldown: DISCOVERY_COOLDOWN,
-            timeout: self.options.timeout,
-        });
+        let source = self.platform.key_source(KeySourcePolicy::for_authority(
+            &self.options.authority,
+            DISCOVERY_MAX_AGE,
+            DISCOVERY_COOLDOWN,
+            self.options.timeout,
+        ));
         let snapshot = source.current().await.map_err(|_| unavailable.clone())?;
         snapshot.token_endpoint.clone().filter(|url| is_metadata_url(url)).ok_or(unavailable)
     }

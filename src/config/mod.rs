@@ -423,6 +423,27 @@ impl Authority {
     }
 }
 
+impl Authority {
+    /// Entra: where the tenant's v2.0 key set is published (`{instance}{tenant}/discovery/v2.0/keys`,
+    /// the `jwks_uri` of Entra's discovery documents), known before discovery is read. `None`
+    /// for a tenant given by domain (its documents name the key set under the tenant id) and for
+    /// other authorities.
+    pub fn expected_jwks_uri(&self) -> Option<String> {
+        match self {
+            Authority::Entra { instance, tenant, app_specific_keys_for }
+                if !matches!(tenant, TenantSpec::Domain(_)) =>
+            {
+                Some(format!(
+                    "{instance}{}/discovery/v2.0/keys{}",
+                    tenant.as_str(),
+                    app_id_query(app_specific_keys_for)
+                ))
+            }
+            _ => None,
+        }
+    }
+}
+
 fn app_id_query(app_id: &Option<String>) -> String {
     app_id.as_ref().map(|id| format!("?appid={id}")).unwrap_or_default()
 }

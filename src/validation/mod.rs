@@ -74,13 +74,12 @@ impl std::fmt::Debug for TokenValidator {
 impl TokenValidator {
     /// A validator for checked options.
     pub fn new(options: ValidationOptions, platform: Platform) -> Self {
-        let policy = KeySourcePolicy {
-            metadata_url: options.authority.metadata_url(),
-            v1_metadata_url: options.authority.v1_metadata_url(),
-            max_age: options.key_set_max_age,
-            cooldown: options.key_refresh_cooldown,
-            timeout: options.metadata_timeout,
-        };
+        let policy = KeySourcePolicy::for_authority(
+            &options.authority,
+            options.key_set_max_age,
+            options.key_refresh_cooldown,
+            options.metadata_timeout,
+        );
         let keys = platform.key_source(policy);
         let verified = verified::VerifiedTokens::new(
             options.verified_cache_max_entries,

@@ -150,6 +150,9 @@ pub struct ScriptedIdp {
     pub jwks: RefCell<Value>,
     pub down: Cell<bool>,
     pub requests: RefCell<Vec<String>>,
+    /// Requests started and not yet answered, and the most there ever were at once.
+    pub in_flight: Cell<usize>,
+    pub most_in_flight: Cell<usize>,
 }
 
 impl ScriptedIdp {
@@ -179,6 +182,8 @@ impl ScriptedIdp {
             jwks: RefCell::new(json!({ "keys": keys })),
             down: Cell::new(false),
             requests: RefCell::new(Vec::new()),
+            in_flight: Cell::new(0),
+            most_in_flight: Cell::new(0),
         }
     }
 
@@ -216,7 +221,10 @@ impl HttpClient for ScriptedIdp {
         Box::pin(async move {
             let url = request.uri().to_string();
             self.requests.borrow_mut().push(url.clone());
+            self.in_flight.set(self.in_flight.get() + 1);
+            self.most_in_flight.set(self.most_in_flight.get().max(self.in_flight.get()));
             yield_now().await;
+            self.in_flight.set(self.in_flight.get() - 1);
             if self.down.get() {
                 return Err(HttpError::Transport("connection refused".into()));
             }
