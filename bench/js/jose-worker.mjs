@@ -2,9 +2,10 @@
 // esbuild. Each route validates the token in the Authorization header K times per request:
 //   /jose-key    jose jwtVerify with a key imported once (importJWK)
 //   /jose-jwks   jose jwtVerify with createLocalJWKSet over the two-key JWKS
+//   /jose-remote jose jwtVerify with createRemoteJWKSet (fetches JWKS_URL on first use)
 //   /subtle      the floor: crypto.subtle.verify alone on the token's signing input
 //   /empty       nothing (the per-request overhead to subtract)
-import { createLocalJWKSet, importJWK, jwtVerify } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, importJWK, jwtVerify } from 'jose';
 
 let state;
 
@@ -17,6 +18,7 @@ async function setup(env) {
     options,
     joseKey: await importJWK(jwk, 'RS256'),
     localSet: createLocalJWKSet(jwks),
+    remoteSet: createRemoteJWKSet(new URL(env.JWKS_URL)),
     subtleKey: await crypto.subtle.importKey('jwk', jwk, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['verify']),
   };
   return state;
@@ -40,6 +42,11 @@ export default {
       case '/jose-jwks':
         for (let i = 0; i < k; i++) {
           try { await jwtVerify(token, s.localSet, s.options); passed++; } catch { /* counted */ }
+        }
+        break;
+      case '/jose-remote':
+        for (let i = 0; i < k; i++) {
+          try { await jwtVerify(token, s.remoteSet, s.options); passed++; } catch { /* counted */ }
         }
         break;
       case '/subtle': {

@@ -19,7 +19,7 @@ use edge_identity::platform::webcrypto::{JsClock, WebCrypto};
 use edge_identity::platform::worker::{platform, WorkerFetch};
 use edge_identity::platform::Platform;
 use edge_identity::platform::{SignatureVerifier, VerifyingKey};
-use edge_identity::{IdentityConfig, TokenValidator};
+use edge_identity::{IdentityConfig, SealSecret, Secret, TokenValidator};
 use worker::{event, Context, Env, Request, Response, Result};
 
 thread_local! {
@@ -37,9 +37,19 @@ fn validator(env: &Env, backend: &str) -> Result<Rc<TokenValidator>> {
         json["AzureAd"]["VerifiedTokenCacheMaxEntries"] = 0.into();
     }
     let config = IdentityConfig::from_json(&json.to_string()).map_err(|e| fail(&e))?;
+    // With a `TOKEN_CACHE_KEY` var, the deployment's sealed KV (`TOKEN_CACHE`) holds the key set
+    // as the example's does: a new isolate reads it there instead of calling the issuer.
+    let seal = match env.var("TOKEN_CACHE_KEY") {
+        Ok(key) => Some(
+            SealSecret::new(Secret::new(key.to_string()), "TOKEN_CACHE_KEY")
+                .map_err(|e| fail(&e))?,
+        ),
+        Err(_) => None,
+    };
     let platform = match backend {
         "rust" => Platform::new(Rc::new(WorkerFetch), Rc::new(RustCrypto), Rc::new(JsClock)),
-        _ => platform(env, None, None).map_err(|e| fail(&e))?,
+        _ => platform(env, seal.as_ref().map(|_| "TOKEN_CACHE"), seal.as_ref())
+            .map_err(|e| fail(&e))?,
     };
     let v = Rc::new(TokenValidator::from_config(&config.azure_ad, platform).map_err(|e| fail(&e))?);
     VALIDATORS.with(|m| m.borrow_mut().insert(backend.to_owned(), v.clone()));
