@@ -36,12 +36,72 @@ pub const KV_MIN_TTL: Duration = Duration::from_secs(60);
 /// `Content-Length` is refused before reading, and a body without one is read chunk by chunk and
 /// cancelled at the limit.
 ///
-/// It talks to `fetch` directly (a plain init object, one signal, the body as one
-/// `Uint8Array`) rather than through workers-rs's request and response wrappers: the bench
-/// (`bench/`) measured the wrappers plus a `setTimeout`-based timer at roughly twice the cost
-/// of a JavaScript `fetch` per call.
+/// Each call crosses into JavaScript once ([`fetch_capped`]): the request goes in as a few
+/// strings and one `Uint8Array`, and the status, the headers (one string) and the body come back
+/// together. Building the init object, iterating the response headers and reading a chunked
+/// body from Rust took a crossing per field, header and chunk, and each awaited promise a
+/// wasm-bindgen future: `bash bench/profile.sh` showed them among the largest costs of a warm
+/// `GET /api/me`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WorkerFetch;
+
+#[wasm_bindgen::prelude::wasm_bindgen(inline_js = r#"
+export async function fetchCapped(url, method, headerLines, body, timeoutMs, limit) {
+  const headers = [];
+  for (const line of headerLines.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon > 0) headers.push([line.slice(0, colon), line.slice(colon + 1)]);
+  }
+  const init = { method, headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) };
+  if (body !== undefined) init.body = body;
+  const response = await fetch(url, init);
+  let lines = '';
+  for (const [name, value] of response.headers) lines += `${name}:${value}\n`;
+  const declared = response.headers.get('content-length');
+  if (declared !== null && /^\s*\d+\s*$/.test(declared)) {
+    if (Number(declared) > limit) {
+      response.body?.cancel();
+      return [response.status, lines, null];
+    }
+    return [response.status, lines, new Uint8Array(await response.arrayBuffer())];
+  }
+  if (response.body === null) return [response.status, lines, new Uint8Array(0)];
+  const reader = response.body.getReader();
+  const chunks = [];
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    length += value.length;
+    if (length > limit) {
+      reader.cancel();
+      return [response.status, lines, null];
+    }
+    chunks.push(value);
+  }
+  const whole = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    whole.set(chunk, at);
+    at += chunk.length;
+  }
+  return [response.status, lines, whole];
+}
+"#)]
+extern "C" {
+    /// `fetch` with the SDK's rules, answering `[status, "name:value\n"…, body or null when
+    /// over `limit`]`. Header names and values never hold a newline or NUL (neither `http` nor
+    /// `fetch` allows one), and a name never holds a colon.
+    #[wasm_bindgen::prelude::wasm_bindgen(js_name = fetchCapped)]
+    fn fetch_capped(
+        url: &str,
+        method: &str,
+        header_lines: &str,
+        body: JsValue,
+        timeout_ms: f64,
+        limit: f64,
+    ) -> js_sys::Promise;
+}
 
 fn transport(e: impl std::fmt::Display) -> HttpError {
     HttpError::Transport(e.to_string())
@@ -49,46 +109,6 @@ fn transport(e: impl std::fmt::Display) -> HttpError {
 
 fn js_transport(what: &str) -> HttpError {
     HttpError::Transport(format!("fetch failed: {what}"))
-}
-
-/// `fetch(url, {method, headers, body, signal})` as a promise.
-fn start_fetch(
-    request: &http::Request<Vec<u8>>,
-    timeout: Duration,
-) -> Result<js_sys::Promise, HttpError> {
-    let init = js_sys::Object::new();
-    let set = |name: &str, value: &JsValue| {
-        js_sys::Reflect::set(&init, &JsValue::from_str(name), value)
-            .map(|_| ())
-            .map_err(|_| js_transport("could not build the request"))
-    };
-    set("method", &JsValue::from_str(request.method().as_str()))?;
-    set("redirect", &JsValue::from_str("manual"))?;
-    let headers = js_sys::Array::new();
-    for (name, value) in request.headers() {
-        let value = value.to_str().map_err(transport)?;
-        headers.push(&js_sys::Array::of2(
-            &JsValue::from_str(name.as_str()),
-            &JsValue::from_str(value),
-        ));
-    }
-    set("headers", &headers)?;
-    if !request.body().is_empty() {
-        set("body", &js_sys::Uint8Array::from(request.body().as_slice()))?;
-    }
-    let millis = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX).max(1);
-    set("signal", &web_sys::AbortSignal::timeout_with_u32(millis))?;
-    let fetch: js_sys::Function =
-        js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("fetch"))
-            .ok()
-            .and_then(|f| f.dyn_into().ok())
-            .ok_or_else(|| js_transport("this host has no fetch"))?;
-    let uri = request.uri().to_string();
-    fetch
-        .call2(&JsValue::UNDEFINED, &JsValue::from_str(&uri), &init)
-        .map_err(|_| js_transport("fetch threw"))?
-        .dyn_into()
-        .map_err(|_| js_transport("fetch gave no promise"))
 }
 
 /// A rejected fetch: `TimeoutError` (the signal fired) is a timeout, anything else transport.
@@ -113,84 +133,48 @@ impl HttpClient for WorkerFetch {
         timeout: Duration,
     ) -> LocalFuture<'_, Result<http::Response<Vec<u8>>, HttpError>> {
         Box::pin(async move {
-            let promise = start_fetch(&request, timeout)?;
-            let response: web_sys::Response = JsFuture::from(promise)
+            let mut header_lines = String::new();
+            for (name, value) in request.headers() {
+                let value = value.to_str().map_err(transport)?;
+                header_lines.push_str(name.as_str());
+                header_lines.push(':');
+                header_lines.push_str(value);
+                header_lines.push('\n');
+            }
+            let body = match request.body().as_slice() {
+                [] => JsValue::UNDEFINED,
+                bytes => js_sys::Uint8Array::from(bytes).into(),
+            };
+            let limit = super::response_limit(&request);
+            let millis = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX).max(1);
+            let answer = fetch_capped(
+                &request.uri().to_string(),
+                request.method().as_str(),
+                &header_lines,
+                body,
+                f64::from(millis),
+                limit as f64,
+            );
+            let answer: js_sys::Array = JsFuture::from(answer)
                 .await
                 .map_err(|e| rejection(&e))?
                 .dyn_into()
-                .map_err(|_| js_transport("fetch gave no Response"))?;
-            let mut builder = http::Response::builder().status(response.status());
-            for entry in response.headers().entries().into_iter().flatten() {
-                let pair: js_sys::Array = entry.unchecked_into();
-                if let (Some(name), Some(value)) =
-                    (pair.get(0).as_string(), pair.get(1).as_string())
-                {
+                .map_err(|_| js_transport("fetch gave no answer"))?;
+            let status = answer.get(0).as_f64().map_or(0, |s| s as u16);
+            let mut builder = http::Response::builder().status(status);
+            for line in answer.get(1).as_string().unwrap_or_default().lines() {
+                if let Some((name, value)) = line.split_once(':') {
                     builder = builder.header(name, value);
                 }
             }
-            let limit = super::response_limit(&request);
-            let declared = response
-                .headers()
-                .get("content-length")
-                .ok()
-                .flatten()
-                .and_then(|v| v.trim().parse::<u64>().ok());
-            // The body is read under the same deadline: the signal aborts a stalled stream.
-            let body = match declared {
-                Some(length) if length > limit as u64 => {
-                    if let Some(stream) = response.body() {
-                        let _ = stream.cancel();
-                    }
-                    return Err(HttpError::TooLarge { limit });
-                }
-                // With a Content-Length, fetch delivers exactly that many bytes.
-                Some(_) => {
-                    let buffer = response.array_buffer().map_err(|_| js_transport("no body"))?;
-                    let body = JsFuture::from(buffer).await.map_err(|e| rejection(&e))?;
-                    js_sys::Uint8Array::new(&body).to_vec()
-                }
-                None => read_capped(&response, limit).await?,
-            };
-            builder.body(body).map_err(transport)
-        })
-    }
-}
-
-/// Reads a body of unknown length chunk by chunk, cancelling the stream past `limit` bytes.
-async fn read_capped(response: &web_sys::Response, limit: usize) -> Result<Vec<u8>, HttpError> {
-    let Some(stream) = response.body() else { return Ok(Vec::new()) };
-    let reader: JsValue = stream.get_reader().into();
-    let read: js_sys::Function = js_sys::Reflect::get(&reader, &JsValue::from_str("read"))
-        .ok()
-        .and_then(|f| f.dyn_into().ok())
-        .ok_or_else(|| js_transport("the body has no reader"))?;
-    let mut body = Vec::new();
-    loop {
-        let promise: js_sys::Promise = read
-            .call0(&reader)
-            .ok()
-            .and_then(|p| p.dyn_into().ok())
-            .ok_or_else(|| js_transport("reading the body failed"))?;
-        let chunk = JsFuture::from(promise).await.map_err(|e| rejection(&e))?;
-        let done = js_sys::Reflect::get(&chunk, &JsValue::from_str("done"))
-            .ok()
-            .and_then(|d| d.as_bool())
-            .unwrap_or(true);
-        if done {
-            return Ok(body);
-        }
-        let value = js_sys::Reflect::get(&chunk, &JsValue::from_str("value"))
-            .map_err(|_| js_transport("a body chunk had no value"))?;
-        let bytes = js_sys::Uint8Array::new(&value);
-        if body.len().saturating_add(bytes.length() as usize) > limit {
-            if let Ok(cancel) = js_sys::Reflect::get(&reader, &JsValue::from_str("cancel")) {
-                if let Ok(cancel) = cancel.dyn_into::<js_sys::Function>() {
-                    let _ = cancel.call0(&reader);
-                }
+            let body = answer.get(2);
+            if body.is_null() {
+                return Err(HttpError::TooLarge { limit });
             }
-            return Err(HttpError::TooLarge { limit });
-        }
-        body.extend_from_slice(&bytes.to_vec());
+            let body: js_sys::Uint8Array =
+                body.dyn_into().map_err(|_| js_transport("fetch gave no body"))?;
+            builder.body(body.to_vec()).map_err(transport)
+        })
     }
 }
 
@@ -315,6 +299,18 @@ pub fn platform(
                 .map_err(|_| CryptoError(format!("no KV namespace is bound as {name}")))?;
             Ok(platform.with_store(Rc::new(WorkersKv::new(kv)), seal))
         }
+    }
+}
+
+/// The request as workerd hands it to `#[event(fetch)]` when the handler takes
+/// `web_sys::Request` (workers-rs's `FromRequest`): authorizing it reads one header and nothing
+/// else. workers-rs's own `Request` reads `request.cf` (an object workerd builds on each access)
+/// and the URL when it is made, on every request; `bash bench/profile.sh` measured the `cf` read
+/// alone at about 5 % of a warm `GET /api/me`.
+impl crate::AuthorizationHeaders for web_sys::Request {
+    fn authorization(&self) -> Result<Vec<String>, crate::ValidationError> {
+        // As for workers-rs's `Request`: repeated headers arrive joined by ", ", and are refused.
+        Ok(self.headers().get("authorization").ok().flatten().into_iter().collect())
     }
 }
 
