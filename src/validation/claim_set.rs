@@ -179,7 +179,7 @@ fn walk_object<'de, A: MapAccess<'de>>(
     mut access: A,
     mut take: impl FnMut(&str, &mut A) -> Result<(), A::Error>,
 ) -> Result<(), A::Error> {
-    let mut seen: BTreeSet<Cow<'de, str>> = BTreeSet::new();
+    let mut seen = SeenNames::default();
     while let Some(Name(name)) = access.next_key::<Name<'de>>()? {
         take(&name, &mut access)?;
         if !seen.insert(name) {
@@ -187,6 +187,46 @@ fn walk_object<'de, A: MapAccess<'de>>(
         }
     }
     Ok(())
+}
+
+/// How many names are compared one by one before the rest go into a tree.
+const FEW_NAMES: usize = 64;
+
+/// The member names of one object so far. A token's thirty-odd claims are compared by length
+/// and first eight bytes, which needs no allocation per name and no call per comparison; past
+/// [`FEW_NAMES`] (only a hostile payload has that many) the names move to a tree, so a 16 KB
+/// payload of tiny members costs `n log n`, not `n²`.
+#[derive(Default)]
+struct SeenNames<'de> {
+    few: Vec<((usize, u64), Cow<'de, str>)>,
+    many: BTreeSet<Cow<'de, str>>,
+}
+
+impl<'de> SeenNames<'de> {
+    /// Adds `name`; `false` if it was there already.
+    fn insert(&mut self, name: Cow<'de, str>) -> bool {
+        if self.many.is_empty() && self.few.len() < FEW_NAMES {
+            let print = fingerprint(&name);
+            if self.few.iter().any(|(p, seen)| *p == print && *seen == name) {
+                return false;
+            }
+            self.few.push((print, name));
+            return true;
+        }
+        if self.many.is_empty() {
+            self.many.extend(self.few.drain(..).map(|(_, seen)| seen));
+        }
+        self.many.insert(name)
+    }
+}
+
+/// A name's length and first eight bytes: equal names have equal fingerprints.
+fn fingerprint(name: &str) -> (usize, u64) {
+    let mut first = [0u8; 8];
+    for (slot, byte) in first.iter_mut().zip(name.bytes()) {
+        *slot = byte;
+    }
+    (name.len(), u64::from_le_bytes(first))
 }
 
 /// The protected header members the SDK reads (RFC 7515 §4.1), loosely typed; `parse` decides.

@@ -286,6 +286,24 @@ mod tests {
     }
 
     #[test]
+    fn a_repeat_is_found_among_many_members_whether_early_or_late() {
+        // Past the names compared one by one, into the tree: repeats of early, middle and last
+        // members, after objects of several sizes, and no repeat at all.
+        let repeated =
+            Err(ValidationError::Malformed(Malformation::DuplicateMember(TokenPart::Payload)));
+        for count in [70, 100, 130, 200] {
+            let members: Vec<String> = (0..count).map(|i| format!("\"m{i}\":{i}")).collect();
+            let object = |extra: String| format!("{{{},{extra}}}", members.join(","));
+            for repeat in [0, 3, 63, 64, 65, count - 1] {
+                let text = object(format!("\"m{repeat}\":1"));
+                assert_eq!(outcome::<ClaimSet>(text.as_bytes()), repeated, "{count}, m{repeat}");
+                assert_eq!(outcome::<UniqueObject>(text.as_bytes()), repeated);
+            }
+            assert_eq!(outcome::<ClaimSet>(object(format!("\"m{count}\":1")).as_bytes()), Ok(()));
+        }
+    }
+
+    #[test]
     fn a_member_spelled_with_an_escape_is_the_same_member() {
         let text = br#"{"iss":"a","\u0069ss":"b"}"#;
         assert_eq!(

@@ -1,0 +1,40 @@
+import { Miniflare } from 'miniflare';
+import { generateKeyPairSync, createSign } from 'node:crypto';
+import { createServer } from 'node:http';
+const tenant = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const jwks = { keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'key-1', use: 'sig', alg: 'RS256' }] };
+const server = createServer((req, res) => {
+  const body = req.url === `/${tenant}/v2.0/.well-known/openid-configuration` ? { issuer, jwks_uri: `${instance}${tenant}/discovery/v2.0/keys` } : jwks;
+  res.writeHead(200, { 'content-type': 'application/json' }); res.end(JSON.stringify(body));
+});
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const instance = `http://127.0.0.1:${server.address().port}/`;
+const issuer = `${instance}${tenant}/v2.0`;
+const now = Math.floor(Date.now() / 1000);
+const audience = 'api://6e74172b-be56-4843-9ff4-e66a39bb12e3';
+const claims = { aud: audience, iss: issuer, iat: now - 60, nbf: now - 60, exp: now + 3600, aio: 'AWQAm/8ZAAAA' + 'x'.repeat(60), azp: '1950a258-227b-4e31-a9cf-717495945fc2', azpacr: '0', name: 'Ada Lovelace', oid: 'a1b2c3d4-0000-4000-8000-000000000001', preferred_username: 'ada@contoso.example', rh: '0.AXEAv4j5cvGGr0GRqy180BHbR' + 'y'.repeat(20), scp: 'access_as_user User.Read', sub: 'x8nS1nCq1ckT8YwKpJ1uGcZb9uL3H2uB8oZk1e4oYyM', tid: tenant, uti: 'abcdef0123456789abcdef', ver: '2.0', xms_tcdt: 1289241547, wids: ['b79fbf4d-3ef9-4689-8143-76b194e85509'], idtyp: 'user', acct: 0, ipaddr: '203.0.113.7', family_name: 'Lovelace', given_name: 'Ada' };
+const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
+const input = `${b64({ typ: 'JWT', alg: 'RS256', kid: 'key-1' })}.${b64(claims)}`;
+const token = `${input}.${createSign('RSA-SHA256').update(input).sign(privateKey).toString('base64url')}`;
+const mf = new Miniflare({ inspectorPort: 0, workers: [{ name: 'sdk', modules: true, scriptPath: 'bench/validation-worker/build/index.js', modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }], compatibilityDate: '2025-09-01',
+  bindings: { IDENTITY_CONFIG: JSON.stringify({ AzureAd: { Instance: instance, TenantId: tenant, ClientId: '6e74172b-be56-4843-9ff4-e66a39bb12e3', Audience: audience } }), JWKS: JSON.stringify(jwks) } }] });
+const w = await mf.getWorker('sdk');
+const path = process.env.P ?? '/parse?';
+const call = async (k) => { const r = await w.fetch(`http://bench${path}&k=${k}`, { headers: { authorization: `Bearer ${token}` } }); const t = await r.text(); if (t !== String(k)) throw new Error(t); };
+await call(5);
+const port = (await mf.getInspectorURL()).port;
+const targets = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
+const ws = new WebSocket(targets.find((t) => t.webSocketDebuggerUrl).webSocketDebuggerUrl);
+await new Promise((r) => { ws.onopen = r; });
+let id = 0; const pending = new Map();
+ws.onmessage = (e) => { const m = JSON.parse(e.data); if (pending.has(m.id)) { pending.get(m.id)(m); pending.delete(m.id); } };
+const send = (method, params = {}) => new Promise((r) => { pending.set(++id, r); ws.send(JSON.stringify({ id, method, params })); });
+await send('Profiler.enable'); await send('Profiler.setSamplingInterval', { interval: 50 }); await send('Profiler.start');
+for (let i = 0; i < 40; i++) await call(500);
+const { result: { profile } } = await send('Profiler.stop');
+const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+const counts = new Map(); for (const s of profile.samples) { const f = byId.get(s).callFrame; const n = f.functionName || '(anon)'; counts.set(n, (counts.get(n) ?? 0) + 1); }
+const total = profile.samples.length;
+console.table([...counts].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.TOP ?? 25)).map(([n, c]) => ({ f: n.slice(0, 120), pct: (100 * c / total).toFixed(1) })));
+ws.close(); await mf.dispose(); server.close();
