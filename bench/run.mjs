@@ -23,7 +23,7 @@ import { contributors } from './wasm-contributors.mjs';
 
 const K = Number(process.env.BENCH_K ?? 200);          // validations per request
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 10); // requests per variant per round
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 
 // --- a realistic Entra-shaped RS256 token: 2048-bit key, ~1.2 KB, a two-key JWKS ---------------
 const keys = ['key-1', 'key-2'].map((kid) => {

@@ -516,6 +516,34 @@ fn required_scopes_and_app_roles_answer_403_insufficient_scope() {
     assert!(app.require_scope(&["access_as_user"]).is_err());
 }
 
+/// RFC 6750 §2.1: the credentials are `Bearer` and a token68 string; anything else in the header
+/// is a malformed request (§3.1 `invalid_request`, 400), whatever else is wrong with it. The
+/// validator checks that only when a value fails, so each case here goes through a failure.
+#[test]
+fn a_bearer_value_that_is_not_token68_is_a_400_and_any_other_failure_keeps_its_own_answer() {
+    let api = api(json!({}));
+    let answer = |value: &str| {
+        block_on(api.validator.validate_authorization(Some(value)))
+            .map(|_| ())
+            .map_err(|e| (e.to_response().status().as_u16(), e.code()))
+    };
+    let not_token68 = Err((400, "authorization_header_invalid"));
+    assert_eq!(answer("Bearer a b"), not_token68);
+    assert_eq!(answer("Bearer abc@def.ghi.jkl"), not_token68);
+    assert_eq!(answer("Bearer "), not_token68);
+    assert_eq!(answer("Bearer ==="), not_token68);
+    // Too large and not token68: the 400, not the size.
+    assert_eq!(answer(&format!("Bearer {}", "a@".repeat(10_000))), not_token68);
+    // token68 but not a JWS, or too large: the token's own 401.
+    assert_eq!(answer("Bearer abc"), Err((401, "token_malformed")));
+    assert_eq!(answer("Bearer abc+def/ghi~"), Err((401, "token_malformed")));
+    assert_eq!(answer(&format!("Bearer {}", "a".repeat(20_000))), Err((401, "token_too_large")));
+    // A valid token, a first time and again (the second time from the verified-token cache).
+    let token = rs256(&entra_claims(T0));
+    assert_eq!(answer(&format!("Bearer {token}")), Ok(()));
+    assert_eq!(answer(&format!("Bearer {token}")), Ok(()));
+}
+
 #[test]
 fn failures_answer_rfc_6750_challenges_without_echoing_the_token() {
     let api = api(json!({}));

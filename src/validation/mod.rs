@@ -116,7 +116,7 @@ impl TokenValidator {
     ) -> Result<ValidatedToken, ValidationError> {
         let values = request.authorization()?;
         let values: Vec<&str> = values.iter().map(String::as_str).collect();
-        self.validate(bearer::bearer_token(&values)?).await
+        self.validate_bearer(bearer::bearer_value(&values)?).await
     }
 
     /// Authorizes `request` in one call: its bearer token validated, then `requirement` checked.
@@ -149,8 +149,13 @@ impl TokenValidator {
         authorization: Option<&str>,
     ) -> Result<ValidatedToken, ValidationError> {
         let values: Vec<&str> = authorization.into_iter().collect();
-        let token = bearer::bearer_token(&values)?;
-        self.validate(token).await
+        self.validate_bearer(bearer::bearer_value(&values)?).await
+    }
+
+    /// Validates the value of a `Bearer` header: a value that is not a token68 string is a 400
+    /// `invalid_request` (RFC 6750 §3.1), whatever else is wrong with it.
+    async fn validate_bearer(&self, value: &str) -> Result<ValidatedToken, ValidationError> {
+        self.validate(value).await.map_err(|e| bearer::or_not_token68(value, e))
     }
 
     /// Validates a compact JWT access token.
