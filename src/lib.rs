@@ -250,7 +250,7 @@ pub use secret::{AccessToken, ClientSecret, RefreshToken};
 // Downstream APIs.
 pub use downstream::{
     CallAs, CallOptions, DownstreamApiOptions, DownstreamApis, DownstreamCall, DownstreamError,
-    DownstreamResponse, ReadyCall, CORRELATION_HEADER, GRAPH,
+    DownstreamResponse, PassedResponse, ReadyCall, CORRELATION_HEADER, GRAPH,
 };
 
 pub use platform::Platform;

@@ -196,6 +196,55 @@ fn a_claims_challenge_from_the_api_is_retried_once_with_a_token_for_those_claims
     assert_eq!(iso.web.requests_to(PROFILE).len(), 2, "exactly one retry");
 }
 
+/// On a host whose client reads every body (the trait's default; Spin, native), `pass_through`
+/// answers what `bytes` answers: a success with its bytes (and its headers), the same errors for
+/// other statuses, after the same claims-challenge retry. (Workers' stream hand-over is tested
+/// in workerd: tests/e2e/worker.test.mjs.)
+#[test]
+fn pass_through_on_a_host_without_streams_answers_as_bytes_does() {
+    use edge_identity::platform::PassedBody;
+    let iso = isolate();
+    let challenged = std::cell::Cell::new(false);
+    iso.web.route(&format!("{PROFILE}/me"), move |_| {
+        if !challenged.replace(true) {
+            let challenge =
+                r#"Bearer error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnt9fQ==""#;
+            return Ok(http::Response::builder()
+                .status(401)
+                .header("www-authenticate", challenge)
+                .body(Vec::new())
+                .unwrap());
+        }
+        Ok(http::Response::builder()
+            .status(200)
+            .header("content-type", "application/json")
+            .body(br#"{"name":"Ada"}"#.to_vec())
+            .unwrap())
+    });
+    iso.web.route(&format!("{PARTNER}/missing"), |_| json_answer(404, json!({"why": "gone"})));
+    let apis = apis(&iso);
+    let user = user();
+
+    let passed =
+        block_on(apis.call_api("Profile").get("me").for_user(&user).pass_through()).unwrap();
+    assert_eq!(passed.status, 200);
+    assert_eq!(passed.headers["content-type"], "application/json");
+    let PassedBody::Bytes(body) = passed.body else { panic!("this host reads bodies") };
+    assert_eq!(body, br#"{"name":"Ada"}"#);
+    assert_eq!(iso.web.requests_to(PROFILE).len(), 2, "one retry for the claims challenge");
+
+    let err = block_on(apis.call_api("Partner").get("missing").for_user(&user).pass_through())
+        .unwrap_err();
+    let same =
+        block_on(apis.call_api("Partner").get("missing").for_user(&user).bytes()).unwrap_err();
+    assert_eq!(
+        (err.code(), err.to_response().status()),
+        (same.code(), same.to_response().status())
+    );
+    let DownstreamError::Status { body, .. } = err else { panic!() };
+    assert!(String::from_utf8_lossy(&body).contains("gone"));
+}
+
 #[test]
 fn consent_required_while_acquiring_answers_the_client_with_a_403_consent_challenge() {
     let iso = isolate();

@@ -22,7 +22,9 @@ use http::{HeaderName, HeaderValue, Method};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{CallAs, CallOptions, DownstreamApis, DownstreamError, DownstreamResponse};
+use super::{
+    CallAs, CallOptions, DownstreamApis, DownstreamError, DownstreamResponse, PassedResponse,
+};
 use crate::validation::authorize::ValidatedToken;
 
 /// A call to one named downstream API, being built. Start one with
@@ -163,6 +165,19 @@ impl ReadyCall<'_> {
             return Err(error);
         }
         self.call.apis.call(&self.call.name, self.who, self.call.options).await
+    }
+
+    /// Sends the call for a route that answers with a success answer as it came: the body is
+    /// left unread where the host can keep it (Workers: the response stream, which
+    /// [`platform::worker::pass_on`](crate::platform::worker) turns into the route's response
+    /// without copying it into wasm), and read otherwise. Other statuses are the errors
+    /// [`bytes`](Self::bytes) gives, after the same claims-challenge retry. The response size
+    /// limit applies only to bodies that are read.
+    pub async fn pass_through(self) -> Result<PassedResponse, DownstreamError> {
+        if let Some(error) = self.call.error {
+            return Err(error);
+        }
+        self.call.apis.call_passing_body(&self.call.name, self.who, self.call.options).await
     }
 
     /// Sends the call and returns the body of a success answer; other statuses are errors.

@@ -33,7 +33,7 @@ use serde::Serialize;
 use crate::acquisition::claims::challenge_from_www_authenticate;
 use crate::acquisition::{AcquiredToken, Session, SessionStart, TokenAcquirer, TokenRequest};
 use crate::config::{ConfigError, IdentityConfig};
-use crate::platform::{Background, HttpError, ResponseLimit};
+use crate::platform::{Background, HttpError, PassedBody, ResponseLimit};
 use crate::validation::authorize::ValidatedToken;
 pub use error::DownstreamError;
 pub use options::{DownstreamApiOptions, GRAPH};
@@ -175,6 +175,25 @@ impl DownstreamResponse {
     }
 }
 
+/// A downstream API's success answer whose body was left unread where the host could (see
+/// [`ReadyCall::pass_through`]): for a route that answers with it as it came.
+#[derive(Debug)]
+pub struct PassedResponse {
+    /// The status (a 2xx).
+    pub status: StatusCode,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body: the host's own, unread, or bytes where the host has no such body.
+    pub body: PassedBody,
+}
+
+/// Whether a call reads every body, or leaves a success body to the host.
+#[derive(Debug, Clone, Copy)]
+enum Reading {
+    Whole,
+    Pass,
+}
+
 /// The configured downstream APIs and the acquirer that gets their tokens. Cheap to clone.
 #[derive(Clone)]
 pub struct DownstreamApis {
@@ -283,17 +302,64 @@ impl DownstreamApis {
         who: CallAs<'_>,
         options: CallOptions,
     ) -> Result<DownstreamResponse, DownstreamError> {
+        let (parts, body) = self.exchange(name, who, options, Reading::Whole).await?.into_parts();
+        let body = match body {
+            PassedBody::Bytes(bytes) => bytes,
+            // `Reading::Whole` sends with `HttpClient::send`, which reads every body.
+            PassedBody::Host(_) => return Err(DownstreamError::UnexpectedBody),
+        };
+        Ok(DownstreamResponse { status: parts.status, headers: parts.headers, body })
+    }
+
+    /// Calls `name` as `who`; a success answer's body is left to the host where it can keep it
+    /// (see [`ReadyCall::pass_through`]), other statuses are the errors [`DownstreamResponse::success`]
+    /// gives.
+    pub(crate) async fn call_passing_body(
+        &self,
+        name: &str,
+        who: CallAs<'_>,
+        options: CallOptions,
+    ) -> Result<PassedResponse, DownstreamError> {
+        let (parts, body) = self.exchange(name, who, options, Reading::Pass).await?.into_parts();
+        match body {
+            body @ PassedBody::Host(_) if parts.status.is_success() => {
+                Ok(PassedResponse { status: parts.status, headers: parts.headers, body })
+            }
+            PassedBody::Host(_) => {
+                Err(DownstreamError::Status { status: parts.status, body: Vec::new() })
+            }
+            PassedBody::Bytes(bytes) => {
+                let response = DownstreamResponse {
+                    status: parts.status,
+                    headers: parts.headers,
+                    body: bytes,
+                };
+                let response = response.success()?;
+                let body = PassedBody::Bytes(response.body);
+                Ok(PassedResponse { status: response.status, headers: response.headers, body })
+            }
+        }
+    }
+
+    /// The call and its one retry for a claims challenge, reading bodies as `reading` says.
+    async fn exchange(
+        &self,
+        name: &str,
+        who: CallAs<'_>,
+        options: CallOptions,
+        reading: Reading,
+    ) -> Result<http::Response<PassedBody>, DownstreamError> {
         let api = self.api(name)?;
         let url = api
             .url(options.relative_path.as_deref())
             .ok_or(DownstreamError::InvalidRequest("the path leaves the API's base URL"))?;
         let token = self.token(api, who, &options, None).await?;
-        let response = self.send(api, &url, &token, &options).await?;
-        if response.status != StatusCode::UNAUTHORIZED {
+        let response = self.send(api, &url, &token, &options, reading).await?;
+        if response.status() != StatusCode::UNAUTHORIZED {
             return Ok(response);
         }
         let challenge = response
-            .headers
+            .headers()
             .get_all(http::header::WWW_AUTHENTICATE)
             .iter()
             .filter_map(|v| v.to_str().ok())
@@ -302,7 +368,7 @@ impl DownstreamApis {
             return Ok(response);
         };
         let token = self.token(api, who, &options, Some(claims)).await?;
-        self.send(api, &url, &token, &options).await
+        self.send(api, &url, &token, &options, reading).await
     }
 
     async fn send(
@@ -311,7 +377,8 @@ impl DownstreamApis {
         url: &str,
         token: &AcquiredToken,
         options: &CallOptions,
-    ) -> Result<DownstreamResponse, DownstreamError> {
+        reading: Reading,
+    ) -> Result<http::Response<PassedBody>, DownstreamError> {
         let invalid = |_| DownstreamError::InvalidRequest("the request could not be built");
         let mut builder = http::Request::builder()
             .method(options.method.clone().unwrap_or_else(|| api.method.clone()))
@@ -335,15 +402,15 @@ impl DownstreamApis {
         let request = builder.body(body).map_err(invalid)?;
         let timeout = options.timeout.unwrap_or(api.timeout);
         let http = &self.acquirer.platform().http;
-        match http.send(request, timeout).await {
-            Ok(response) => {
-                let (parts, body) = response.into_parts();
-                Ok(DownstreamResponse { status: parts.status, headers: parts.headers, body })
-            }
-            Err(HttpError::Timeout) => Err(DownstreamError::Timeout),
-            Err(HttpError::Transport(_)) => Err(DownstreamError::Transport),
-            Err(HttpError::TooLarge { .. }) => Err(DownstreamError::ResponseTooLarge),
-        }
+        let sent = match reading {
+            Reading::Whole => http.send(request, timeout).await.map(|r| r.map(PassedBody::Bytes)),
+            Reading::Pass => http.send_passing_body(request, timeout).await,
+        };
+        sent.map_err(|error| match error {
+            HttpError::Timeout => DownstreamError::Timeout,
+            HttpError::Transport(_) => DownstreamError::Transport,
+            HttpError::TooLarge { .. } => DownstreamError::ResponseTooLarge,
+        })
     }
 
     async fn call_json<T: DeserializeOwned>(

@@ -106,6 +106,54 @@ pub trait HttpClient {
         request: http::Request<Vec<u8>>,
         timeout: Duration,
     ) -> LocalFuture<'_, Result<http::Response<Vec<u8>>, HttpError>>;
+
+    /// Like [`send`](Self::send), but a success (2xx) body may be left unread, as the host's
+    /// own body object, for a route that passes it on to its client as it came
+    /// ([`ReadyCall::pass_through`](crate::ReadyCall::pass_through)): nothing is copied into
+    /// the SDK. Other statuses come with their body read (capped), as from `send`. The default
+    /// reads every body; Workers' [`WorkerFetch`](worker::WorkerFetch) hands over the stream.
+    fn send_passing_body(
+        &self,
+        request: http::Request<Vec<u8>>,
+        timeout: Duration,
+    ) -> LocalFuture<'_, Result<http::Response<PassedBody>, HttpError>> {
+        Box::pin(async move {
+            let response = self.send(request, timeout).await?;
+            Ok(response.map(PassedBody::Bytes))
+        })
+    }
+}
+
+/// A response body from [`HttpClient::send_passing_body`]: read, or left in the host.
+pub enum PassedBody {
+    /// The body, read.
+    Bytes(Vec<u8>),
+    /// The host's own body object, not read (Workers: the response's `ReadableStream`).
+    Host(HostBody),
+}
+
+impl fmt::Debug for PassedBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PassedBody::Bytes(bytes) => write!(f, "Bytes({} bytes)", bytes.len()),
+            PassedBody::Host(_) => f.write_str("Host(..)"),
+        }
+    }
+}
+
+/// A host's body object, opaque to the SDK; the host's adapter that made it takes it back.
+pub struct HostBody(Box<dyn Any>);
+
+impl HostBody {
+    /// Wraps a host body object.
+    pub fn new<T: 'static>(body: T) -> Self {
+        HostBody(Box::new(body))
+    }
+
+    /// The host body, if it is a `T`.
+    pub fn downcast<T: 'static>(self) -> Option<T> {
+        self.0.downcast().ok().map(|body| *body)
+    }
 }
 
 /// A duration in whole milliseconds, the unit every clock reading and stored deadline uses

@@ -97,6 +97,8 @@ describe('the example worker', () => {
     const oid = newOid();
     const response = await call(mf, 'GET', '/api/me', await idp.mint({ claims: { oid } }));
     assert.equal(response.status, 200, await response.clone().text());
+    // Streamed through unread (ReadyCall::pass_through + pass_on): the profile API's body and type.
+    assert.equal(response.headers.get('content-type'), 'application/json');
     assert.equal((await response.json()).oid, oid);
     const seen = api.seen.filter((s) => s.path === '/profile/me' && s.oid === oid);
     assert.equal(seen.length, 1);

@@ -1,8 +1,10 @@
 //! The Worker's entry point and routes (Workers only).
 
-use edge_identity::platform::worker::{error_response, to_worker_response, web_api};
+use edge_identity::platform::worker::{error_response, pass_on, to_worker_response, web_api};
 use edge_identity::WebApi;
-use edge_identity::{Error, Requirement, SessionKey, SessionStart, ValidationError};
+use edge_identity::{
+    Error, PassedResponse, Requirement, SessionKey, SessionStart, ValidationError,
+};
 use serde_json::{json, Value};
 use worker::worker_sys::web_sys;
 use worker::{console_error, console_log, event, Context, Env, Request, Response, Result};
@@ -33,7 +35,12 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<Response
         }
     };
     let answer = match (method.as_str(), segments.as_slice()) {
-        ("GET", ["api", "me"]) => me(&api, &req).await,
+        ("GET", ["api", "me"]) => {
+            return match me(&api, &req).await {
+                Ok(profile) => pass_on(profile),
+                Err(e) => error_response(&e),
+            }
+        }
         ("GET", ["api", "dashboard"]) => dashboard(&api, &req).await,
         ("POST", ["api", "process"]) => process(&api, &mut Request::from(req)).await,
         ("POST", ["api", "jobs"]) => start_job(&api, &mut Request::from(req)).await,
@@ -50,10 +57,11 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<Response
     }
 }
 
-async fn me(api: &WebApi, req: &web_sys::Request) -> Answer {
+/// The caller's profile, streamed through as the profile API sent it: not read into wasm, no
+/// JSON round trip (`pass_on` keeps its status and `Content-Type`).
+async fn me(api: &WebApi, req: &web_sys::Request) -> std::result::Result<PassedResponse, Error> {
     let caller = api.authorize(req, USER).await?;
-    // The profile is passed on as it came (no JSON round trip).
-    Ok(json_bytes(api.call_api(PROFILE).get("me").for_user(&caller).bytes().await?))
+    Ok(api.call_api(PROFILE).get("me").for_user(&caller).pass_through().await?)
 }
 
 async fn dashboard(api: &WebApi, req: &web_sys::Request) -> Answer {

@@ -15,8 +15,8 @@ use crate::config::SealSecret;
 
 use super::webcrypto::{JsClock, WebCrypto};
 use super::{
-    Background, CryptoError, HttpClient, HttpError, KeyValueStore, LocalFuture, Logger, Platform,
-    StoreError,
+    Background, CryptoError, HostBody, HttpClient, HttpError, KeyValueStore, LocalFuture, Logger,
+    PassedBody, Platform, StoreError,
 };
 use futures_util::future::{select, Either};
 use wasm_bindgen::{JsCast, JsValue};
@@ -46,7 +46,7 @@ pub const KV_MIN_TTL: Duration = Duration::from_secs(60);
 pub struct WorkerFetch;
 
 #[wasm_bindgen::prelude::wasm_bindgen(inline_js = r#"
-export async function fetchCapped(url, method, headerLines, body, timeoutMs, limit) {
+export async function fetchCapped(url, method, headerLines, body, timeoutMs, limit, passSuccess) {
   const headers = [];
   for (const line of headerLines.split('\n')) {
     const colon = line.indexOf(':');
@@ -57,6 +57,7 @@ export async function fetchCapped(url, method, headerLines, body, timeoutMs, lim
   const response = await fetch(url, init);
   let lines = '';
   for (const [name, value] of response.headers) lines += `${name}:${value}\n`;
+  if (passSuccess && response.ok) return [response.status, lines, response.body, true];
   const declared = response.headers.get('content-length');
   if (declared !== null && /^\s*\d+\s*$/.test(declared)) {
     if (Number(declared) > limit) {
@@ -90,7 +91,8 @@ export async function fetchCapped(url, method, headerLines, body, timeoutMs, lim
 "#)]
 extern "C" {
     /// `fetch` with the SDK's rules, answering `[status, "name:value\n"…, body or null when
-    /// over `limit`]`. Header names and values never hold a newline or NUL (neither `http` nor
+    /// over `limit`]`; with `pass_success`, a 2xx answer is `[status, lines, its ReadableStream
+    /// or null, true]`, its body unread. Header names and values never hold a newline or NUL (neither `http` nor
     /// `fetch` allows one), and a name never holds a colon.
     #[wasm_bindgen::prelude::wasm_bindgen(js_name = fetchCapped)]
     fn fetch_capped(
@@ -100,6 +102,7 @@ extern "C" {
         body: JsValue,
         timeout_ms: f64,
         limit: f64,
+        pass_success: bool,
     ) -> js_sys::Promise;
 }
 
@@ -126,6 +129,62 @@ fn rejection(error: &JsValue) -> HttpError {
     }
 }
 
+/// Sends `request` through [`fetch_capped`]: the response's status and headers, its body as
+/// JavaScript left it (bytes, or `null` past the limit), and whether that body is a 2xx's,
+/// passed unread (only with `pass_success`).
+async fn exchange(
+    request: &http::Request<Vec<u8>>,
+    timeout: Duration,
+    pass_success: bool,
+) -> Result<(http::response::Builder, JsValue, bool), HttpError> {
+    let mut header_lines = String::new();
+    for (name, value) in request.headers() {
+        let value = value.to_str().map_err(transport)?;
+        header_lines.push_str(name.as_str());
+        header_lines.push(':');
+        header_lines.push_str(value);
+        header_lines.push('\n');
+    }
+    let body = match request.body().as_slice() {
+        [] => JsValue::UNDEFINED,
+        bytes => js_sys::Uint8Array::from(bytes).into(),
+    };
+    let millis = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX).max(1);
+    let answer = fetch_capped(
+        &request.uri().to_string(),
+        request.method().as_str(),
+        &header_lines,
+        body,
+        f64::from(millis),
+        super::response_limit(request) as f64,
+        pass_success,
+    );
+    let answer: js_sys::Array = JsFuture::from(answer)
+        .await
+        .map_err(|e| rejection(&e))?
+        .dyn_into()
+        .map_err(|_| js_transport("fetch gave no answer"))?;
+    let status = answer.get(0).as_f64().map_or(0, |s| s as u16);
+    let mut builder = http::Response::builder().status(status);
+    for line in answer.get(1).as_string().unwrap_or_default().lines() {
+        if let Some((name, value)) = line.split_once(':') {
+            builder = builder.header(name, value);
+        }
+    }
+    Ok((builder, answer.get(2), answer.get(3).is_truthy()))
+}
+
+/// A body [`fetch_capped`] read: its bytes, or [`HttpError::TooLarge`] for the `null` it gives
+/// past the limit.
+fn read_body(body: JsValue, request: &http::Request<Vec<u8>>) -> Result<Vec<u8>, HttpError> {
+    if body.is_null() {
+        return Err(HttpError::TooLarge { limit: super::response_limit(request) });
+    }
+    let body: js_sys::Uint8Array =
+        body.dyn_into().map_err(|_| js_transport("fetch gave no body"))?;
+    Ok(body.to_vec())
+}
+
 impl HttpClient for WorkerFetch {
     fn send(
         &self,
@@ -133,49 +192,49 @@ impl HttpClient for WorkerFetch {
         timeout: Duration,
     ) -> LocalFuture<'_, Result<http::Response<Vec<u8>>, HttpError>> {
         Box::pin(async move {
-            let mut header_lines = String::new();
-            for (name, value) in request.headers() {
-                let value = value.to_str().map_err(transport)?;
-                header_lines.push_str(name.as_str());
-                header_lines.push(':');
-                header_lines.push_str(value);
-                header_lines.push('\n');
-            }
-            let body = match request.body().as_slice() {
-                [] => JsValue::UNDEFINED,
-                bytes => js_sys::Uint8Array::from(bytes).into(),
-            };
-            let limit = super::response_limit(&request);
-            let millis = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX).max(1);
-            let answer = fetch_capped(
-                &request.uri().to_string(),
-                request.method().as_str(),
-                &header_lines,
-                body,
-                f64::from(millis),
-                limit as f64,
-            );
-            let answer: js_sys::Array = JsFuture::from(answer)
-                .await
-                .map_err(|e| rejection(&e))?
-                .dyn_into()
-                .map_err(|_| js_transport("fetch gave no answer"))?;
-            let status = answer.get(0).as_f64().map_or(0, |s| s as u16);
-            let mut builder = http::Response::builder().status(status);
-            for line in answer.get(1).as_string().unwrap_or_default().lines() {
-                if let Some((name, value)) = line.split_once(':') {
-                    builder = builder.header(name, value);
-                }
-            }
-            let body = answer.get(2);
-            if body.is_null() {
-                return Err(HttpError::TooLarge { limit });
-            }
-            let body: js_sys::Uint8Array =
-                body.dyn_into().map_err(|_| js_transport("fetch gave no body"))?;
-            builder.body(body.to_vec()).map_err(transport)
+            let (builder, body, _) = exchange(&request, timeout, false).await?;
+            builder.body(read_body(body, &request)?).map_err(transport)
         })
     }
+
+    /// A 2xx answer's body stays the response's `ReadableStream`, for [`pass_on`]. The call's
+    /// timeout signal still covers it while it streams to the client.
+    fn send_passing_body(
+        &self,
+        request: http::Request<Vec<u8>>,
+        timeout: Duration,
+    ) -> LocalFuture<'_, Result<http::Response<PassedBody>, HttpError>> {
+        Box::pin(async move {
+            let (builder, body, passed) = exchange(&request, timeout, true).await?;
+            let body = if passed {
+                PassedBody::Host(HostBody::new(body))
+            } else {
+                PassedBody::Bytes(read_body(body, &request)?)
+            };
+            builder.body(body).map_err(transport)
+        })
+    }
+}
+
+/// The route's response for a downstream answer from
+/// [`ReadyCall::pass_through`](crate::ReadyCall::pass_through): its status, its `Content-Type`,
+/// and its body, streamed through as it came when the SDK left it unread. Other headers of the
+/// downstream answer (cookies, caching, CORS) are not passed on; read them from
+/// `passed.headers` first if the route wants any.
+pub fn pass_on(passed: crate::PassedResponse) -> worker::Result<worker::Response> {
+    let mut builder = worker::ResponseBuilder::new().with_status(passed.status.as_u16());
+    if let Some(content_type) = passed.headers.get(http::header::CONTENT_TYPE) {
+        if let Ok(content_type) = content_type.to_str() {
+            builder = builder.with_header("content-type", content_type)?;
+        }
+    }
+    Ok(match passed.body {
+        PassedBody::Bytes(bytes) => builder.fixed(bytes),
+        PassedBody::Host(body) => match body.downcast::<JsValue>().map(JsCast::dyn_into) {
+            Some(Ok(stream)) => builder.stream(stream),
+            _ => builder.empty(),
+        },
+    })
 }
 
 /// How long one KV operation may take before the cache treats it as failed.
