@@ -2,6 +2,7 @@
 // API on 127.0.0.1), with autocannon: the example worker's GET /api/me next to a JavaScript
 // baseline worker (jose + fetch + KV) and a proxy-only worker, warm and cold; then K users × M
 // concurrent requests through the probe worker, counting provider calls and KV operations.
+import { readdirSync, readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { Miniflare } from 'miniflare';
 import { startIdentityProvider } from '../tests/e2e/identity-provider.mjs';
@@ -20,8 +21,28 @@ async function serve(options) {
   return { mf, url: (await mf.ready).toString().replace(/\/$/, '') };
 }
 
+/**
+ * CPU time (ms) used so far by the workerd processes this process started (user + system, from
+ * /proc): what Workers bills, and unlike requests per second not capped by the load generator
+ * and the local servers, which share this machine's two cores with workerd.
+ */
+function workerdCpuMs() {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    let stat;
+    try { stat = readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { continue; }
+    const close = stat.lastIndexOf(')');
+    const name = stat.slice(stat.indexOf('(') + 1, close);
+    const fields = stat.slice(close + 2).split(' ');
+    // fields[1] is the parent pid; [11], [12] user and system time in clock ticks.
+    if (name === 'workerd' && Number(fields[1]) === process.pid) ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks * 10; // 100 ticks per second on Linux
+}
+
 async function load(url, tokens, duration) {
   let i = 0;
+  const cpuBefore = workerdCpuMs();
   const started = process.hrtime.bigint();
   const result = await autocannon({
     url,
@@ -33,8 +54,10 @@ async function load(url, tokens, duration) {
   });
   const ok = result['2xx'];
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpuMs = workerdCpuMs() - cpuBefore;
   return {
     rps: Math.round(result.requests.total / seconds),
+    cpuUsPerRequest: result.requests.total ? Math.round((1000 * cpuMs) / result.requests.total) : 0,
     p50: result.latency.p50, p99: result.latency.p99,
     ok, total: result.requests.total, errors: result.errors + result.non2xx,
   };
