@@ -176,8 +176,8 @@ impl DownstreamResponse {
 }
 
 /// A downstream API's success answer whose body was left unread where the host could (see
-/// [`ReadyCall::pass_through`]): for a route that answers with it as it came.
-#[derive(Debug)]
+/// [`ReadyCall::pass_through`]): for a route that answers with it as it came. Its `Debug` shows
+/// the status and the kind of body, never header values or the body.
 pub struct PassedResponse {
     /// The status (a 2xx).
     pub status: StatusCode,
@@ -185,6 +185,15 @@ pub struct PassedResponse {
     pub headers: HeaderMap,
     /// The body: the host's own, unread, or bytes where the host has no such body.
     pub body: PassedBody,
+}
+
+impl fmt::Debug for PassedResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PassedResponse")
+            .field("status", &self.status)
+            .field("body", &self.body)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Whether a call reads every body, or leaves a success body to the host.
@@ -312,8 +321,8 @@ impl DownstreamApis {
     }
 
     /// Calls `name` as `who`; a success answer's body is left to the host where it can keep it
-    /// (see [`ReadyCall::pass_through`]), other statuses are the errors [`DownstreamResponse::success`]
-    /// gives.
+    /// (see [`ReadyCall::pass_through`]), other statuses are the errors
+    /// [`DownstreamResponse::success`] gives.
     pub(crate) async fn call_passing_body(
         &self,
         name: &str,

@@ -92,8 +92,8 @@ export async function fetchCapped(url, method, headerLines, body, timeoutMs, lim
 extern "C" {
     /// `fetch` with the SDK's rules, answering `[status, "name:value\n"…, body or null when
     /// over `limit`]`; with `pass_success`, a 2xx answer is `[status, lines, its ReadableStream
-    /// or null, true]`, its body unread. Header names and values never hold a newline or NUL (neither `http` nor
-    /// `fetch` allows one), and a name never holds a colon.
+    /// or null, true]`, its body unread. Header names and values never hold a newline or NUL
+    /// (neither `http` nor `fetch` allows one), and a name never holds a colon.
     #[wasm_bindgen::prelude::wasm_bindgen(js_name = fetchCapped)]
     fn fetch_capped(
         url: &str,
