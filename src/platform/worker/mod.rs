@@ -36,7 +36,7 @@ pub const KV_MIN_TTL: Duration = Duration::from_secs(60);
 /// `Content-Length` is refused before reading, and a body without one is read chunk by chunk and
 /// cancelled at the limit.
 ///
-/// Each call crosses into JavaScript once ([`fetch_capped`]): the request goes in as a few
+/// Each call crosses into JavaScript once (an inline-JS `fetchCapped`): the request goes in as a few
 /// strings and one `Uint8Array`, and the status, the headers (one string) and the body come back
 /// together. Building the init object, iterating the response headers and reading a chunked
 /// body from Rust took a crossing per field, header and chunk, and each awaited promise a
