@@ -129,6 +129,9 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const perOp = Object.fromEntries(variants.map((v) => [v.id, median(samples[v.id])]));
+// A cold time minus the same isolate's start, each a median of three, so noise can make it
+// negative: below a millisecond it is said as such.
+const split = (total, start) => (total - start >= 1 ? `${(total - start).toFixed(0)} ms` : 'under 1 ms');
 // A ratio is the median over rounds of that round's ratio: both sides measured moments apart.
 const ratio = (a, b) => median(samples[a].map((x, i) => x / samples[b][i])).toFixed(2);
 await mf.dispose();
@@ -364,8 +367,8 @@ instead of the issuer is not faster here (Miniflare's KV is a file-backed store 
   code (${kb(wasmParts.top.find((p) => p.crate === 'edge_identity')?.bytes ?? 0)} before compression: async state machines instantiated per flow) and
   \`http\`'s header tables. The margin is small: each new feature on the Worker's path has to
   pay for its bytes.
-- **cold/jose** (${(cold.sdk / cold.jose).toFixed(2)}, target ≤ 1.5): section 3 splits it: starting the isolate and its wasm
-  takes ${cold.sdkStart.toFixed(0)} ms (jose's JavaScript: ${cold.joseStart.toFixed(0)} ms), the first validation ${(cold.sdk - cold.sdkStart).toFixed(0)} ms (jose: ${(cold.jose - cold.joseStart).toFixed(0)} ms,
+- **cold/jose** (${(cold.sdk / cold.jose).toFixed(2)}, target ≤ 1.5, ${cold.sdk <= 1.5 * cold.jose ? 'met' : 'missed'}): section 3 splits it: starting the isolate and its wasm
+  takes ${cold.sdkStart.toFixed(0)} ms (jose's JavaScript: ${cold.joseStart.toFixed(0)} ms), the first validation ${split(cold.sdk, cold.sdkStart)} (jose: ${split(cold.jose, cold.joseStart)},
   its key set in a binding). The SDK now requests Entra's discovery document and key set
   together, and neither that nor a key set read from KV moves this local figure much: the
   requests are sub-millisecond on 127.0.0.1, and what remains is running the SDK's code for
