@@ -40,6 +40,20 @@
 //! # Ok(()) }
 //! ```
 //!
+//! A route that answers with a downstream API's answer as it came can leave the body unread:
+//! on Workers it streams through without entering wasm memory (`worker-example/src/routes.rs`
+//! compiles and runs this in workerd; it is shown here as text because it needs the `worker`
+//! feature's target):
+//!
+//! ```text
+//! // Workers (feature `worker`): `req` is the `web_sys::Request` workerd hands over.
+//! use edge_identity::platform::worker::pass_on;
+//!
+//! let caller = api.authorize(&req, Requirement::scope(&["access_as_user"])).await?;
+//! let profile = api.call_api("Profile").get("me").for_user(&caller).pass_through().await?;
+//! return pass_on(profile); // its status, Content-Type and body stream
+//! ```
+//!
 //! With axum on Workers (feature `axum`), the authorized caller is an extractor,
 //! `Authorized<R>`, and `Error` is `IntoResponse`: see `platform::worker::axum`.
 //! `examples/` holds one small worker per flow, each run end to end in workerd by the tests.
