@@ -7,6 +7,12 @@
 use crate::acquisition::AcquisitionOptions;
 use crate::config::{ConfigError, IdentityConfig, SealSecret, Secret};
 
+/// The names the settings are read under, and the fields their errors name (a host adapter
+/// that reads them under other names renames the errors' fields).
+pub(crate) const IDENTITY_CONFIG: &str = "IDENTITY_CONFIG";
+pub(crate) const CLIENT_SECRET: &str = "CLIENT_SECRET";
+pub(crate) const TOKEN_CACHE_KEY: &str = "TOKEN_CACHE_KEY";
+
 /// Everything token validation, acquisition and downstream calls need, checked.
 #[derive(Debug, Clone)]
 pub struct HostSettings {
@@ -30,7 +36,7 @@ impl HostSettings {
     ) -> Result<HostSettings, ConfigError> {
         let text = identity_config.filter(|t| !t.trim().is_empty()).ok_or_else(|| {
             ConfigError::new(
-                "IDENTITY_CONFIG",
+                IDENTITY_CONFIG,
                 "is not set (JSON with the AzureAd and DownstreamApis sections)",
             )
         })?;
@@ -38,19 +44,18 @@ impl HostSettings {
         let mut acquisition = AcquisitionOptions::from_config(&config)?;
         match client_secret.filter(|s| !s.is_empty()) {
             Some(secret) => {
-                acquisition =
-                    acquisition.with_client_secret(Secret::new(secret), "CLIENT_SECRET")?
+                acquisition = acquisition.with_client_secret(Secret::new(secret), CLIENT_SECRET)?
             }
             None if acquisition.credential.is_none() => {
                 return Err(ConfigError::new(
-                    "CLIENT_SECRET",
+                    CLIENT_SECRET,
                     "is not set (a host secret, or ClientCredentials in AzureAd)",
                 ))
             }
             None => {}
         }
         let seal_secret = match cache_key.filter(|k| !k.is_empty()) {
-            Some(key) => Some(SealSecret::new(Secret::new(key), "TOKEN_CACHE_KEY")?),
+            Some(key) => Some(SealSecret::new(Secret::new(key), TOKEN_CACHE_KEY)?),
             None => None,
         };
         Ok(HostSettings { config, acquisition, seal_secret })

@@ -12,6 +12,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::config::SealSecret;
+use crate::settings::{CLIENT_SECRET, IDENTITY_CONFIG, TOKEN_CACHE_KEY};
 
 use super::webcrypto::{JsClock, WebCrypto};
 use super::{
@@ -368,16 +369,16 @@ pub fn platform(
 /// alone at about 5 % of a warm `GET /api/me`.
 impl crate::AuthorizationHeaders for web_sys::Request {
     fn authorization(&self) -> Result<Vec<String>, crate::ValidationError> {
-        // As for workers-rs's `Request`: repeated headers arrive joined by ", ", and are refused.
+        // Fetch joins repeated headers with ", ": two `Authorization` headers arrive as one
+        // value that is no token68 string, and are refused with a 400 like two values.
         Ok(self.headers().get("authorization").ok().flatten().into_iter().collect())
     }
 }
 
+/// workers-rs's `Request`: the same header of the request it wraps.
 impl crate::AuthorizationHeaders for worker::Request {
     fn authorization(&self) -> Result<Vec<String>, crate::ValidationError> {
-        // Fetch joins repeated headers with ", ": two `Authorization` headers arrive as one
-        // value that is no token68 string, and are refused with a 400 like two values.
-        Ok(self.headers().get("authorization").ok().flatten().into_iter().collect())
+        self.inner().authorization()
     }
 }
 
@@ -394,14 +395,28 @@ pub struct Bindings {
     pub kv: Option<String>,
 }
 
+/// The default KV binding (the settings' own names are `HostSettings`'s).
+const TOKEN_CACHE: &str = "TOKEN_CACHE";
+
 impl Default for Bindings {
     fn default() -> Self {
         Bindings {
-            identity_config: "IDENTITY_CONFIG".into(),
-            client_secret: "CLIENT_SECRET".into(),
-            seal_secret: "TOKEN_CACHE_KEY".into(),
-            kv: Some("TOKEN_CACHE".into()),
+            identity_config: IDENTITY_CONFIG.into(),
+            client_secret: CLIENT_SECRET.into(),
+            seal_secret: TOKEN_CACHE_KEY.into(),
+            kv: Some(TOKEN_CACHE.into()),
         }
+    }
+}
+
+impl Bindings {
+    /// Whether these are the default names, without building the default ([`web_api`] asks on
+    /// every request).
+    fn is_default(&self) -> bool {
+        self.identity_config == IDENTITY_CONFIG
+            && self.client_secret == CLIENT_SECRET
+            && self.seal_secret == TOKEN_CACHE_KEY
+            && self.kv.as_deref() == Some(TOKEN_CACHE)
     }
 }
 
@@ -426,7 +441,16 @@ fn setting(env: &worker::Env, name: &str) -> Option<String> {
 /// whose answer is a bare 500; its `Display` names the var or field for the log. It is not
 /// kept: the next request tries again.
 pub fn web_api(env: &worker::Env, ctx: worker::Context) -> Result<crate::WebApi, crate::Error> {
-    web_api_with(env, ctx, &Bindings::default())
+    match kept_web_api(Bindings::is_default) {
+        Some(api) => Ok(api.with_background(Rc::new(WaitUntil::new(ctx)))),
+        None => web_api_with(env, ctx, &Bindings::default()),
+    }
+}
+
+/// The isolate's kept API, if it was built with bindings that `matches` accepts.
+fn kept_web_api(matches: impl Fn(&Bindings) -> bool) -> Option<crate::WebApi> {
+    WEB_API
+        .with(|kept| kept.borrow().as_ref().filter(|(b, _)| matches(b)).map(|(_, api)| api.clone()))
 }
 
 /// [`web_api`] with other binding names.
@@ -435,10 +459,7 @@ pub fn web_api_with(
     ctx: worker::Context,
     bindings: &Bindings,
 ) -> Result<crate::WebApi, crate::Error> {
-    let kept = WEB_API.with(|kept| {
-        kept.borrow().as_ref().filter(|(b, _)| b == bindings).map(|(_, api)| api.clone())
-    });
-    let api = match kept {
+    let api = match kept_web_api(|kept| kept == bindings) {
         Some(api) => api,
         None => {
             let settings = crate::HostSettings::from_values(
@@ -462,9 +483,9 @@ pub fn web_api_with(
 /// Settings errors name the default var names; say the ones actually bound.
 fn rename(error: crate::ConfigError, bindings: &Bindings) -> crate::ConfigError {
     let field = match error.field.as_str() {
-        "IDENTITY_CONFIG" => bindings.identity_config.clone(),
-        "CLIENT_SECRET" => bindings.client_secret.clone(),
-        "TOKEN_CACHE_KEY" => bindings.seal_secret.clone(),
+        IDENTITY_CONFIG => bindings.identity_config.clone(),
+        CLIENT_SECRET => bindings.client_secret.clone(),
+        TOKEN_CACHE_KEY => bindings.seal_secret.clone(),
         _ => error.field.clone(),
     };
     crate::ConfigError { field, ..error }
