@@ -2,10 +2,10 @@
 //! `config/resolve.rs`), where its call URLs are built, and the built-in
 //! `graph` preset (Microsoft Graph v1.0 with `User.Read`, as `AddMicrosoftGraph` gives).
 //!
-//! Call URLs are built with the `url` crate, which parses and normalises a relative path as a
-//! browser does (dot segments, percent-encoded ones such as `.%2e` and `%2E%2E` included), and a
-//! call is refused unless the result stays under `BaseUrl`: same scheme, host and port, no
-//! credentials, and a path below the base path. Encoded slashes and backslashes (`%2F`, `%5C`),
+//! Call URLs are built by [`join_below`], which resolves a relative path as a browser does (dot
+//! segments, percent-encoded ones such as `.%2e` and `%2E%2E` included), and a call is refused
+//! unless the result stays under `BaseUrl`: a path below the base path, never another scheme,
+//! host or credentials. Encoded slashes and backslashes (`%2F`, `%5C`),
 //! which a downstream server may decode into separators, are refused outright.
 
 use std::time::Duration;
@@ -153,6 +153,11 @@ enum Dot {
 
 /// `.` and `..`, each dot also as `%2e` in either case (the WHATWG URL standard's rule).
 fn dot_segment(segment: &str) -> Option<Dot> {
+    // Two dots at most, each `.` or `%2e`: anything longer, or starting otherwise, is a name
+    // (the common case, decided without the lower-casing copy below).
+    if segment.len() > 6 || !segment.starts_with(['.', '%']) {
+        return None;
+    }
     match segment.to_ascii_lowercase().replace("%2e", ".").as_str() {
         "." => Some(Dot::Current),
         ".." => Some(Dot::Parent),

@@ -47,7 +47,8 @@ fn not_token68() -> ValidationError {
 }
 
 /// A request whose `Authorization` headers can be read: `http::Request`, its `Parts` and
-/// `HeaderMap` (axum), workers-rs's `Request` and Spin's `IncomingRequest` (with their features).
+/// `HeaderMap` (axum), and with their features `web_sys::Request` and workers-rs's `Request`
+/// (Workers) and Spin's `IncomingRequest`.
 pub trait AuthorizationHeaders {
     /// Every value of the `Authorization` header, in order (several are refused with a 400).
     fn authorization(&self) -> Result<Vec<String>, ValidationError>;

@@ -120,8 +120,9 @@ impl TokenValidator {
     }
 
     /// Authorizes `request` in one call: its bearer token validated, then `requirement` checked.
-    /// `request` is an `http::Request`, or with their features workers-rs's `Request` or Spin's
-    /// `IncomingRequest` (see [`AuthorizationHeaders`](bearer::AuthorizationHeaders)). The rejection is an [`Error`](crate::Error) whose
+    /// `request` is an `http::Request`, or any other
+    /// [`AuthorizationHeaders`](bearer::AuthorizationHeaders) (the Workers and Spin request
+    /// types, with their features). The rejection is an [`Error`](crate::Error) whose
     /// [`to_response`](crate::Error::to_response) is the answer (400, 401, 403 or 503).
     ///
     /// ```no_run
