@@ -305,13 +305,16 @@ WebCrypto, so no pure-Rust RSA, ECDSA or AES is linked (\`cargo tree -p worker-e
 wasm32-unknown-unknown\` has none). Measured cuts: release builds strip symbol names
 (\`strip = "symbols"\`: the shipped wasm had a 258 KB name section; 329 → 261 KB gzipped), and the
 downstream path resolution no longer uses the \`url\` crate, whose IDNA tables were most of the
-data segment (401 → 329 KB gzipped). Tried and not kept: wasm-opt (npm \`binaryen\` 132) made the
-gzipped wasm larger (267 KB at -Oz, 266 KB at -Os); removing serde_path_to_error saves 4 KB
-gzipped, not enough to pay for config errors without field paths. \`opt-level = "z"\` instead of
-\`"s"\` makes the example's wasm 242 KB gzipped (under the target), but parsing a token went from
-5.5 to 9.3 µs and first sight over jose from about 0.9 to 0.97–1.07 in two runs: CPU time is what a
-Workers user is billed for, so \`"s"\` stays. Mixing levels per package made the module larger,
-not smaller (268–270 KB), because the link-time optimisation runs at the top level's setting.
+data segment (401 → 329 KB gzipped). Release builds use \`opt-level = "z"\` (266 → 246 KB
+gzipped): at first it made parsing a token 5.5 → 9.3 µs (at 8324e57,
+\`CARGO_PROFILE_RELEASE_OPT_LEVEL=z BENCH_ONLY=validation bash bench/run.sh\` against the same
+without the override), so the hot spots the profiler named (base64url decoding, the token68 check,
+claim-name bookkeeping) were rewritten as table-driven loops, and parsing is back at the figure
+in section 1. \`serde_path_to_error\` is gone (4 KB gzipped): a configuration error's field is
+found by walking the JSON text to serde_json's error position. Tried and not kept: wasm-opt (npm
+\`binaryen\` 132) made the gzipped wasm larger (267 KB at -Oz, 266 KB at -Os); mixing
+optimisation levels per package made the module larger, not smaller (268–270 KB), because the
+link-time optimisation runs at the top level's setting.
 
 ## 3. Cold start
 
@@ -353,12 +356,14 @@ instead of the issuer is not faster here (Miniflare's KV is a file-backed store 
   Workers bills, the example spends ${warm.cpuUsPerRequest} µs per warm request against the baseline's ${jsWarm.cpuUsPerRequest} µs
   (${(warm.cpuUsPerRequest / jsWarm.cpuUsPerRequest).toFixed(2)}×; section 4). Requests per second also depend on autocannon and the two local servers,
   which share this machine's two cores with workerd, and move ±8 % between runs. What moved it,
-  each measured as an A/B of the example alone (4 alternating 4 s runs, 20 connections) after
-  \`bash bench/profile.sh\` pointed at it: one JavaScript crossing per outbound fetch (+6 %), not
-  building workers-rs's \`Request\` (it reads \`request.cf\` on every request: 5 % of the route's
-  CPU), and passing the profile's body through unread (\`pass_through\` + \`pass_on\`, +15 %).
-  What remains in the profile: worker-build's panic-recovery shim wraps every request in
-  proxies (\`worker-build --no-panic-recovery\` gave +5 % in the same A/B; not taken, since a panic
+  found with \`bash bench/profile.sh\` and each measured as an A/B of the example alone
+  (\`bash bench/ab.sh REV_A REV_B\`: 4 alternating 4 s runs, 20 connections): one JavaScript
+  crossing per outbound fetch together with not building workers-rs's \`Request\` (it reads
+  \`request.cf\` on every request, 5 % of the route's CPU in the profile): +13 %
+  (\`bash bench/ab.sh 3030f65 afd8e73\`); passing the profile's body through unread
+  (\`pass_through\` + \`pass_on\`): +18 % (\`bash bench/ab.sh 46db12b 08ee813\`). What remains in
+  the profile: worker-build's panic-recovery shim wraps every request in proxies
+  (\`AB_FLAGS_B=--no-panic-recovery bash bench/ab.sh HEAD HEAD\`: +4 %; not taken, since a panic
   would then leave the isolate's wasm unusable), \`AbortSignal.timeout\` per call (about 2 %),
   and wasm-bindgen's promise bridge (about 4 %).
 - **upload gz KB** (${(exampleBytes() / 1024).toFixed(0)}, target ≤ 250, ${exampleBytes() <= 250 * 1024 ? 'met' : 'missed'}): section 2 lists the cuts: \`opt-level = "z"\`

@@ -1,0 +1,46 @@
+// The load half of `bash bench/ab.sh`: the example worker built twice (bench/build/ab-a and
+// ab-b), each in its own workerd with the same bindings, against one local identity provider
+// and downstream API; warm `GET /api/me` with one user, AB_RUNS alternating runs of AB_SECONDS
+// each (A first in even runs, B first in odd ones), 20 connections. Prints each run and the
+// medians. Everything on 127.0.0.1.
+import autocannon from 'autocannon';
+import { Miniflare } from 'miniflare';
+import { startIdentityProvider } from '../tests/e2e/identity-provider.mjs';
+import { startDownstreamApi } from '../tests/e2e/downstream-api.mjs';
+import { CLIENT_SECRET, exampleConfig } from '../tests/e2e/example-config.mjs';
+
+const RUNS = Number(process.env.AB_RUNS ?? 4);
+const SECONDS = Number(process.env.AB_SECONDS ?? 4);
+const [labelA = 'A', labelB = 'B'] = process.argv.slice(2);
+
+const idp = await startIdentityProvider({ clientSecret: CLIENT_SECRET });
+const api = await startDownstreamApi({ issuer: idp.issuer });
+const config = exampleConfig({ issuer: idp.issuer, profileUrl: api.profileUrl, partnerUrl: api.partnerUrl });
+const token = await idp.mint({});
+async function serve(dir) {
+  const mf = new Miniflare({
+    host: '127.0.0.1', port: 0, compatibilityDate: '2025-09-01', kvNamespaces: ['TOKEN_CACHE'],
+    modules: true, scriptPath: `${dir}/index.js`, modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
+    bindings: { IDENTITY_CONFIG: JSON.stringify(config), CLIENT_SECRET, TOKEN_CACHE_KEY: 'bench-token-cache-key-of-at-least-32-chars' },
+  });
+  const url = `${(await mf.ready).toString().replace(/\/$/, '')}/api/me`;
+  const warm = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+  if (warm.status !== 200) throw new Error(`${dir} answered ${warm.status}: ${await warm.text()}`);
+  return { mf, url };
+}
+const targets = { a: await serve('bench/build/ab-a'), b: await serve('bench/build/ab-b') };
+const rps = { a: [], b: [] };
+for (let run = 0; run < RUNS; run++) {
+  for (const side of run % 2 ? ['b', 'a'] : ['a', 'b']) {
+    const r = await autocannon({ url: targets[side].url, connections: 20, duration: SECONDS, headers: { authorization: `Bearer ${token}` } });
+    if (r.non2xx || r.errors) throw new Error(`${side}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+    rps[side].push(Math.round(r.requests.total / SECONDS));
+  }
+}
+for (const t of Object.values(targets)) await t.mf.dispose();
+await api.stop();
+await idp.stop();
+const median = (xs) => { const s = [...xs].sort((x, y) => x - y); return (s[(s.length - 1) >> 1] + s[s.length >> 1]) / 2; };
+console.log(`A ${labelA.trim()}: ${rps.a.join(' ')} req/s, median ${median(rps.a)}`);
+console.log(`B ${labelB.trim()}: ${rps.b.join(' ')} req/s, median ${median(rps.b)}`);
+console.log(`B/A: ${(median(rps.b) / median(rps.a)).toFixed(2)}`);
