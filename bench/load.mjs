@@ -169,7 +169,7 @@ export async function measureAblation() {
   const rustEntry = await serve({
     modules: true, scriptPath: 'bench/validation-worker/build/index.js',
     modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
-    bindings: { IDENTITY_CONFIG: JSON.stringify({ AzureAd: { Authority: idp.issuer, ClientId: CLIENT_ID } }) },
+    bindings: { IDENTITY_CONFIG: JSON.stringify({ AzureAd: { Authority: idp.issuer, Provider: 'Entra', ClientId: CLIENT_ID } }) },
   });
   const probe = await serve({
     modules: true, scriptPath: 'tests/workerd/probe/build/index.js',

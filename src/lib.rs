@@ -71,9 +71,24 @@
 //! 3. finds the key in the issuer's JWK Set, fetched through OIDC discovery and cached per isolate
 //!    and in a shared key-value store, refetched once for an unknown `kid` (`validation/keys.rs`);
 //! 4. verifies the signature with WebCrypto (`crypto.subtle`) on Workers or pure Rust elsewhere;
-//! 5. checks `exp`/`nbf`/`iat` with clock skew, the issuer (exact, Entra v1/v2, multi-tenant with
-//!    `{tenantid}`), the audience and the tenant;
+//! 5. checks `exp`/`nbf`/`iat` with clock skew, that it is an access token and not an ID token,
+//!    the issuer (exact, Entra v1/v2, multi-tenant with `{tenantid}`), the audience and the
+//!    tenant;
 //! 6. leaves the route to require scopes or app roles ([`ValidatedToken::require_scope`]).
+//!
+//! Which claims hold the scopes and roles, what makes a token app-only and what marks an ID
+//! token is each provider's own: [`Provider`] (`AzureAd.Provider`) picks the rules once per
+//! validator. Any OpenID Connect issuer is `Generic` (RFC 9068 access tokens):
+//!
+//! ```
+//! use edge_identity::{IdentityConfig, Provider};
+//!
+//! let config = IdentityConfig::from_json(r#"{"AzureAd": {
+//!     "Authority": "https://sso.example.com/realms/shop", "Provider": "Keycloak",
+//!     "ClientId": "orders-api", "Audience": "orders-api"}}"#).unwrap();
+//! let options = config.azure_ad.validation_options().unwrap();
+//! assert_eq!(options.provider, Provider::Keycloak);
+//! ```
 //!
 //! Every failure is a [`ValidationError`] that answers itself:
 //! [`ValidationError::to_response`] gives 401 with
@@ -250,6 +265,7 @@ pub use jose::{Algorithm, Curve, KeyMaterial};
 pub use validation::authorize::BearerToken;
 pub use validation::jwk::JwkSetError;
 pub use validation::keys::KeySourcePolicy;
+pub use validation::provider::Provider;
 pub use validation::TokenValidator;
 
 // Token acquisition.

@@ -73,8 +73,9 @@ impl World {
         let keys = json!({"keys": [TestSigner::Rsa.public_jwk("rsa")]});
         web.route(&jwks, move |_| json_answer(200, keys.clone()));
         let azure_ad = if generic {
-            json!({"Authority": GENERIC, "ClientId": CLIENT_ID, "Audience": CLIENT_ID,
-                   "OnBehalfOfGrant": "JwtBearer"})
+            // Entra's token shapes at a generic authority's URLs.
+            json!({"Authority": GENERIC, "Provider": "Entra", "ClientId": CLIENT_ID,
+                   "Audience": CLIENT_ID, "OnBehalfOfGrant": "JwtBearer"})
         } else {
             json!({"Instance": INSTANCE, "TenantId": TENANT, "ClientId": CLIENT_ID})
         };

@@ -29,8 +29,10 @@ fn start_server() -> OidcServer {
 }
 
 fn validator_for(issuer: &str) -> TokenValidator {
+    // oauth2-mock-server signs its tokens with header `typ: JWT`, not RFC 9068's `at+jwt`,
+    // which the Generic preset requires by default: accept its `typ` explicitly.
     let config = IdentityConfig::from_json(&format!(
-        r#"{{"AzureAd": {{"Authority": "{issuer}", "ClientId": "edge-api"}}}}"#
+        r#"{{"AzureAd": {{"Authority": "{issuer}", "ClientId": "edge-api", "ValidTypes": ["JWT"]}}}}"#
     ))
     .expect("config");
     let platform = Platform::new(Rc::new(LoopbackHttp), Rc::new(RustCrypto), Rc::new(SystemClock));

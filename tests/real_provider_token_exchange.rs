@@ -65,8 +65,9 @@ impl Provider {
     fn config(&self, audience: &str, secret: &str) -> IdentityConfig {
         IdentityConfig::from_json(
             &json!({"AzureAd": {
-                "Authority": self.issuer, "ClientId": CLIENT_ID, "Audience": audience,
-                "OnBehalfOfGrant": "JwtBearer",
+                // The local identity provider issues Entra-shaped tokens at its own URLs.
+                "Authority": self.issuer, "Provider": "Entra", "ClientId": CLIENT_ID,
+                "Audience": audience, "OnBehalfOfGrant": "JwtBearer",
                 "ClientCredentials": [{"SourceType": "ClientSecret", "ClientSecret": secret}]
             }})
             .to_string(),

@@ -6,10 +6,11 @@ mod support;
 
 use std::time::Duration;
 
+use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use edge_identity::platform::HttpError;
 use edge_identity::ProviderFailure;
-use edge_identity::{AcquisitionError, IdentityConfig, TokenRequest};
+use edge_identity::{AcquisitionError, AcquisitionOptions, IdentityConfig, TokenRequest};
 use futures::executor::block_on;
 use rsa::pkcs8::DecodePrivateKey as _;
 use rsa::signature::Verifier as _;
@@ -54,6 +55,26 @@ fn the_obo_request_has_the_entra_wire_format() {
     assert_eq!(form["scope"], format!("{PARTNER} b.scope"));
     assert_eq!((form["client_id"].as_str(), form["client_secret"].as_str()), (CLIENT_ID, SECRET));
     assert!(!form.contains_key("claims"));
+}
+
+#[test]
+fn an_app_only_caller_is_never_exchanged_on_a_users_behalf() {
+    // Entra's app-only token (idtyp app, roles, no scp): there is no user to act for, so the
+    // SDK refuses before any request, whatever the grant, and answers 403.
+    let iso = isolate();
+    let app = user_at(
+        T0,
+        json!({"idtyp": "app", "scp": null, "roles": ["Jobs.Resume"], "sub": "a1b2c3d4-0000-4000-8000-000000000001"}),
+    );
+    assert!(app.is_app_only());
+    for grant in ["JwtBearer", "TokenExchange"] {
+        let acquirer = iso.acquirer(&config(json!({"OnBehalfOfGrant": grant}), json!({})));
+        let err =
+            block_on(acquirer.token_for_user(&app, &TokenRequest::new([PARTNER]))).unwrap_err();
+        assert_eq!(err, AcquisitionError::AppOnlyCaller, "{grant}");
+        assert_eq!((err.status().as_u16(), err.code()), (403, "app_only_caller"));
+    }
+    assert!(iso.web.token_requests().is_empty(), "nothing was sent to the token endpoint");
 }
 
 #[test]
@@ -122,9 +143,85 @@ fn rfc_8693_token_exchange_has_the_standard_wire_format_and_discovers_its_endpoi
         (form["audience"].as_str(), form["resource"].as_str()),
         ("partner-api", "https://partner.example.com")
     );
-    assert_eq!((form["scope"].as_str(), form["client_id"].as_str()), ("read", "edge-api"));
+    assert_eq!(form["scope"], "read");
     assert!(!form.contains_key("requested_token_use") && !form.contains_key("assertion"));
     assert!(!requests[1].form().contains_key("audience"));
+    // The document lists no `token_endpoint_auth_methods_supported`: OpenID Connect Discovery
+    // §3 says that means `client_secret_basic`, so the secret is in the header, not the form.
+    let basic = format!("Basic {}", STANDARD.encode(format!("edge-api:{SECRET}")));
+    assert_eq!(requests[0].header("authorization").as_deref(), Some(basic.as_str()));
+    assert!(!form.contains_key("client_secret") && !form.contains_key("client_id"));
+}
+
+/// A generic authority whose discovery document lists `methods` (or none), the secret
+/// credential, and optionally a configured `TokenEndpointAuthMethod`: the first token request.
+fn client_credentials_request(methods: Option<Value>, configured: Option<&str>) -> Seen {
+    let iso = isolate();
+    let issuer = "https://idp.example/realms/shop";
+    let endpoint = format!("{issuer}/token");
+    iso.web.token_endpoints.borrow_mut().push(endpoint.clone());
+    let mut discovery = json!({"issuer": issuer, "token_endpoint": endpoint,
+        "jwks_uri": format!("{issuer}/certs")});
+    if let Some(methods) = methods {
+        discovery["token_endpoint_auth_methods_supported"] = methods;
+    }
+    iso.web.route(&format!("{issuer}/.well-known/openid-configuration"), move |_| {
+        json_answer(200, discovery.clone())
+    });
+    iso.web.route(&format!("{issuer}/certs"), |_| json_answer(200, json!({"keys": []})));
+    let mut azure_ad = json!({"Authority": issuer, "ClientId": "shop api",
+        "ClientCredentials": [{"SourceType": "ClientSecret", "ClientSecret": "p@ss:w/rd"}]});
+    if let Some(method) = configured {
+        azure_ad["TokenEndpointAuthMethod"] = json!(method);
+    }
+    let config = IdentityConfig::from_json(&json!({"AzureAd": azure_ad}).to_string()).unwrap();
+    block_on(iso.acquirer(&config).token_for_app(&TokenRequest::new(["orders"]))).unwrap();
+    iso.web.token_requests().remove(0)
+}
+
+#[test]
+fn client_authentication_follows_the_servers_discovery_document_or_the_configuration() {
+    // RFC 6749 §2.3.1 and Appendix B: id and secret form-urlencoded, joined by ":", base64.
+    let basic = format!("Basic {}", STANDARD.encode("shop+api:p%40ss%3Aw%2Frd"));
+    let in_header = |seen: &Seen| {
+        seen.header("authorization").as_deref() == Some(basic.as_str())
+            && !seen.form().contains_key("client_secret")
+    };
+    let in_form = |seen: &Seen| {
+        seen.header("authorization").is_none()
+            && seen.form().get("client_secret").map(String::as_str) == Some("p@ss:w/rd")
+            && seen.form().get("client_id").map(String::as_str) == Some("shop api")
+    };
+    // Both listed: Basic, which RFC 6749 says clients SHOULD prefer.
+    let both = json!(["client_secret_post", "client_secret_basic", "private_key_jwt"]);
+    assert!(in_header(&client_credentials_request(Some(both.clone()), None)));
+    // Only the form listed (a server that registered no Basic clients).
+    assert!(in_form(&client_credentials_request(Some(json!(["client_secret_post"])), None)));
+    // Configured wins over the document.
+    assert!(in_form(&client_credentials_request(Some(both), Some("client_secret_post"))));
+    assert!(in_header(&client_credentials_request(
+        Some(json!(["client_secret_post"])),
+        Some("client_secret_basic")
+    )));
+}
+
+#[test]
+fn a_configured_authentication_method_must_fit_the_credential_and_be_known() {
+    let section = |extra: Value| {
+        let mut azure_ad = json!({"Authority": "https://idp.example", "ClientId": "api",
+            "ClientCredentials": [{"SourceType": "ClientSecret", "ClientSecret": "s"}]});
+        for (k, v) in extra.as_object().unwrap() {
+            azure_ad[k] = v.clone();
+        }
+        AcquisitionOptions::from_config(
+            &IdentityConfig::from_json(&json!({"AzureAd": azure_ad}).to_string()).unwrap(),
+        )
+    };
+    for bad in ["private_key_jwt", "client_secret_jwt", "basic"] {
+        let err = section(json!({"TokenEndpointAuthMethod": bad})).unwrap_err();
+        assert_eq!(err.field, "AzureAd.TokenEndpointAuthMethod", "{bad}");
+    }
+    assert!(section(json!({"TokenEndpointAuthMethod": "client_secret_basic"})).is_ok());
 }
 
 #[test]

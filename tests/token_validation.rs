@@ -52,6 +52,12 @@ fn rs256(claims: &Value) -> String {
     TestSigner::Rsa.sign("rsa", claims)
 }
 
+/// An RFC 9068 access token (header `typ: at+jwt`), as the Generic preset requires by default.
+fn at_jwt(claims: &Value) -> String {
+    TestSigner::Rsa
+        .sign_with_header(&json!({"alg": "RS256", "kid": "rsa", "typ": "at+jwt"}), claims)
+}
+
 #[test]
 fn accepts_an_entra_v2_token_with_each_allowed_key_type() {
     let api = api(json!({}));
@@ -196,9 +202,9 @@ fn an_entra_key_bound_to_an_issuer_verifies_that_tenants_v1_and_v2_tokens_only()
 fn a_generic_oidc_authority_accepts_exactly_its_discovered_issuer() {
     let api = generic_api(json!({"AllowWebApiToBeAuthorizedByACL": true}));
     let claims = shop_claims(json!({}));
-    assert!(api.check(&rs256(&claims)).is_ok());
+    assert!(api.check(&at_jwt(&claims)).is_ok());
     let other = with(claims, json!({"iss": "https://idp.example/realms/other"}));
-    assert_eq!(api.check(&rs256(&other)).unwrap_err(), ValidationError::InvalidIssuer);
+    assert_eq!(api.check(&at_jwt(&other)).unwrap_err(), ValidationError::InvalidIssuer);
 }
 
 #[test]
@@ -623,13 +629,13 @@ fn generic_providers_scopes_count_from_scope_and_scp_arrays() {
         ("scope", shop_claims(json!({"scope": "orders.read profile"}))),
         ("scp array", shop_claims(json!({"scp": ["orders.read", "profile"]}))),
     ] {
-        let token = api.check(&rs256(&claims)).unwrap_or_else(|e| panic!("{shape}: {e}"));
+        let token = api.check(&at_jwt(&claims)).unwrap_or_else(|e| panic!("{shape}: {e}"));
         assert!(token.require_scope(&["orders.read"]).is_ok(), "{shape}");
         assert!(token.require_scope(&["orders.write"]).is_err(), "{shape}");
         assert!(!token.is_app_only(), "{shape}");
     }
     assert_eq!(
-        api.check(&rs256(&shop_claims(json!({"scp": [5]})))).unwrap_err(),
+        api.check(&at_jwt(&shop_claims(json!({"scp": [5]})))).unwrap_err(),
         ValidationError::NoScopeOrRole,
         "non-string array members are not scopes"
     );
@@ -651,8 +657,16 @@ fn valid_types_can_require_rfc_9068_access_tokens() {
     for typ in [Some("JWT"), Some("id_token+jwt"), None] {
         assert_eq!(api.check(&with_typ(typ)).unwrap_err(), ValidationError::InvalidType, "{typ:?}");
     }
-    // Without ValidTypes any typ is accepted, as before.
-    assert!(generic_api(json!({})).check(&with_typ(Some("JWT"))).is_ok());
+    // Without ValidTypes the Generic preset (RFC 9068 §4: the resource server MUST check `typ`)
+    // still requires `at+jwt`; a preset whose provider issues other types accepts any.
+    let generic = generic_api(json!({}));
+    assert_eq!(generic.check(&with_typ(Some("JWT"))).unwrap_err(), ValidationError::InvalidType);
+    assert!(generic.check(&with_typ(Some("at+jwt"))).is_ok());
+    let keycloak = generic_api(json!({"Provider": "Keycloak"}));
+    let bearer = with(claims, json!({"typ": "Bearer"}));
+    let token = TestSigner::Rsa
+        .sign_with_header(&json!({"alg": "RS256", "kid": "rsa", "typ": "JWT"}), &bearer);
+    assert!(keycloak.check(&token).is_ok());
 }
 
 #[test]

@@ -111,6 +111,14 @@ async fn every_entra_token_shape_gets_the_microsoft_identity_web_verdict_with_we
     assert!(failures.is_empty(), "{} cells differ:\n{}", failures.len(), failures.join("\n"));
 }
 
+#[wasm_bindgen_test]
+async fn every_providers_token_shapes_get_their_verdict_under_its_preset_with_webcrypto() {
+    // The table of tests/provider_fidelity.rs: Auth0, Okta, Keycloak, Cognito, Cloudflare Access
+    // and RFC 9068 shapes, signed and verified with crypto.subtle.
+    let failures = support::providers::run_table(Rc::new(verifier())).await;
+    assert!(failures.is_empty(), "{} cells differ:\n{}", failures.len(), failures.join("\n"));
+}
+
 // The `Crypto` checks shared with the pure-Rust backend (`tests/crypto_backend.rs`).
 
 #[wasm_bindgen_test]

@@ -115,6 +115,9 @@ pub enum AcquisitionError {
     Configuration(&'static str),
     /// No long-running session is stored under that key (never started, ended, or expired).
     SessionNotFound,
+    /// The caller's token is an application's own (client credentials): there is no user to
+    /// act for, so it is never sent through On-Behalf-Of or token exchange.
+    AppOnlyCaller,
 }
 
 impl fmt::Display for AcquisitionError {
@@ -193,6 +196,7 @@ impl AcquisitionError {
             AcquisitionError::Rejected(_) => "token_request_rejected",
             AcquisitionError::Configuration(_) => "token_acquisition_misconfigured",
             AcquisitionError::SessionNotFound => "session_not_found",
+            AcquisitionError::AppOnlyCaller => "app_only_caller",
         }
     }
 
@@ -214,6 +218,9 @@ impl AcquisitionError {
             AcquisitionError::Rejected(_) => "the identity provider refused the token request",
             AcquisitionError::Configuration(_) => "token acquisition is not configured correctly",
             AcquisitionError::SessionNotFound => "no session is stored under that key",
+            AcquisitionError::AppOnlyCaller => {
+                "an application's own token can't be used to act on a user's behalf"
+            }
         }
     }
 
@@ -231,6 +238,7 @@ impl AcquisitionError {
                 http::StatusCode::SERVICE_UNAVAILABLE
             }
             AcquisitionError::SessionNotFound => http::StatusCode::NOT_FOUND,
+            AcquisitionError::AppOnlyCaller => http::StatusCode::FORBIDDEN,
             AcquisitionError::InvalidClient(_)
             | AcquisitionError::Rejected(_)
             | AcquisitionError::Configuration(_) => http::StatusCode::INTERNAL_SERVER_ERROR,

@@ -216,9 +216,19 @@ impl TokenAcquirer {
             }
             (Subject::Session { .. }, None) => return Err(AcquisitionError::SessionNotFound),
         };
-        let endpoint = inner.endpoint(plan.tenant.as_deref()).await?;
+        let (endpoint, discovered) = inner.endpoint(plan.tenant.as_deref()).await?;
+        let auth = match &inner.options.credential {
+            Some(credential) => Some(client_auth::choose(
+                inner.options.auth_method,
+                credential,
+                inner.options.provider,
+                discovered.as_ref().map(|d| d.auth_methods()).as_ref(),
+            )?),
+            None => None,
+        };
         let call = TokenCall {
             endpoint: &endpoint,
+            auth,
             grant,
             scope: &plan.scope,
             claims: claims::merge(plan.claims.as_deref(), &inner.options.client_capabilities),

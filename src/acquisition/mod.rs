@@ -9,6 +9,7 @@
 //! | the flow: memory → single flight → store → provider → store write; refresh, back-off | `acquisition/flow.rs` |
 //! | long-running sessions | `acquisition/session.rs` |
 //! | each grant's form (OBO, RFC 8693, client credentials, refresh token) | `acquisition/grants/` |
+//! | which client authentication method a request uses (configured or discovered) | `acquisition/client_auth.rs` |
 //! | client authentication, `claims`, the POST and its one retry | `acquisition/token_endpoint.rs` |
 //! | the signed client assertion | `acquisition/client_assertion.rs` |
 //! | reading the provider's answer | `acquisition/response.rs` |
@@ -22,6 +23,7 @@
 
 pub mod claims;
 pub mod client_assertion;
+pub mod client_auth;
 pub mod credential;
 pub mod error;
 mod flow;
@@ -49,6 +51,7 @@ use crate::validation::keys::KeySourcePolicy;
 const DISCOVERY_MAX_AGE: Duration = Duration::from_secs(12 * 3600);
 /// Least time between two discovery fetches that acquisition causes.
 const DISCOVERY_COOLDOWN: Duration = Duration::from_secs(30);
+pub use client_auth::ClientAuthMethod;
 pub use credential::{Certificate, ClientAssertionProvider, ClientCredential};
 pub use error::{AcquisitionError, IdentityError, ProviderFailure};
 use grants::Grant;

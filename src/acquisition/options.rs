@@ -3,9 +3,11 @@
 
 use std::time::Duration;
 
+use super::client_auth::ClientAuthMethod;
 use super::credential::ClientCredential;
 use crate::cache::CacheOptions;
 use crate::config::{Authority, ConfigError, Secret};
+use crate::validation::provider::Provider;
 
 /// How a user's token is exchanged for a downstream token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +25,12 @@ pub struct AcquisitionOptions {
     pub client_id: String,
     /// The authority tokens are requested from.
     pub authority: Authority,
+    /// Whose token shapes (an app-only caller is never exchanged; Entra keeps its client
+    /// authentication).
+    pub provider: Provider,
+    /// The configured client authentication method; otherwise chosen per request
+    /// ([`ClientAuthMethod`]).
+    pub auth_method: Option<ClientAuthMethod>,
     /// An explicit token endpoint; otherwise Entra's is derived and a generic authority's is
     /// read from discovery.
     pub token_endpoint: Option<String>,

@@ -4,6 +4,7 @@
 //! authority's from the discovery document validation shares).
 
 use super::*;
+use crate::validation::keys::KeySnapshot;
 
 /// What the grant of one acquisition needs, owned so it can outlive the request (single flight,
 /// background refresh).
@@ -46,6 +47,16 @@ impl Plan {
     }
 }
 
+/// The discovery document a token endpoint was read from.
+pub(super) struct Discovered(Rc<KeySnapshot>);
+
+impl Discovered {
+    /// Its `token_endpoint_auth_methods_supported`.
+    pub(super) fn auth_methods(&self) -> client_auth::Discovered<'_> {
+        client_auth::Discovered { methods: self.0.token_endpoint_auth_methods.as_deref() }
+    }
+}
+
 impl Inner {
     /// The authority as it enters cache keys, for `tenant` when the app is multi-tenant: known
     /// without any network request (for a generic authority, its issuer URL, since its token
@@ -66,10 +77,15 @@ impl Inner {
         }
     }
 
-    /// The token endpoint to ask, for `tenant` when the app is multi-tenant.
-    pub(super) async fn endpoint(&self, tenant: Option<&str>) -> Result<String, AcquisitionError> {
+    /// The token endpoint to ask, for `tenant` when the app is multi-tenant, and the client
+    /// authentication methods its discovery document lists (`None` where no document was read:
+    /// Entra, an explicit `TokenEndpoint`).
+    pub(super) async fn endpoint(
+        &self,
+        tenant: Option<&str>,
+    ) -> Result<(String, Option<Discovered>), AcquisitionError> {
         if let Some(endpoint) = &self.options.token_endpoint {
-            return Ok(endpoint.clone());
+            return Ok((endpoint.clone(), None));
         }
         match &self.options.authority {
             Authority::Entra { instance, tenant: configured, .. } => {
@@ -77,16 +93,23 @@ impl Inner {
                     (TenantSpec::Multi(_), Some(t)) => t,
                     (spec, _) => spec.as_str(),
                 };
-                Ok(format!("{instance}{tenant}/oauth2/v2.0/token"))
+                Ok((format!("{instance}{tenant}/oauth2/v2.0/token"), None))
             }
-            Authority::Oidc { .. } => self.discover_endpoint().await,
+            Authority::Oidc { .. } => {
+                let snapshot = self.discover().await?;
+                let endpoint = snapshot.token_endpoint.clone().filter(|url| is_metadata_url(url));
+                let endpoint = endpoint.ok_or(AcquisitionError::ProviderUnavailable(
+                    ProviderFailure::NoTokenEndpoint,
+                ))?;
+                Ok((endpoint, Some(Discovered(snapshot))))
+            }
         }
     }
 
-    /// A generic authority's token endpoint, from its discovery document: the same document,
-    /// fetched once per isolate and kept in the shared store, that token validation reads
+    /// A generic authority's discovery document: the same document, fetched once per isolate
+    /// and kept in the shared store, that token validation reads
     /// ([`Platform::key_source`](crate::Platform)), so a cold isolate needs no request for it.
-    pub(super) async fn discover_endpoint(&self) -> Result<String, AcquisitionError> {
+    async fn discover(&self) -> Result<Rc<KeySnapshot>, AcquisitionError> {
         let unavailable = AcquisitionError::ProviderUnavailable(ProviderFailure::NoTokenEndpoint);
         let source = self.platform.key_source(KeySourcePolicy::for_authority(
             &self.options.authority,
@@ -94,8 +117,7 @@ impl Inner {
             DISCOVERY_COOLDOWN,
             self.options.timeout,
         ));
-        let snapshot = source.current().await.map_err(|_| unavailable.clone())?;
-        snapshot.token_endpoint.clone().filter(|url| is_metadata_url(url)).ok_or(unavailable)
+        source.current().await.map_err(|_| unavailable)
     }
 }
 
@@ -105,6 +127,11 @@ impl TokenAcquirer {
         user: &ValidatedToken,
         request: &TokenRequest,
     ) -> Result<Plan, AcquisitionError> {
+        // An application's own token is never exchanged as if a user had called: the provider
+        // would issue a downstream token in the app's name that looks delegated.
+        if user.is_app_only() {
+            return Err(AcquisitionError::AppOnlyCaller);
+        }
         // Only a hash of the incoming token enters the key (computed once per validated
         // token, so a repeat caller's OBO key costs no hashing); the token itself stays typed.
         let tenant = match &request.tenant {

@@ -6,6 +6,7 @@ use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
 use super::client_assertion;
+use super::client_auth::{self, ClientAuthMethod};
 use super::credential::{Certificate, ClientCredential};
 use super::error::{AcquisitionError, ProviderFailure};
 use super::grants::{form_encode, Grant};
@@ -22,6 +23,8 @@ pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-
 /// What one token request asks for.
 pub(crate) struct TokenCall<'a> {
     pub endpoint: &'a str,
+    /// How the client authenticates (`None` without a credential: the request fails).
+    pub auth: Option<ClientAuthMethod>,
     pub grant: Grant<'a>,
     pub scope: &'a str,
     /// The `claims` parameter (capabilities and challenge, merged).
@@ -115,11 +118,18 @@ async fn attempt(
     call: &TokenCall<'_>,
     timeout: Duration,
 ) -> Result<TokenResponse, Retryable> {
-    let form = form(client, call).await.map_err(Retryable::No)?;
+    let (form, basic) = form(client, call).await.map_err(Retryable::No)?;
     let mut builder = http::Request::post(call.endpoint)
         .extension(ResponseLimit(MAX_TOKEN_RESPONSE_BYTES))
         .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(http::header::ACCEPT, "application/json");
+    if let Some(authorization) = basic {
+        let mut value = http::HeaderValue::from_str(&authorization).map_err(|_| {
+            Retryable::No(AcquisitionError::Configuration("the client secret can't be sent"))
+        })?;
+        value.set_sensitive(true);
+        builder = builder.header(http::header::AUTHORIZATION, value);
+    }
     if let Some(id) = call.correlation_id {
         builder = builder.header("client-request-id", id);
     }
@@ -164,19 +174,32 @@ async fn attempt(
     }
 }
 
-/// The whole form: grant parameters, `client_id`, the client credential, and `claims`.
-async fn form(client: &Client<'_>, call: &TokenCall<'_>) -> Result<String, AcquisitionError> {
+/// The whole form: grant parameters, `client_id`, the client credential, and `claims`; and,
+/// for `client_secret_basic`, the `Authorization` header that carries the credential instead.
+async fn form(
+    client: &Client<'_>,
+    call: &TokenCall<'_>,
+) -> Result<(String, Option<String>), AcquisitionError> {
     let mut params = call.grant.params(call.scope);
-    params.push(("client_id", client.options.client_id.clone()));
+    let mut basic = None;
+    let no_credential = AcquisitionError::Configuration(
+        "no client credential is configured (AzureAd.ClientCredentials or a client secret)",
+    );
+    let auth = call.auth.ok_or_else(|| no_credential.clone())?;
+    if auth != ClientAuthMethod::ClientSecretBasic {
+        params.push(("client_id", client.options.client_id.clone()));
+    }
     match &client.options.credential {
-        None => {
-            return Err(AcquisitionError::Configuration(
-                "no client credential is configured (AzureAd.ClientCredentials or a client secret)",
-            ))
-        }
-        Some(ClientCredential::Secret(secret)) => {
-            params.push(("client_secret", secret.expose().to_owned()));
-        }
+        None => return Err(no_credential),
+        Some(ClientCredential::Secret(secret)) => match auth {
+            ClientAuthMethod::ClientSecretBasic => {
+                basic = Some(client_auth::basic_authorization(
+                    &client.options.client_id,
+                    secret.expose(),
+                ));
+            }
+            _ => params.push(("client_secret", secret.expose().to_owned())),
+        },
         Some(ClientCredential::SignedAssertion(assertion)) => {
             params.push(("client_assertion_type", CLIENT_ASSERTION_TYPE.to_owned()));
             params.push(("client_assertion", assertion.expose().to_owned()));
@@ -208,5 +231,5 @@ async fn form(client: &Client<'_>, call: &TokenCall<'_>) -> Result<String, Acqui
     if let Some(claims) = &call.claims {
         params.push(("claims", claims.clone()));
     }
-    Ok(form_encode(&params))
+    Ok((form_encode(&params), basic))
 }

@@ -30,6 +30,7 @@ use serde::Deserialize;
 mod resolve;
 
 use crate::jose::Algorithm;
+use crate::validation::provider::Provider;
 
 /// The public-cloud Entra instance, used when `Instance` is not set.
 pub const DEFAULT_INSTANCE: &str = "https://login.microsoftonline.com/";
@@ -258,9 +259,16 @@ pub struct AzureAdConfig {
     /// multi-tenant apps.
     #[serde(default)]
     pub tenant_id: Option<String>,
-    /// Any OpenID Connect issuer URL, for providers other than Entra ID.
+    /// Any OpenID Connect issuer URL, for providers other than Entra ID (for
+    /// `CloudflareAccess`: the team domain, `https://<team>.cloudflareaccess.com`).
     #[serde(default)]
     pub authority: Option<String>,
+    /// Whose token shapes are accepted: `Entra`, `Generic` (RFC 9068), `Auth0`, `Okta`,
+    /// `Keycloak`, `Cognito` or `CloudflareAccess` ([`Provider`](crate::Provider)): where scopes
+    /// and roles live, what makes a token app-only, what marks an ID token, the default
+    /// `ValidTypes`. Default: `Entra` with `TenantId`, `Generic` with `Authority`.
+    #[serde(default)]
+    pub provider: Option<String>,
     /// The application (client) id of this API.
     #[serde(default)]
     pub client_id: Option<String>,
@@ -316,6 +324,13 @@ pub struct AzureAdConfig {
     /// used for it. Entra's is derived from `Instance` and the tenant.
     #[serde(default)]
     pub token_endpoint: Option<String>,
+    /// How the client secret or assertion reaches the token endpoint: `client_secret_basic`
+    /// (HTTP Basic, RFC 6749 §2.3.1), `client_secret_post` (in the form) or `private_key_jwt`
+    /// (a signed assertion, RFC 7523). Default: Entra as it expects (`client_secret_post`, or an
+    /// assertion); any other authority as its discovery document's
+    /// `token_endpoint_auth_methods_supported` allows, `client_secret_basic` first.
+    #[serde(default)]
+    pub token_endpoint_auth_method: Option<String>,
     /// How a user's token is exchanged: `JwtBearer` (the Entra on-behalf-of grant, the default
     /// with `TenantId`) or `TokenExchange` (RFC 8693, the default with `Authority`).
     #[serde(default)]
@@ -497,6 +512,8 @@ pub struct ValidationOptions {
     pub client_id: String,
     /// Whose tokens are accepted.
     pub authority: Authority,
+    /// Whose token shapes: scopes, roles, app-only and ID-token rules.
+    pub provider: Provider,
     /// Accepted `aud` values.
     pub audiences: Vec<String>,
     /// Entra without a configured `Audience`/`Audiences`: the audience follows the token's

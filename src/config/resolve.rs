@@ -17,7 +17,9 @@ use super::{
     CredentialDescription, DownstreamApiConfig, IdentityConfig, Secret, TenantSpec,
     ValidationOptions, DEFAULT_INSTANCE,
 };
-use crate::acquisition::{AcquisitionOptions, Certificate, ClientCredential, OnBehalfOfGrant};
+use crate::acquisition::{
+    AcquisitionOptions, Certificate, ClientAuthMethod, ClientCredential, OnBehalfOfGrant,
+};
 use crate::cache::CacheOptions;
 use crate::downstream::options::join_below;
 use crate::downstream::DownstreamApiOptions;
@@ -25,6 +27,7 @@ use crate::jose::Algorithm;
 use crate::platform::{AssertionAlgorithm, DEFAULT_MAX_RESPONSE_BYTES};
 use crate::secret::ClientSecret;
 use crate::validation::parse::DEFAULT_MAX_TOKEN_BYTES;
+use crate::validation::provider::Provider;
 
 const AZURE_AD: &str = "AzureAd";
 const TOKEN_CACHE: &str = "TokenCache";
@@ -146,6 +149,23 @@ impl AzureAdConfig {
             }
         };
 
+        let provider = match (self.provider.as_deref(), &authority) {
+            (None, Authority::Entra { .. }) => Provider::Entra,
+            (None, Authority::Oidc { .. }) => Provider::Generic,
+            (Some(name), _) => Provider::from_name(name).ok_or_else(|| {
+                ConfigError::new(
+                    "AzureAd.Provider",
+                    "must be Entra, Generic, Auth0, Okta, Keycloak, Cognito or CloudflareAccess",
+                )
+            })?,
+        };
+        if matches!(authority, Authority::Entra { .. }) && provider != Provider::Entra {
+            return Err(ConfigError::new(
+                "AzureAd.Provider",
+                "must be Entra with Instance and TenantId (set Authority for another provider)",
+            ));
+        }
+
         let audiences_by_token_version = self.audience.is_none()
             && self.audiences.is_none()
             && matches!(authority, Authority::Entra { .. });
@@ -213,7 +233,7 @@ impl AzureAdConfig {
         }
 
         let valid_types = match &self.valid_types {
-            None => None,
+            None => provider.default_valid_types(),
             Some(types) => {
                 let mut list = Vec::new();
                 for (i, t) in types.iter().enumerate() {
@@ -230,6 +250,7 @@ impl AzureAdConfig {
         Ok(ValidationOptions {
             client_id: client_id.to_owned(),
             authority,
+            provider,
             audiences,
             audiences_by_token_version,
             valid_types,
@@ -294,13 +315,34 @@ impl AcquisitionOptions {
                 ));
             }
         }
+        let credential = ClientCredential::from_config(&section.client_credentials, algorithm)?;
+        let auth_field = "AzureAd.TokenEndpointAuthMethod";
+        let auth_method = match section.token_endpoint_auth_method.as_deref() {
+            None => None,
+            Some(name) => Some(ClientAuthMethod::from_name(name).ok_or_else(|| {
+                ConfigError::new(
+                    auth_field,
+                    "must be client_secret_basic, client_secret_post or private_key_jwt",
+                )
+            })?),
+        };
+        if let (Some(method), Some(credential)) = (auth_method, &credential) {
+            if !method.fits(credential) {
+                return Err(ConfigError::new(
+                    auth_field,
+                    "does not fit ClientCredentials[0] (a secret is sent with client_secret_basic or client_secret_post, a certificate or assertion with private_key_jwt)",
+                ));
+            }
+        }
         let cache = &config.token_cache;
         Ok(AcquisitionOptions {
             client_id: validation.client_id,
             authority: validation.authority,
+            provider: validation.provider,
+            auth_method,
             token_endpoint,
             grant,
-            credential: ClientCredential::from_config(&section.client_credentials, algorithm)?,
+            credential,
             client_capabilities: section.client_capabilities.clone(),
             timeout: TOKEN_REQUEST_TIMEOUT_MS.millis(AZURE_AD, section.token_request_timeout_ms)?,
             cache: CacheOptions {

@@ -191,14 +191,16 @@ impl crate::AuthorizationHeaders for spin_sdk::http::IncomingRequest {
     /// Every `Authorization` value of the incoming request (spin-sdk's conversion into an
     /// `http::Request` keeps only the last of repeated headers, which would hide a second one).
     fn authorization(&self) -> Result<Vec<String>, crate::ValidationError> {
+        self.header_values("authorization")
+    }
+
+    fn header_values(&self, name: &str) -> Result<Vec<String>, crate::ValidationError> {
         self.headers()
-            .get("authorization")
+            .get(name)
             .into_iter()
             .map(String::from_utf8)
             .collect::<Result<_, _>>()
-            .map_err(|_| {
-                crate::ValidationError::InvalidRequest("the Authorization header is not ASCII")
-            })
+            .map_err(|_| crate::ValidationError::InvalidRequest("a credential header is not ASCII"))
     }
 }
 

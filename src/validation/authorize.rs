@@ -8,6 +8,7 @@ use std::sync::{Arc, OnceLock};
 use serde_json::{Map, Value};
 
 use super::claim_set::{ClaimSet, Loose};
+use super::provider::Provider;
 use crate::error::ValidationError;
 
 /// An incoming access token, kept for acquiring tokens on the caller's behalf. Its `Debug` and
@@ -98,6 +99,10 @@ struct Validated {
     claims: OnceLock<Map<String, Value>>,
     /// SHA-256 of the token, computed at most once: the key of tokens acquired on its behalf.
     hash: OnceLock<String>,
+    /// Whether the provider's rules judge it app-only (decided once, at validation).
+    app_only: bool,
+    /// The roles and app permissions the provider keeps outside `roles` (none for Entra).
+    extra_roles: Vec<String>,
 }
 
 impl fmt::Debug for ValidatedToken {
@@ -112,13 +117,25 @@ impl fmt::Debug for ValidatedToken {
 }
 
 impl ValidatedToken {
-    pub(crate) fn new(token: &str, read: ClaimSet, payload: Vec<u8>) -> Self {
+    /// A token that passed validation for an API whose client id is `client_id`, read by
+    /// `provider`'s rules.
+    pub(crate) fn new(
+        token: &str,
+        read: ClaimSet,
+        payload: Vec<u8>,
+        provider: Provider,
+        client_id: &str,
+    ) -> Self {
+        let app_only = provider.is_app_only(&read);
+        let extra_roles = provider.extra_roles(&read, app_only, client_id);
         ValidatedToken(Arc::new(Validated {
             token: BearerToken::new(token),
             read,
             payload,
             claims: OnceLock::new(),
             hash: OnceLock::new(),
+            app_only,
+            extra_roles,
         }))
     }
 
@@ -184,39 +201,40 @@ impl ValidatedToken {
         }
     }
 
-    /// The delegated scopes: Entra's `scp` (space-separated), an `scp` array (some providers),
-    /// and the `scope` claim of RFC 8693 and RFC 9068 (space-separated).
+    /// The delegated scopes: Entra's `scp` (space-separated), an `scp` array (Okta), and the
+    /// `scope` claim of RFC 8693 and RFC 9068 (space-separated). None for an
+    /// [app-only](Self::is_app_only) token: what an application holds as itself is an app
+    /// permission (see [`roles`](Self::roles)), never a delegated scope.
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
         let read = &self.0.read;
+        let delegated = !self.0.app_only;
         let scp_array = read.scp.iter().flat_map(Loose::strings);
-        words(&read.scp).chain(scp_array).chain(words(&read.scope))
+        words(&read.scp).chain(scp_array).chain(words(&read.scope)).filter(move |_| delegated)
     }
 
-    /// The app roles (`roles`, an array of strings).
+    /// The app roles and permissions: `roles` (an array of strings), and where the provider
+    /// keeps others ([`Provider`]): Auth0's `permissions`, Okta's `groups`, Keycloak's realm
+    /// and client roles, Cognito's `cognito:groups`; and for an app-only token of a provider
+    /// that grants applications scopes (Auth0, Okta, Cognito, RFC 9068), those scopes.
     pub fn roles(&self) -> impl Iterator<Item = &str> {
-        self.0.read.roles.iter().flat_map(Loose::strings)
+        let claim = self.0.read.roles.iter().flat_map(Loose::strings);
+        claim.chain(self.0.extra_roles.iter().map(String::as_str))
     }
 
     /// Whether the token was issued to an application acting as itself (client credentials),
-    /// not to an application acting for a user, decided as Entra marks it:
+    /// not to an application acting for a user, decided by the configured provider's rules
+    /// (`AzureAd.Provider`; the table is in the README). For Entra:
     ///
     /// * `idtyp` (Entra's optional claim, present in app-only tokens of APIs that ask for it):
     ///   `app` is app-only, `user` is delegated;
     /// * otherwise, Entra's documented rule for tokens without `idtyp`: `oid` equals `sub` and
-    ///   there is no `scp` (a user's token has the user's `oid` and a pairwise `sub`);
-    /// * for providers without `oid`: no `scp`.
+    ///   there is no `scp` (a user's token has the user's `oid` and a pairwise `sub`).
+    ///
+    /// For RFC 9068 issuers (`Generic`): `sub` equals `client_id` (§2.2), or there is no `sub`.
+    /// An app-only token never satisfies a delegated [`Requirement::Scope`] and is never sent
+    /// through On-Behalf-Of or token exchange.
     pub fn is_app_only(&self) -> bool {
-        match ClaimSet::str_of(&self.0.read.idtyp) {
-            Some("app") => return true,
-            Some("user") => return false,
-            _ => {}
-        }
-        let no_scopes = self.scopes().next().is_none();
-        match (self.object_id(), self.subject()) {
-            (Some(oid), Some(sub)) => no_scopes && oid == sub,
-            (Some(_), None) => false,
-            (None, _) => no_scopes,
-        }
+        self.0.app_only
     }
 
     /// `Ok` if the token has at least one of `scopes` (like `[RequiredScope]`).

@@ -52,15 +52,28 @@ fn not_token68() -> ValidationError {
 pub trait AuthorizationHeaders {
     /// Every value of the `Authorization` header, in order (several are refused with a 400).
     fn authorization(&self) -> Result<Vec<String>, ValidationError>;
+
+    /// Every value of the header `name` (lower case): Cloudflare Access's
+    /// `cf-access-jwt-assertion` and the `cookie` its `CF_Authorization` token may come in.
+    /// The default has none, so a host type that does not implement it is read for
+    /// `Authorization` only.
+    fn header_values(&self, name: &str) -> Result<Vec<String>, ValidationError> {
+        let _ = name;
+        Ok(Vec::new())
+    }
 }
 
 impl AuthorizationHeaders for http::HeaderMap {
     fn authorization(&self) -> Result<Vec<String>, ValidationError> {
-        self.get_all(http::header::AUTHORIZATION)
+        self.header_values("authorization")
+    }
+
+    fn header_values(&self, name: &str) -> Result<Vec<String>, ValidationError> {
+        self.get_all(name)
             .iter()
             .map(|v| v.to_str().map(str::to_owned))
             .collect::<Result<_, _>>()
-            .map_err(|_| ValidationError::InvalidRequest("the Authorization header is not ASCII"))
+            .map_err(|_| ValidationError::InvalidRequest("a credential header is not ASCII"))
     }
 }
 
@@ -68,12 +81,51 @@ impl<B> AuthorizationHeaders for http::Request<B> {
     fn authorization(&self) -> Result<Vec<String>, ValidationError> {
         self.headers().authorization()
     }
+
+    fn header_values(&self, name: &str) -> Result<Vec<String>, ValidationError> {
+        self.headers().header_values(name)
+    }
 }
 
 impl AuthorizationHeaders for http::request::Parts {
     fn authorization(&self) -> Result<Vec<String>, ValidationError> {
         self.headers.authorization()
     }
+
+    fn header_values(&self, name: &str) -> Result<Vec<String>, ValidationError> {
+        self.headers.header_values(name)
+    }
+}
+
+/// The header Cloudflare Access puts its application token in, on every request it lets through
+/// to the origin.
+pub const ACCESS_ASSERTION_HEADER: &str = "cf-access-jwt-assertion";
+
+/// The cookie Cloudflare Access sets in the browser, holding the same token.
+pub const ACCESS_COOKIE: &str = "CF_Authorization";
+
+/// Cloudflare Access's token of `request`: the `Cf-Access-Jwt-Assertion` header, else the
+/// `CF_Authorization` cookie; `None` when neither is there (then `Authorization: Bearer` is
+/// read, for a client that sends the token itself). Two assertion headers are a 400.
+pub(crate) fn access_assertion(
+    request: &(impl AuthorizationHeaders + ?Sized),
+) -> Result<Option<String>, ValidationError> {
+    let mut headers = request.header_values(ACCESS_ASSERTION_HEADER)?;
+    match headers.len() {
+        0 => {}
+        1 => return Ok(headers.pop()),
+        _ => return Err(ValidationError::InvalidRequest("more than one Access assertion header")),
+    }
+    for cookies in request.header_values("cookie")? {
+        for pair in cookies.split(';') {
+            if let Some((name, value)) = pair.trim().split_once('=') {
+                if name == ACCESS_COOKIE {
+                    return Ok(Some(value.to_owned()));
+                }
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// RFC 7235 token68: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.

@@ -309,6 +309,44 @@ pub(crate) struct ClaimSet {
     pub(crate) nonce: bool,
     pub(crate) at_hash: bool,
     pub(crate) c_hash: bool,
+    // What other providers mark their tokens with (see `provider.rs`); absent from Entra's.
+    /// RFC 9068 / RFC 8693 `client_id` (also Cognito's and Keycloak's service accounts).
+    pub(crate) client_id: Option<Loose>,
+    /// Keycloak's older spelling of the service account's client (`clientId`).
+    pub(crate) client_id_legacy: bool,
+    /// Auth0's grant type (`client-credentials`).
+    pub(crate) gty: Option<Loose>,
+    /// Okta's client id.
+    pub(crate) cid: Option<Loose>,
+    /// Auth0's RBAC permissions (an array).
+    pub(crate) permissions: Option<Loose>,
+    /// Okta's groups (an array).
+    pub(crate) groups: Option<Loose>,
+    /// Cognito's `cognito:groups` (an array).
+    pub(crate) cognito_groups: Option<Loose>,
+    /// Cognito's `username`: user tokens have it.
+    pub(crate) username: Option<Loose>,
+    /// Cognito's `token_use` (`access`, `id`).
+    pub(crate) token_use: Option<Loose>,
+    /// Cloudflare Access's `type` (`app`, `org`).
+    pub(crate) kind: Option<Loose>,
+    /// Cloudflare Access's service-token name: present only in service-token tokens.
+    pub(crate) common_name: Option<Loose>,
+    /// Keycloak's `preferred_username` (`service-account-…` for service accounts).
+    pub(crate) preferred_username: Option<Loose>,
+    /// Keycloak's `realm_access.roles`.
+    pub(crate) realm_roles: Vec<String>,
+    /// Keycloak's `resource_access`: each client's `roles`.
+    pub(crate) client_roles: Vec<(String, Vec<String>)>,
+}
+
+/// The strings of `{"roles": [...]}` (Keycloak's `realm_access` and each `resource_access` entry).
+fn role_names(value: &Value) -> Vec<String> {
+    value
+        .get("roles")
+        .and_then(Value::as_array)
+        .map(|roles| roles.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .unwrap_or_default()
 }
 
 impl ClaimSet {
@@ -346,11 +384,38 @@ impl<'de> Deserialize<'de> for ClaimSet {
                         "typ" => &mut c.typ,
                         "azp" => &mut c.azp,
                         "appid" => &mut c.appid,
+                        "client_id" => &mut c.client_id,
+                        "gty" => &mut c.gty,
+                        "cid" => &mut c.cid,
+                        "permissions" => &mut c.permissions,
+                        "groups" => &mut c.groups,
+                        "cognito:groups" => &mut c.cognito_groups,
+                        "username" => &mut c.username,
+                        "token_use" => &mut c.token_use,
+                        "type" => &mut c.kind,
+                        "common_name" => &mut c.common_name,
+                        "preferred_username" => &mut c.preferred_username,
+                        "realm_access" => {
+                            let value: Value = access.next_value()?;
+                            c.realm_roles = role_names(&value);
+                            return Ok(());
+                        }
+                        "resource_access" => {
+                            let value: Value = access.next_value()?;
+                            if let Value::Object(clients) = &value {
+                                c.client_roles = clients
+                                    .iter()
+                                    .map(|(client, v)| (client.clone(), role_names(v)))
+                                    .collect();
+                            }
+                            return Ok(());
+                        }
                         _ => {
                             match name {
                                 "nonce" => c.nonce = true,
                                 "at_hash" => c.at_hash = true,
                                 "c_hash" => c.c_hash = true,
+                                "clientId" => c.client_id_legacy = true,
                                 _ => {}
                             }
                             access.next_value::<Skip>()?;

@@ -1,6 +1,7 @@
 //! The registered and Entra claims of a token whose signature has verified: lifetime (`exp`,
-//! `nbf`, `iat` with clock skew), that it is an access token (not an ID token), issuer (exact,
-//! Entra v1/v2, multi-tenant, per-key `issuer`), audience and tenant.
+//! `nbf`, `iat` with clock skew), that it is an access token (not an ID token, by the
+//! provider's marks in [`Provider::check_access_token`](super::provider::Provider)), issuer
+//! (exact, Entra v1/v2, multi-tenant, per-key `issuer`), audience and tenant.
 //!
 //! The Entra rules are Microsoft.IdentityModel's and Microsoft.Identity.Web's: the issuer as
 //! `AadIssuerValidator` checks it, the signing key's issuer as `ValidateIssuerSigningKey` does,
@@ -35,7 +36,7 @@ pub(crate) fn check(
     now_ms: u64,
 ) -> Result<(), ValidationError> {
     check_lifetime(claims, options.clock_skew.as_secs(), now_ms)?;
-    check_access_token(claims, options)?;
+    options.provider.check_access_token(claims)?;
     let issuer = string_claim(&claims.iss, "iss")?.ok_or(ValidationError::InvalidIssuer)?;
     let tenant = string_claim(&claims.tid, "tid")?;
     check_issuer(issuer, tenant, options, issuers)?;
@@ -66,29 +67,6 @@ fn is_v2_issuer(issuer: &str) -> bool {
 /// (Microsoft.IdentityModel's `AadIssuerValidator.IsValidIssuer`).
 fn names_issuer(template: &str, tid: &str, issuer: &str) -> bool {
     template.replace(TENANT_PLACEHOLDER, tid) == issuer
-}
-
-/// An ID token (or anything else that is not an access token) is refused, whatever its
-/// audience, scopes or roles: an ID token for this app carries `aud` = the client id, and
-/// `roles` when the user was assigned app roles.
-///
-/// * Any authority: `at_hash` and `c_hash` exist only in ID tokens (OpenID Connect Core §3.1.3.6,
-///   §3.3.2.11), and Keycloak marks its ID tokens with a `typ` claim of `ID`.
-/// * Entra: ID tokens also carry `nonce`, and never the client claim every Entra access token has
-///   (`azp` in v2.0, `appid` in v1.0).
-fn check_access_token(
-    claims: &ClaimSet,
-    options: &ValidationOptions,
-) -> Result<(), ValidationError> {
-    if claims.at_hash || claims.c_hash || ClaimSet::str_of(&claims.typ) == Some("ID") {
-        return Err(ValidationError::NotAnAccessToken);
-    }
-    if matches!(options.authority, Authority::Entra { .. })
-        && (claims.nonce || !(claims.azp.is_some() || claims.appid.is_some()))
-    {
-        return Err(ValidationError::NotAnAccessToken);
-    }
-    Ok(())
 }
 
 fn string_claim<'a>(
@@ -234,7 +212,13 @@ fn check_audience(claims: &ClaimSet, options: &ValidationOptions) -> Result<(), 
         &options.audiences
     };
     let matches = |a: &str| accepted.iter().any(|x| x == a);
-    match &claims.aud {
+    // Cognito's access tokens have no `aud`: the app client they were issued to is `client_id`
+    // (AWS: "verify that the client_id claim matches the app client ID").
+    let aud = match &claims.aud {
+        None if options.provider.audience_in_client_id() => &claims.client_id,
+        aud => aud,
+    };
+    match aud {
         Some(Loose::Str(aud)) if matches(aud) => Ok(()),
         Some(Loose::Str(_)) | None => Err(ValidationError::InvalidAudience),
         Some(Loose::List(list)) => {

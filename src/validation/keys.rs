@@ -32,12 +32,13 @@ use crate::platform::{
     SignatureVerifier, VerifyingKey,
 };
 use crate::validation::jwk::{Algorithm, Jwk, JwkSet, MAX_JWKS_BYTES};
+use crate::validation::provider::Provider;
 
 /// Largest discovery document accepted, in bytes.
 pub const MAX_DISCOVERY_BYTES: usize = 256 * 1024;
 
 /// Version tag of the shared-store entry format; entries of another version are ignored.
-const STORE_FORMAT: u64 = 2;
+const STORE_FORMAT: u64 = 3;
 
 /// How far in the future a fetch time read from the store may be (isolates' clocks differ).
 const MAX_STORE_CLOCK_SKEW_MS: u64 = 60_000;
@@ -60,6 +61,9 @@ pub struct KeySourcePolicy {
     /// same time as the discovery document, saving a round trip on a cold isolate, and used only
     /// if the document names exactly this URL as its `jwks_uri`.
     pub expected_jwks_uri: Option<String>,
+    /// For an issuer that publishes keys but no discovery document (Cloudflare Access): its
+    /// issuer, with `metadata_url` the key set itself.
+    pub issuer_without_discovery: Option<String>,
 }
 
 impl KeySourcePolicy {
@@ -77,7 +81,20 @@ impl KeySourcePolicy {
             cooldown,
             timeout,
             expected_jwks_uri: authority.expected_jwks_uri(),
+            issuer_without_discovery: None,
         }
+    }
+
+    /// The policy adjusted for `provider`: Cloudflare Access publishes its keys at
+    /// `{team domain}/cdn-cgi/access/certs` and no discovery document; its issuer is the team
+    /// domain.
+    pub fn for_provider(mut self, authority: &Authority, provider: Provider) -> Self {
+        if let (Provider::CloudflareAccess, Authority::Oidc { issuer_url }) = (provider, authority)
+        {
+            self.metadata_url = format!("{issuer_url}/cdn-cgi/access/certs");
+            self.issuer_without_discovery = Some(issuer_url.clone());
+        }
+        self
     }
 }
 
@@ -118,6 +135,9 @@ pub struct KeySnapshot {
     /// `token_endpoint` from the discovery document, if it has one (what token acquisition
     /// uses for a generic authority).
     pub token_endpoint: Option<String>,
+    /// `token_endpoint_auth_methods_supported` from the discovery document, if it has one
+    /// (OpenID Connect Discovery §3: absent means `client_secret_basic`).
+    pub token_endpoint_auth_methods: Option<Vec<String>>,
     /// The usable keys, in document order.
     pub keys: Vec<CachedKey>,
     /// When the documents were fetched from the issuer, in Unix milliseconds.
@@ -410,6 +430,16 @@ impl KeySource {
     /// advance (Entra), both are requested at once; the early key set counts only if the
     /// document names its URL, so the document stays the one authority on where the keys are.
     async fn fetch_documents(&self) -> Result<(Discovery, Vec<u8>), KeySourceError> {
+        if let Some(issuer) = &self.policy.issuer_without_discovery {
+            let jwks = self.get(&self.policy.metadata_url, MAX_JWKS_BYTES).await?;
+            let discovery = Discovery {
+                issuer: issuer.clone(),
+                jwks_uri: self.policy.metadata_url.clone(),
+                token_endpoint: None,
+                token_endpoint_auth_methods: None,
+            };
+            return Ok((discovery, jwks));
+        }
         let metadata = self.get(&self.policy.metadata_url, MAX_DISCOVERY_BYTES);
         let expected = self.policy.expected_jwks_uri.as_deref();
         let (document, early) = match expected {
@@ -517,6 +547,7 @@ fn snapshot(discovery: Discovery, set: JwkSet, fetched_at_ms: u64) -> KeySnapsho
     KeySnapshot {
         issuer: discovery.issuer,
         token_endpoint: discovery.token_endpoint,
+        token_endpoint_auth_methods: discovery.token_endpoint_auth_methods,
         keys: set.keys.into_iter().map(CachedKey::new).collect(),
         fetched_at_ms,
     }
@@ -531,7 +562,13 @@ pub struct Discovery {
     pub jwks_uri: String,
     /// `token_endpoint`, if present and usable (`https`, or `http` to a loopback host).
     pub token_endpoint: Option<String>,
+    /// `token_endpoint_auth_methods_supported`, if present (its string members, at most
+    /// [`MAX_AUTH_METHODS`]).
+    pub token_endpoint_auth_methods: Option<Vec<String>>,
 }
+
+/// The most `token_endpoint_auth_methods_supported` entries read (servers list four to six).
+pub const MAX_AUTH_METHODS: usize = 16;
 
 impl Discovery {
     /// Reads a discovery document; a missing `issuer` or unusable `jwks_uri` is an error.
@@ -558,11 +595,32 @@ impl Discovery {
             .and_then(Value::as_str)
             .filter(|url| is_metadata_url(url))
             .map(str::to_owned);
-        Ok(Discovery { issuer: issuer.to_owned(), jwks_uri: jwks_uri.to_owned(), token_endpoint })
+        let token_endpoint_auth_methods = value
+            .get("token_endpoint_auth_methods_supported")
+            .and_then(Value::as_array)
+            .map(|methods| {
+                methods
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .take(MAX_AUTH_METHODS)
+                    .map(str::to_owned)
+                    .collect()
+            });
+        Ok(Discovery {
+            issuer: issuer.to_owned(),
+            jwks_uri: jwks_uri.to_owned(),
+            token_endpoint,
+            token_endpoint_auth_methods,
+        })
     }
 
     fn to_json(&self) -> Value {
-        json!({"issuer": self.issuer, "jwks_uri": self.jwks_uri, "token_endpoint": self.token_endpoint})
+        json!({
+            "issuer": self.issuer,
+            "jwks_uri": self.jwks_uri,
+            "token_endpoint": self.token_endpoint,
+            "token_endpoint_auth_methods_supported": self.token_endpoint_auth_methods,
+        })
     }
 }
 

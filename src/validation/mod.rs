@@ -8,6 +8,7 @@
 //! | [`keys`] | discovery, the key set, its caches and rotation |
 //! | [`signature`] | one signature against one key |
 //! | [`claims`](self) | lifetime, issuer, audience, tenant |
+//! | [`provider`] | each provider's token shapes: app-only, ID tokens, scopes and roles |
 //! | [`authorize`] | scopes and app roles |
 //!
 //! [`TokenValidator::validate`] runs them in that order: cheap structural checks first, then the
@@ -20,6 +21,7 @@ mod claims;
 pub mod jwk;
 pub mod keys;
 pub mod parse;
+pub mod provider;
 pub mod signature;
 mod verified;
 
@@ -79,7 +81,8 @@ impl TokenValidator {
             options.key_set_max_age,
             options.key_refresh_cooldown,
             options.metadata_timeout,
-        );
+        )
+        .for_provider(&options.authority, options.provider);
         let keys = platform.key_source(policy);
         let verified = verified::VerifiedTokens::new(
             options.verified_cache_max_entries,
@@ -114,6 +117,11 @@ impl TokenValidator {
         &self,
         request: &impl bearer::AuthorizationHeaders,
     ) -> Result<ValidatedToken, ValidationError> {
+        if self.options.provider == provider::Provider::CloudflareAccess {
+            if let Some(assertion) = bearer::access_assertion(request)? {
+                return self.validate_bearer(&assertion).await;
+            }
+        }
         let values = request.authorization()?;
         let values: Vec<&str> = values.iter().map(String::as_str).collect();
         self.validate_bearer(bearer::bearer_value(&values)?).await
@@ -212,8 +220,17 @@ impl TokenValidator {
         let now = self.platform.clock.now_millis();
         claims::check(&claims, &self.options, issuers, &key.jwk, now)?;
 
-        let validated = ValidatedToken::new(token, claims, jws.into_payload());
-        if !self.options.allow_acl_authorization && !validated.has_scope_or_role() {
+        let validated = ValidatedToken::new(
+            token,
+            claims,
+            jws.into_payload(),
+            self.options.provider,
+            &self.options.client_id,
+        );
+        if !self.options.allow_acl_authorization
+            && self.options.provider.requires_scope_or_role()
+            && !validated.has_scope_or_role()
+        {
             return Err(ValidationError::NoScopeOrRole);
         }
         if let Some(exp_ms) = validated.expires_at().map(|s| s.saturating_mul(1000)) {

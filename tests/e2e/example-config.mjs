@@ -8,6 +8,8 @@ export function exampleConfig({ issuer, profileUrl, partnerUrl, azureAd = {}, pr
   return {
     AzureAd: {
       Authority: issuer,
+      // The local identity provider issues Entra-shaped tokens (oid, scp, azp) at its own URLs.
+      Provider: 'Entra',
       ClientId: CLIENT_ID,
       Audience: `api://${CLIENT_ID}`,
       OnBehalfOfGrant: 'JwtBearer',

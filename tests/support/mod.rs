@@ -10,6 +10,7 @@ pub mod entra;
 pub mod loopback_http;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod node_server;
+pub mod providers;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod signing;
 pub mod signing_keys;

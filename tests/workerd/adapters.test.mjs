@@ -30,7 +30,7 @@ function probe() {
     kvPersist: kvDir,
     bindings: {
       IDENTITY_CONFIG: JSON.stringify({
-        AzureAd: { Authority: idp.issuer, ClientId: 'edge-api', Audience: 'api://edge-api', OnBehalfOfGrant: 'JwtBearer' },
+        AzureAd: { Authority: idp.issuer, Provider: 'Entra', ClientId: 'edge-api', Audience: 'api://edge-api', OnBehalfOfGrant: 'JwtBearer' },
       }),
       CLIENT_SECRET: 'local-dev-secret',
       TOKEN_CACHE_KEY: CACHE_KEY,

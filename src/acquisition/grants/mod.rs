@@ -58,14 +58,15 @@ pub(crate) fn form_encode<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)]) -> St
         if i > 0 {
             out.push('&');
         }
-        encode_component(name.as_ref(), &mut out);
+        form_encode_component(name.as_ref(), &mut out);
         out.push('=');
-        encode_component(value.as_ref(), &mut out);
+        form_encode_component(value.as_ref(), &mut out);
     }
     out
 }
 
-fn encode_component(text: &str, out: &mut String) {
+/// Appends `text` form-urlencoded (RFC 6749 Appendix B) to `out`.
+pub(crate) fn form_encode_component(text: &str, out: &mut String) {
     for byte in text.bytes() {
         match byte {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {

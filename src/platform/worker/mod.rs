@@ -373,12 +373,20 @@ impl crate::AuthorizationHeaders for web_sys::Request {
         // value that is no token68 string, and are refused with a 400 like two values.
         Ok(self.headers().get("authorization").ok().flatten().into_iter().collect())
     }
+
+    fn header_values(&self, name: &str) -> Result<Vec<String>, crate::ValidationError> {
+        Ok(self.headers().get(name).ok().flatten().into_iter().collect())
+    }
 }
 
 /// workers-rs's `Request`: the same header of the request it wraps.
 impl crate::AuthorizationHeaders for worker::Request {
     fn authorization(&self) -> Result<Vec<String>, crate::ValidationError> {
         self.inner().authorization()
+    }
+
+    fn header_values(&self, name: &str) -> Result<Vec<String>, crate::ValidationError> {
+        self.inner().header_values(name)
     }
 }
 
