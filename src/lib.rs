@@ -271,8 +271,8 @@ pub use validation::TokenValidator;
 // Token acquisition.
 pub use acquisition::{
     AcquiredToken, AcquisitionError, AcquisitionOptions, AcquisitionStats, Certificate,
-    ClientAssertionProvider, ClientCredential, IdentityError, OnBehalfOfGrant, ProviderFailure,
-    Session, SessionKey, SessionStart, TokenAcquirer, TokenRequest,
+    ClientAssertionProvider, ClientAuthMethod, ClientCredential, IdentityError, OnBehalfOfGrant,
+    ProviderFailure, Session, SessionKey, SessionStart, TokenAcquirer, TokenRequest,
 };
 pub use cache::{CacheOptions, CacheStats};
 pub use secret::{AccessToken, ClientSecret, RefreshToken};

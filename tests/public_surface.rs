@@ -32,6 +32,8 @@ fn the_front_door_and_every_flow_are_reachable_from_the_root() {
     exported::<edge_identity::SessionStart>();
     exported::<edge_identity::IdentityConfig>();
     exported::<edge_identity::SealSecret>();
+    exported::<edge_identity::Provider>();
+    exported::<edge_identity::ClientAuthMethod>();
     exported::<edge_identity::KeySourceError>();
     exported::<edge_identity::JwkSetError>();
     exported::<dyn edge_identity::platform::KeyValueStore>();

@@ -562,8 +562,7 @@ pub struct Discovery {
     pub jwks_uri: String,
     /// `token_endpoint`, if present and usable (`https`, or `http` to a loopback host).
     pub token_endpoint: Option<String>,
-    /// `token_endpoint_auth_methods_supported`, if present (its string members, at most
-    /// [`MAX_AUTH_METHODS`]).
+    /// `token_endpoint_auth_methods_supported`, if present (its first sixteen string members).
     pub token_endpoint_auth_methods: Option<Vec<String>>,
 }
 
