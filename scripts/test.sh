@@ -21,6 +21,8 @@ node --test tests/workerd/adapters.test.mjs
 say "the example worker end to end inside workerd, against the local stack (node --test)"
 build_worker worker-example
 node --test tests/e2e/worker.test.mjs
+say "the example worker on a Generic authority at a real OpenID Certified server (oidc-provider, node --test)"
+node --test tests/e2e/generic-provider.test.mjs
 
 say "the small examples (examples/*) end to end inside workerd (node --test)"
 build_worker examples/protect-route

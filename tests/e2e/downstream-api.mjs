@@ -4,9 +4,10 @@
 //   /partner/api/process             (POST)                    -> echoes the job
 //   /partner/api/process/complete    (POST)                    -> marks it complete
 // and checks every bearer token it receives as a real API would: the identity provider's RS256
-// signature (keys from its JWKS), issuer, lifetime, and the audience of the API called. It
-// records who each call was for (oid, scp, roles, azp) so tests can check the token was obtained
-// on behalf of the same user.
+// signature (keys from its JWKS, fetched again once for an unknown `kid`: a rotated key), issuer,
+// lifetime, and the audience of the API called. It records who each call was for (oid, sub,
+// scp / scope, roles, azp / client_id) so tests can check the token was obtained on behalf of
+// the same user.
 //
 // Test routes: GET /__seen (recorded calls), POST /__behave {path, status, delayMs, times}
 // (make the next `times` calls to `path` answer `status` or wait `delayMs`), POST /__reset.
@@ -20,8 +21,8 @@ export async function startDownstreamApi({ issuer, jwksUrl = `${issuer}/jwks`, p
   let behaviours = [];
   let keys = null;
 
-  async function jwks() {
-    if (!keys) {
+  async function jwks({ refresh = false } = {}) {
+    if (!keys || refresh) {
       const response = await fetch(jwksUrl);
       keys = (await response.json()).keys;
     }
@@ -32,7 +33,9 @@ export async function startDownstreamApi({ issuer, jwksUrl = `${issuer}/jwks`, p
   async function check(authorization, audience) {
     const match = /^Bearer ([A-Za-z0-9_\-.]+)$/.exec(authorization ?? '');
     if (!match) return { reason: 'no bearer token' };
-    const { claims, reason } = checkJwt(match[1], await jwks(), issuer);
+    let { claims, reason } = checkJwt(match[1], await jwks(), issuer);
+    // A key the issuer rotated in since the set was fetched: fetch it again, once.
+    if (reason === 'unknown key') ({ claims, reason } = checkJwt(match[1], await jwks({ refresh: true }), issuer));
     if (reason) return { reason };
     if (claims.aud !== audience) return { reason: `wrong audience ${claims.aud}` };
     return { claims };
@@ -79,7 +82,7 @@ export async function startDownstreamApi({ issuer, jwksUrl = `${issuer}/jwks`, p
       return res.end();
     }
     seen.push({ path: url.pathname, method: req.method, oid: claims.oid, scp: claims.scp, roles: claims.roles,
-      azp: claims.azp, aud: claims.aud, correlationId: req.headers['x-correlation-id'] ?? null, body });
+      azp: claims.azp, aud: claims.aud, sub: claims.sub, clientId: claims.client_id, scope: claims.scope, correlationId: req.headers['x-correlation-id'] ?? null, body });
     const behaviour = behaviours.find((b) => b.path === url.pathname && b.times > 0);
     if (behaviour) {
       behaviour.times -= 1;
@@ -89,7 +92,7 @@ export async function startDownstreamApi({ issuer, jwksUrl = `${issuer}/jwks`, p
     const route = `${req.method} ${url.pathname}`;
     switch (route) {
       case 'GET /profile/me':
-        return send(res, 200, { oid: claims.oid, name: claims.name ?? null, scp: claims.scp });
+        return send(res, 200, { oid: claims.oid, sub: claims.sub, name: claims.name ?? null, scp: claims.scp });
       case 'GET /partner/api/data':
         return send(res, 200, { items: [{ id: 1, owner: claims.oid }, { id: 2, owner: claims.oid }] });
       case 'POST /partner/api/process':
