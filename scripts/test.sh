@@ -23,6 +23,8 @@ build_worker worker-example
 node --test tests/e2e/worker.test.mjs
 say "the example worker on a Generic authority at a real OpenID Certified server (oidc-provider, node --test)"
 node --test tests/e2e/generic-provider.test.mjs
+say "the example worker with each provider preset, on the providers' documented token shapes (node --test)"
+node --test tests/e2e/provider-presets.test.mjs
 
 say "the small examples (examples/*) end to end inside workerd (node --test)"
 build_worker examples/protect-route
