@@ -97,6 +97,28 @@ fn a_session_allocated_for_me_continues_after_the_users_token_expired() {
 }
 
 #[test]
+fn an_rfc_9068_app_continues_a_session_it_was_named_for_by_its_client_id() {
+    // RFC 9068 app tokens name their client in `client_id` (no `azp`): that is the app a
+    // session is continued by. Another app, and the app's token for a user, are refused.
+    let (_, clock, _, acquirer) = world();
+    let session = block_on(acquirer.start_session(
+        &user(),
+        SessionStart::from(SessionKey::AllocateForMe).continued_by_app(SCHEDULER),
+        &TokenRequest::new([PARTNER]),
+    ))
+    .unwrap();
+    clock.advance(Duration::from_secs(2 * 3600));
+    let app = |client: &str| rfc9068_token(json!({"sub": client, "client_id": client}));
+    let scheduler = app(SCHEDULER);
+    assert!(scheduler.is_app_only());
+    let request = TokenRequest::new([PARTNER]);
+    block_on(acquirer.token_for_session(&scheduler, &session.key, &request)).unwrap();
+    let err = block_on(acquirer.token_for_session(&app("other-app"), &session.key, &request))
+        .unwrap_err();
+    assert_eq!(err, AcquisitionError::SessionNotFound);
+}
+
+#[test]
 fn a_rotated_refresh_token_is_kept_and_the_session_record_is_sealed() {
     let (store, clock, iso, acquirer) = world();
     block_on(acquirer.start_session(

@@ -188,9 +188,11 @@ impl ValidatedToken {
         ClaimSet::str_of(&self.0.read.tid)
     }
 
-    /// The client the token was issued to: `azp` (Entra v2.0), else `appid` (v1.0).
+    /// The client the token was issued to: `azp` (Entra v2.0, OpenID Connect), else `appid`
+    /// (Entra v1.0), `client_id` (RFC 9068, Cognito) or `cid` (Okta).
     pub(crate) fn authorized_party(&self) -> Option<&str> {
-        ClaimSet::str_of(&self.0.read.azp).or_else(|| ClaimSet::str_of(&self.0.read.appid))
+        let read = &self.0.read;
+        [&read.azp, &read.appid, &read.client_id, &read.cid].into_iter().find_map(ClaimSet::str_of)
     }
 
     /// `exp`, in Unix seconds.

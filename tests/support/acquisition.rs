@@ -304,6 +304,36 @@ pub fn user_at(now: u64, patch: Value) -> ValidatedToken {
     futures::executor::block_on(validator.validate(&token)).unwrap()
 }
 
+/// The issuer of [`rfc9068_token`]'s tokens.
+pub const RFC9068_ISSUER: &str = "https://as.example.com";
+
+/// A token in RFC 9068's shape (header `typ: at+jwt`; `iss`, `sub`, `aud`, `client_id`,
+/// `scope`, times around [`T0`]) with `patch` applied, validated by the Generic preset.
+pub fn rfc9068_token(patch: Value) -> ValidatedToken {
+    let claims = with(
+        json!({"iss": RFC9068_ISSUER, "sub": "5ba552d67", "aud": CLIENT_ID, "client_id": "s6BhdRkqt3",
+               "scope": "access_as_user", "iat": T0 - 60, "exp": T0 + 3600, "jti": "dbe39bf3"}),
+        patch,
+    );
+    let idp = ScriptedIdp {
+        metadata_url: format!("{RFC9068_ISSUER}/.well-known/openid-configuration"),
+        discovery: RefCell::new(
+            json!({"issuer": RFC9068_ISSUER, "jwks_uri": format!("{RFC9068_ISSUER}/jwks")}),
+        ),
+        v1_discovery: None,
+        ..ScriptedIdp::entra(TENANT, vec![TestSigner::Rsa.public_jwk("rsa")])
+    };
+    let platform = Platform::new(rc(idp), Rc::new(RustCrypto), rc(ManualClock::at_secs(T0)));
+    let config = IdentityConfig::from_json(
+        &json!({"AzureAd": {"Authority": RFC9068_ISSUER, "ClientId": CLIENT_ID}}).to_string(),
+    )
+    .unwrap();
+    let validator = TokenValidator::from_config(&config.azure_ad, platform).unwrap();
+    let header = json!({"alg": "RS256", "kid": "rsa", "typ": "at+jwt"});
+    let token = TestSigner::Rsa.sign_with_header(&header, &claims);
+    futures::executor::block_on(validator.validate(&token)).unwrap()
+}
+
 /// The default user, token issued at [`T0`].
 pub fn user() -> ValidatedToken {
     user_at(T0, json!({}))
