@@ -10,17 +10,14 @@
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
-use std::time::Duration;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use edge_identity::platform::{
-    AssertionAlgorithm, Crypto, HttpClient, HttpError, LocalFuture, Platform,
-};
+use edge_identity::platform::{AssertionAlgorithm, Crypto, Platform};
 use edge_identity::{IdentityConfig, TokenValidator};
 use serde_json::{json, Value};
 
-use super::{respond, yield_now, ManualClock, CLIENT_ID, INSTANCE, OTHER_TENANT, T0, TENANT};
+use super::{FixtureWeb, ManualClock, CLIENT_ID, INSTANCE, OTHER_TENANT, T0, TENANT};
 
 macro_rules! fixture {
     ($path:literal) => {
@@ -76,14 +73,9 @@ fn doc(text: &str) -> Value {
 }
 
 /// Entra at the HTTP seam: each URL Entra answers, with the fixture it answers with. Anything
-/// else is a 404, as Entra gives for an unknown tenant or path. Records every URL asked for.
-pub struct EntraFixtures {
-    routes: BTreeMap<String, Value>,
-    pub requests: std::cell::RefCell<Vec<String>>,
-}
-
-impl EntraFixtures {
-    pub fn new() -> Self {
+/// else is a 404, as Entra gives for an unknown tenant or path.
+pub fn entra_fixtures() -> FixtureWeb {
+    {
         let app = format!("?appid={CLIENT_ID}");
         let v2 = |tenant: &str, query: &str| {
             format!("{INSTANCE}{tenant}/v2.0/.well-known/openid-configuration{query}")
@@ -114,31 +106,7 @@ impl EntraFixtures {
             (keys("common", ""), key_set("common")),
             (keys("consumers", ""), key_set("consumers")),
         ]);
-        EntraFixtures { routes, requests: Default::default() }
-    }
-}
-
-impl Default for EntraFixtures {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl HttpClient for EntraFixtures {
-    fn send(
-        &self,
-        request: http::Request<Vec<u8>>,
-        _timeout: Duration,
-    ) -> LocalFuture<'_, Result<http::Response<Vec<u8>>, HttpError>> {
-        let url = request.uri().to_string();
-        self.requests.borrow_mut().push(url.clone());
-        Box::pin(async move {
-            yield_now().await;
-            Ok(match self.routes.get(&url) {
-                Some(document) => respond(200, document),
-                None => respond(404, &json!({"error": "not_found"})),
-            })
-        })
+        FixtureWeb::new(routes)
     }
 }
 
@@ -244,8 +212,8 @@ impl FixtureSigner {
 pub fn entra_validator(
     azure_ad: &Value,
     crypto: Rc<dyn Crypto>,
-) -> (TokenValidator, Rc<EntraFixtures>) {
-    let entra = Rc::new(EntraFixtures::new());
+) -> (TokenValidator, Rc<FixtureWeb>) {
+    let entra = Rc::new(entra_fixtures());
     let platform = Platform::new(entra.clone(), crypto, Rc::new(ManualClock::at_secs(T0)));
     let config = IdentityConfig::from_json(&json!({"AzureAd": azure_ad}).to_string())
         .expect("table configurations are valid");

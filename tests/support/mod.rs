@@ -204,6 +204,38 @@ impl ScriptedIdp {
     }
 }
 
+/// A provider at the HTTP seam, from fixtures: each URL it answers with its JSON document,
+/// anything else a 404 (as a provider answers an unknown tenant or path). Records every URL
+/// asked for.
+pub struct FixtureWeb {
+    pub routes: std::collections::BTreeMap<String, Value>,
+    pub requests: RefCell<Vec<String>>,
+}
+
+impl FixtureWeb {
+    pub fn new(routes: std::collections::BTreeMap<String, Value>) -> Self {
+        FixtureWeb { routes, requests: Default::default() }
+    }
+}
+
+impl HttpClient for FixtureWeb {
+    fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+        _timeout: Duration,
+    ) -> LocalFuture<'_, Result<http::Response<Vec<u8>>, HttpError>> {
+        let url = request.uri().to_string();
+        self.requests.borrow_mut().push(url.clone());
+        Box::pin(async move {
+            yield_now().await;
+            Ok(match self.routes.get(&url) {
+                Some(document) => respond(200, document),
+                None => respond(404, &json!({"error": "not_found"})),
+            })
+        })
+    }
+}
+
 /// A JSON answer with `status`.
 pub fn respond(status: u16, body: &Value) -> http::Response<Vec<u8>> {
     http::Response::builder()

@@ -11,14 +11,13 @@
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
-use std::time::Duration;
 
-use edge_identity::platform::{Crypto, HttpClient, HttpError, LocalFuture, Platform};
+use edge_identity::platform::{Crypto, Platform};
 use edge_identity::{IdentityConfig, TokenValidator};
 use serde_json::{json, Value};
 
 use super::entra::{test_keys, FixtureSigner};
-use super::{respond, yield_now, ManualClock, T0};
+use super::{FixtureWeb, ManualClock, T0};
 
 macro_rules! fixture {
     ($path:literal) => {
@@ -68,52 +67,27 @@ pub fn timed(claims: &Value) -> Value {
 }
 
 /// The provider at the HTTP seam: its discovery document (where it has one) and its key set.
-pub struct ProviderFixtures {
-    routes: BTreeMap<String, Value>,
-    pub requests: std::cell::RefCell<Vec<String>>,
-}
-
-impl ProviderFixtures {
-    pub fn new(fixture: &Value) -> Self {
-        let keys = json!({"keys": [published_key()]});
-        let mut routes = BTreeMap::new();
-        if let Some(url) = fixture["discovery_url"].as_str() {
-            let discovery = fixture["discovery"].clone();
-            let jwks_uri = discovery["jwks_uri"].as_str().expect("jwks_uri").to_owned();
-            routes.insert(url.to_owned(), discovery);
-            routes.insert(jwks_uri, keys.clone());
-        }
-        if let Some(url) = fixture["keys_url"].as_str() {
-            routes.insert(url.to_owned(), keys);
-        }
-        ProviderFixtures { routes, requests: Default::default() }
+pub fn provider_web(fixture: &Value) -> FixtureWeb {
+    let keys = json!({"keys": [published_key()]});
+    let mut routes = BTreeMap::new();
+    if let Some(url) = fixture["discovery_url"].as_str() {
+        let discovery = fixture["discovery"].clone();
+        let jwks_uri = discovery["jwks_uri"].as_str().expect("jwks_uri").to_owned();
+        routes.insert(url.to_owned(), discovery);
+        routes.insert(jwks_uri, keys.clone());
     }
-}
-
-impl HttpClient for ProviderFixtures {
-    fn send(
-        &self,
-        request: http::Request<Vec<u8>>,
-        _timeout: Duration,
-    ) -> LocalFuture<'_, Result<http::Response<Vec<u8>>, HttpError>> {
-        let url = request.uri().to_string();
-        self.requests.borrow_mut().push(url.clone());
-        Box::pin(async move {
-            yield_now().await;
-            Ok(match self.routes.get(&url) {
-                Some(document) => respond(200, document),
-                None => respond(404, &json!({"error": "not_found"})),
-            })
-        })
+    if let Some(url) = fixture["keys_url"].as_str() {
+        routes.insert(url.to_owned(), keys);
     }
+    FixtureWeb::new(routes)
 }
 
 /// A validator configured as the fixture says, at the table's time.
 pub fn provider_validator(
     fixture: &Value,
     crypto: Rc<dyn Crypto>,
-) -> (TokenValidator, Rc<ProviderFixtures>) {
-    let web = Rc::new(ProviderFixtures::new(fixture));
+) -> (TokenValidator, Rc<FixtureWeb>) {
+    let web = Rc::new(provider_web(fixture));
     let platform = Platform::new(web.clone(), crypto, Rc::new(ManualClock::at_secs(T0)));
     let config = IdentityConfig::from_json(&json!({"AzureAd": fixture["azure_ad"]}).to_string())
         .expect("fixture configurations are valid");
