@@ -17,8 +17,12 @@ use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt;
 
-use serde::de::{Deserialize, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    Deserialize, DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess, Visitor,
+};
 use serde_json::Value;
+
+use super::provider::Provider;
 
 /// A member's value, as far as a rule can use it.
 #[derive(Clone, PartialEq)]
@@ -356,51 +360,220 @@ impl ClaimSet {
     }
 }
 
-impl<'de> Deserialize<'de> for ClaimSet {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ClaimsVisitor;
+/// A payload member the SDK may read, found from its name without comparing it to every name
+/// in turn: names of up to eight bytes (every Entra claim the validator reads) are compared as
+/// one integer, longer ones only against the names of their length.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Member {
+    Iss,
+    Sub,
+    Aud,
+    Exp,
+    Nbf,
+    Iat,
+    Tid,
+    Oid,
+    Ver,
+    Scp,
+    Scope,
+    Roles,
+    Idtyp,
+    Typ,
+    Azp,
+    Appid,
+    Nonce,
+    AtHash,
+    CHash,
+    // Other providers' members (see `provider.rs`), kept only for the provider that reads them.
+    ClientId,
+    ClientIdLegacy,
+    Gty,
+    Cid,
+    Permissions,
+    Groups,
+    CognitoGroups,
+    Username,
+    TokenUse,
+    Kind,
+    CommonName,
+    PreferredUsername,
+    RealmAccess,
+    ResourceAccess,
+    /// Any other member: parsed and dropped.
+    Other,
+}
+
+/// A name of up to eight bytes as one integer (its bytes, little-endian, zero-padded); the
+/// length is part of the comparison, so names with trailing NUL bytes never collide.
+const fn packed(name: &[u8]) -> u64 {
+    let mut key = 0u64;
+    let mut shift = 0;
+    let mut rest = name;
+    while let [first, tail @ ..] = rest {
+        if shift < 64 {
+            key |= (*first as u64) << shift;
+        }
+        shift += 8;
+        rest = tail;
+    }
+    key
+}
+
+impl Member {
+    fn of(name: &str) -> Member {
+        use Member::*;
+        let bytes = name.as_bytes();
+        if bytes.len() <= 8 {
+            // Built at compile time from the literals: equal names, equal integers.
+            const ISS: u64 = packed(b"iss");
+            const SUB: u64 = packed(b"sub");
+            const AUD: u64 = packed(b"aud");
+            const EXP: u64 = packed(b"exp");
+            const NBF: u64 = packed(b"nbf");
+            const IAT: u64 = packed(b"iat");
+            const TID: u64 = packed(b"tid");
+            const OID: u64 = packed(b"oid");
+            const VER: u64 = packed(b"ver");
+            const SCP: u64 = packed(b"scp");
+            const SCOPE: u64 = packed(b"scope");
+            const ROLES: u64 = packed(b"roles");
+            const IDTYP: u64 = packed(b"idtyp");
+            const TYP: u64 = packed(b"typ");
+            const AZP: u64 = packed(b"azp");
+            const APPID: u64 = packed(b"appid");
+            const NONCE: u64 = packed(b"nonce");
+            const AT_HASH: u64 = packed(b"at_hash");
+            const C_HASH: u64 = packed(b"c_hash");
+            const CLIENT_ID_LEGACY: u64 = packed(b"clientId");
+            const GTY: u64 = packed(b"gty");
+            const CID: u64 = packed(b"cid");
+            const GROUPS: u64 = packed(b"groups");
+            const USERNAME: u64 = packed(b"username");
+            const TYPE: u64 = packed(b"type");
+            if bytes.contains(&0) {
+                return Other;
+            }
+            return match packed(bytes) {
+                ISS => Iss,
+                SUB => Sub,
+                AUD => Aud,
+                EXP => Exp,
+                NBF => Nbf,
+                IAT => Iat,
+                TID => Tid,
+                OID => Oid,
+                VER => Ver,
+                SCP => Scp,
+                SCOPE => Scope,
+                ROLES => Roles,
+                IDTYP => Idtyp,
+                TYP => Typ,
+                AZP => Azp,
+                APPID => Appid,
+                NONCE => Nonce,
+                AT_HASH => AtHash,
+                C_HASH => CHash,
+                CLIENT_ID_LEGACY => ClientIdLegacy,
+                GTY => Gty,
+                CID => Cid,
+                GROUPS => Groups,
+                USERNAME => Username,
+                TYPE => Kind,
+                _ => Other,
+            };
+        }
+        match (bytes.len(), name) {
+            (9, "client_id") => ClientId,
+            (9, "token_use") => TokenUse,
+            (11, "permissions") => Permissions,
+            (11, "common_name") => CommonName,
+            (12, "realm_access") => RealmAccess,
+            (14, "cognito:groups") => CognitoGroups,
+            (15, "resource_access") => ResourceAccess,
+            (18, "preferred_username") => PreferredUsername,
+            _ => Other,
+        }
+    }
+
+    /// Whether a token read for `provider` keeps this member (`None`: every provider's).
+    fn kept_for(self, provider: Option<Provider>) -> bool {
+        use Member::*;
+        let Some(provider) = provider else {
+            return true;
+        };
+        match self {
+            ClientId => !matches!(provider, Provider::Entra | Provider::Okta),
+            ClientIdLegacy | PreferredUsername | RealmAccess | ResourceAccess => {
+                provider == Provider::Keycloak
+            }
+            Gty | Permissions => provider == Provider::Auth0,
+            Cid | Groups => provider == Provider::Okta,
+            CognitoGroups | Username | TokenUse => provider == Provider::Cognito,
+            Kind | CommonName => provider == Provider::CloudflareAccess,
+            _ => true,
+        }
+    }
+}
+
+/// Reads a payload into a [`ClaimSet`], keeping the members of `provider` (every provider's with
+/// `None`); the others are parsed and dropped like any unread member, so an Entra token costs
+/// no allocation for, say, its `groups`.
+#[derive(Clone, Copy)]
+pub(crate) struct ClaimSetFor(pub(crate) Option<Provider>);
+
+impl<'de> DeserializeSeed<'de> for ClaimSetFor {
+    type Value = ClaimSet;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<ClaimSet, D::Error> {
+        struct ClaimsVisitor(Option<Provider>);
         impl<'de> Visitor<'de> for ClaimsVisitor {
             type Value = ClaimSet;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<ClaimSet, A::Error> {
+                let provider = self.0;
                 let mut c = ClaimSet::default();
                 walk_object(access, |name, access| {
-                    let slot = match name {
-                        "iss" => &mut c.iss,
-                        "sub" => &mut c.sub,
-                        "aud" => &mut c.aud,
-                        "exp" => &mut c.exp,
-                        "nbf" => &mut c.nbf,
-                        "iat" => &mut c.iat,
-                        "tid" => &mut c.tid,
-                        "oid" => &mut c.oid,
-                        "ver" => &mut c.ver,
-                        "scp" => &mut c.scp,
-                        "scope" => &mut c.scope,
-                        "roles" => &mut c.roles,
-                        "idtyp" => &mut c.idtyp,
-                        "typ" => &mut c.typ,
-                        "azp" => &mut c.azp,
-                        "appid" => &mut c.appid,
-                        "client_id" => &mut c.client_id,
-                        "gty" => &mut c.gty,
-                        "cid" => &mut c.cid,
-                        "permissions" => &mut c.permissions,
-                        "groups" => &mut c.groups,
-                        "cognito:groups" => &mut c.cognito_groups,
-                        "username" => &mut c.username,
-                        "token_use" => &mut c.token_use,
-                        "type" => &mut c.kind,
-                        "common_name" => &mut c.common_name,
-                        "preferred_username" => &mut c.preferred_username,
-                        "realm_access" => {
+                    let member = Member::of(name);
+                    if !member.kept_for(provider) {
+                        access.next_value::<Skip>()?;
+                        return Ok(());
+                    }
+                    let slot = match member {
+                        Member::Iss => &mut c.iss,
+                        Member::Sub => &mut c.sub,
+                        Member::Aud => &mut c.aud,
+                        Member::Exp => &mut c.exp,
+                        Member::Nbf => &mut c.nbf,
+                        Member::Iat => &mut c.iat,
+                        Member::Tid => &mut c.tid,
+                        Member::Oid => &mut c.oid,
+                        Member::Ver => &mut c.ver,
+                        Member::Scp => &mut c.scp,
+                        Member::Scope => &mut c.scope,
+                        Member::Roles => &mut c.roles,
+                        Member::Idtyp => &mut c.idtyp,
+                        Member::Typ => &mut c.typ,
+                        Member::Azp => &mut c.azp,
+                        Member::Appid => &mut c.appid,
+                        Member::ClientId => &mut c.client_id,
+                        Member::Gty => &mut c.gty,
+                        Member::Cid => &mut c.cid,
+                        Member::Permissions => &mut c.permissions,
+                        Member::Groups => &mut c.groups,
+                        Member::CognitoGroups => &mut c.cognito_groups,
+                        Member::Username => &mut c.username,
+                        Member::TokenUse => &mut c.token_use,
+                        Member::Kind => &mut c.kind,
+                        Member::CommonName => &mut c.common_name,
+                        Member::PreferredUsername => &mut c.preferred_username,
+                        Member::RealmAccess => {
                             let value: Value = access.next_value()?;
                             c.realm_roles = role_names(&value);
                             return Ok(());
                         }
-                        "resource_access" => {
+                        Member::ResourceAccess => {
                             let value: Value = access.next_value()?;
                             if let Value::Object(clients) = &value {
                                 c.client_roles = clients
@@ -410,12 +583,12 @@ impl<'de> Deserialize<'de> for ClaimSet {
                             }
                             return Ok(());
                         }
-                        _ => {
-                            match name {
-                                "nonce" => c.nonce = true,
-                                "at_hash" => c.at_hash = true,
-                                "c_hash" => c.c_hash = true,
-                                "clientId" => c.client_id_legacy = true,
+                        flag => {
+                            match flag {
+                                Member::Nonce => c.nonce = true,
+                                Member::AtHash => c.at_hash = true,
+                                Member::CHash => c.c_hash = true,
+                                Member::ClientIdLegacy => c.client_id_legacy = true,
                                 _ => {}
                             }
                             access.next_value::<Skip>()?;
@@ -428,6 +601,57 @@ impl<'de> Deserialize<'de> for ClaimSet {
                 Ok(c)
             }
         }
-        deserializer.deserialize_map(ClaimsVisitor)
+        deserializer.deserialize_map(ClaimsVisitor(self.0))
+    }
+}
+
+/// Every provider's members (the property tests hold this reader to the map parser).
+impl<'de> Deserialize<'de> for ClaimSet {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        ClaimSetFor(None).deserialize(deserializer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_names_are_found_exactly_and_near_misses_are_other_members() {
+        let known = [
+            ("iss", Member::Iss),
+            ("typ", Member::Typ),
+            ("type", Member::Kind),
+            ("at_hash", Member::AtHash),
+            ("clientId", Member::ClientIdLegacy),
+            ("client_id", Member::ClientId),
+            ("cognito:groups", Member::CognitoGroups),
+            ("preferred_username", Member::PreferredUsername),
+        ];
+        for (name, member) in known {
+            assert!(Member::of(name) == member, "{name}");
+        }
+        for near in ["is", "iss\0", "\0iss", "Iss", "issx", "typ ", "client_iD", "", "\0"] {
+            assert!(Member::of(near) == Member::Other, "{near:?}");
+        }
+    }
+
+    #[test]
+    fn a_provider_keeps_only_its_own_members() {
+        let payload = br#"{"sub": "s", "groups": ["g"], "preferred_username": "service-account-x",
+            "cid": "c", "client_id": "c"}"#;
+        let read = |provider| {
+            let mut de = serde_json::Deserializer::from_slice(payload);
+            ClaimSetFor(provider).deserialize(&mut de).unwrap()
+        };
+        let entra = read(Some(Provider::Entra));
+        assert!(entra.groups.is_none() && entra.preferred_username.is_none());
+        assert!(entra.cid.is_none() && entra.client_id.is_none());
+        let okta = read(Some(Provider::Okta));
+        assert!(okta.groups.is_some() && okta.cid.is_some() && okta.client_id.is_none());
+        let all = read(None);
+        assert!(
+            all.groups.is_some() && all.preferred_username.is_some() && all.client_id.is_some()
+        );
     }
 }
