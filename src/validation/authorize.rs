@@ -192,7 +192,9 @@ impl ValidatedToken {
     /// (Entra v1.0), `client_id` (RFC 9068, Cognito) or `cid` (Okta).
     pub(crate) fn authorized_party(&self) -> Option<&str> {
         let read = &self.0.read;
-        [&read.azp, &read.appid, &read.client_id, &read.cid].into_iter().find_map(ClaimSet::str_of)
+        [&read.azp, &read.appid, &read.extra().client_id, &read.extra().cid]
+            .into_iter()
+            .find_map(ClaimSet::str_of)
     }
 
     /// `exp`, in Unix seconds.

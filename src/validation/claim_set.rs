@@ -313,7 +313,14 @@ pub(crate) struct ClaimSet {
     pub(crate) nonce: bool,
     pub(crate) at_hash: bool,
     pub(crate) c_hash: bool,
-    // What other providers mark their tokens with (see `provider.rs`); absent from Entra's.
+    /// What other providers mark their tokens with (see `provider.rs`), boxed and allocated only
+    /// when the token has one of them: an Entra token carries none, and keeps the set small.
+    pub(crate) extra: Option<Box<ProviderClaims>>,
+}
+
+/// The members only other providers than Entra put in their tokens.
+#[derive(Default, Clone)]
+pub(crate) struct ProviderClaims {
     /// RFC 9068 / RFC 8693 `client_id` (also Cognito's and Keycloak's service accounts).
     pub(crate) client_id: Option<Loose>,
     /// Keycloak's older spelling of the service account's client (`clientId`).
@@ -344,6 +351,24 @@ pub(crate) struct ClaimSet {
     pub(crate) client_roles: Vec<(String, Vec<String>)>,
 }
 
+/// No provider member at all.
+static NO_PROVIDER_CLAIMS: ProviderClaims = ProviderClaims {
+    client_id: None,
+    client_id_legacy: false,
+    gty: None,
+    cid: None,
+    permissions: None,
+    groups: None,
+    cognito_groups: None,
+    username: None,
+    token_use: None,
+    kind: None,
+    common_name: None,
+    preferred_username: None,
+    realm_roles: Vec::new(),
+    client_roles: Vec::new(),
+};
+
 /// The strings of `{"roles": [...]}` (Keycloak's `realm_access` and each `resource_access` entry).
 fn role_names(value: &Value) -> Vec<String> {
     value
@@ -354,6 +379,11 @@ fn role_names(value: &Value) -> Vec<String> {
 }
 
 impl ClaimSet {
+    /// The other providers' members (all absent for an Entra token).
+    pub(crate) fn extra(&self) -> &ProviderClaims {
+        self.extra.as_deref().unwrap_or(&NO_PROVIDER_CLAIMS)
+    }
+
     /// A string claim that is a string.
     pub(crate) fn str_of(claim: &Option<Loose>) -> Option<&str> {
         claim.as_ref().and_then(Loose::as_str)
@@ -557,26 +587,41 @@ impl<'de> DeserializeSeed<'de> for ClaimSetFor {
                         Member::Typ => &mut c.typ,
                         Member::Azp => &mut c.azp,
                         Member::Appid => &mut c.appid,
-                        Member::ClientId => &mut c.client_id,
-                        Member::Gty => &mut c.gty,
-                        Member::Cid => &mut c.cid,
-                        Member::Permissions => &mut c.permissions,
-                        Member::Groups => &mut c.groups,
-                        Member::CognitoGroups => &mut c.cognito_groups,
-                        Member::Username => &mut c.username,
-                        Member::TokenUse => &mut c.token_use,
-                        Member::Kind => &mut c.kind,
-                        Member::CommonName => &mut c.common_name,
-                        Member::PreferredUsername => &mut c.preferred_username,
+                        Member::ClientId => {
+                            &mut c.extra.get_or_insert_with(Default::default).client_id
+                        }
+                        Member::Gty => &mut c.extra.get_or_insert_with(Default::default).gty,
+                        Member::Cid => &mut c.extra.get_or_insert_with(Default::default).cid,
+                        Member::Permissions => {
+                            &mut c.extra.get_or_insert_with(Default::default).permissions
+                        }
+                        Member::Groups => &mut c.extra.get_or_insert_with(Default::default).groups,
+                        Member::CognitoGroups => {
+                            &mut c.extra.get_or_insert_with(Default::default).cognito_groups
+                        }
+                        Member::Username => {
+                            &mut c.extra.get_or_insert_with(Default::default).username
+                        }
+                        Member::TokenUse => {
+                            &mut c.extra.get_or_insert_with(Default::default).token_use
+                        }
+                        Member::Kind => &mut c.extra.get_or_insert_with(Default::default).kind,
+                        Member::CommonName => {
+                            &mut c.extra.get_or_insert_with(Default::default).common_name
+                        }
+                        Member::PreferredUsername => {
+                            &mut c.extra.get_or_insert_with(Default::default).preferred_username
+                        }
                         Member::RealmAccess => {
                             let value: Value = access.next_value()?;
-                            c.realm_roles = role_names(&value);
+                            c.extra.get_or_insert_with(Default::default).realm_roles =
+                                role_names(&value);
                             return Ok(());
                         }
                         Member::ResourceAccess => {
                             let value: Value = access.next_value()?;
                             if let Value::Object(clients) = &value {
-                                c.client_roles = clients
+                                c.extra.get_or_insert_with(Default::default).client_roles = clients
                                     .iter()
                                     .map(|(client, v)| (client.clone(), role_names(v)))
                                     .collect();
@@ -588,7 +633,10 @@ impl<'de> DeserializeSeed<'de> for ClaimSetFor {
                                 Member::Nonce => c.nonce = true,
                                 Member::AtHash => c.at_hash = true,
                                 Member::CHash => c.c_hash = true,
-                                Member::ClientIdLegacy => c.client_id_legacy = true,
+                                Member::ClientIdLegacy => {
+                                    c.extra.get_or_insert_with(Default::default).client_id_legacy =
+                                        true
+                                }
                                 _ => {}
                             }
                             access.next_value::<Skip>()?;
@@ -645,13 +693,13 @@ mod tests {
             ClaimSetFor(provider).deserialize(&mut de).unwrap()
         };
         let entra = read(Some(Provider::Entra));
-        assert!(entra.groups.is_none() && entra.preferred_username.is_none());
-        assert!(entra.cid.is_none() && entra.client_id.is_none());
+        assert!(entra.extra.is_none(), "nothing allocated for an Entra token");
         let okta = read(Some(Provider::Okta));
+        let okta = okta.extra();
         assert!(okta.groups.is_some() && okta.cid.is_some() && okta.client_id.is_none());
         let all = read(None);
-        assert!(
-            all.groups.is_some() && all.preferred_username.is_some() && all.client_id.is_some()
-        );
+        let all = all.extra();
+        assert!(all.groups.is_some() && all.preferred_username.is_some());
+        assert!(all.client_id.is_some());
     }
 }

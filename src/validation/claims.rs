@@ -215,7 +215,7 @@ fn check_audience(claims: &ClaimSet, options: &ValidationOptions) -> Result<(), 
     // Cognito's access tokens have no `aud`: the app client they were issued to is `client_id`
     // (AWS: "verify that the client_id claim matches the app client ID").
     let aud = match &claims.aud {
-        None if options.provider.audience_in_client_id() => &claims.client_id,
+        None if options.provider.audience_in_client_id() => &claims.extra().client_id,
         aud => aud,
     };
     match aud {

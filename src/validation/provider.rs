@@ -107,12 +107,14 @@ impl Provider {
             Provider::Entra => !claims.nonce && (claims.azp.is_some() || claims.appid.is_some()),
             Provider::Generic => !claims.nonce,
             Provider::Auth0 => {
-                !claims.nonce && (claims.azp.is_some() || claims.client_id.is_some())
+                !claims.nonce && (claims.azp.is_some() || claims.extra().client_id.is_some())
             }
-            Provider::Okta => !claims.nonce && claims.cid.is_some(),
+            Provider::Okta => !claims.nonce && claims.extra().cid.is_some(),
             Provider::Keycloak => str_of(&claims.typ) == Some("Bearer"),
-            Provider::Cognito => !claims.nonce && str_of(&claims.token_use) == Some("access"),
-            Provider::CloudflareAccess => str_of(&claims.kind) == Some("app"),
+            Provider::Cognito => {
+                !claims.nonce && str_of(&claims.extra().token_use) == Some("access")
+            }
+            Provider::CloudflareAccess => str_of(&claims.extra().kind) == Some("app"),
         };
         if is_access_token {
             Ok(())
@@ -146,23 +148,24 @@ impl Provider {
             Provider::Generic => match sub {
                 None | Some("") => true,
                 Some(sub) => {
-                    str_of(&claims.client_id) == Some(sub) || str_of(&claims.azp) == Some(sub)
+                    str_of(&claims.extra().client_id) == Some(sub)
+                        || str_of(&claims.azp) == Some(sub)
                 }
             },
             Provider::Auth0 => {
-                str_of(&claims.gty) == Some("client-credentials")
+                str_of(&claims.extra().gty) == Some("client-credentials")
                     || sub.is_none_or(|s| s.ends_with("@clients"))
             }
-            Provider::Okta => sub.is_none_or(|s| str_of(&claims.cid) == Some(s)),
+            Provider::Okta => sub.is_none_or(|s| str_of(&claims.extra().cid) == Some(s)),
             Provider::Keycloak => {
-                claims.client_id.is_some()
-                    || claims.client_id_legacy
-                    || str_of(&claims.preferred_username)
+                claims.extra().client_id.is_some()
+                    || claims.extra().client_id_legacy
+                    || str_of(&claims.extra().preferred_username)
                         .is_some_and(|u| u.starts_with("service-account-"))
             }
-            Provider::Cognito => claims.username.is_none(),
+            Provider::Cognito => claims.extra().username.is_none(),
             Provider::CloudflareAccess => {
-                claims.common_name.is_some() || sub.is_none_or(|s| s.is_empty())
+                claims.extra().common_name.is_some() || sub.is_none_or(|s| s.is_empty())
             }
         }
     }
@@ -196,28 +199,28 @@ impl Provider {
                 }
             }
             Provider::Auth0 => {
-                roles.extend(strings(&claims.permissions));
+                roles.extend(strings(&claims.extra().permissions));
                 if app_only {
                     roles.extend(words(&claims.scope));
                 }
             }
             Provider::Okta => {
-                roles.extend(strings(&claims.groups));
+                roles.extend(strings(&claims.extra().groups));
                 if app_only {
                     roles.extend(strings(&claims.scp));
                     roles.extend(words(&claims.scp));
                 }
             }
             Provider::Keycloak => {
-                roles.extend(claims.realm_roles.iter().cloned());
+                roles.extend(claims.extra().realm_roles.iter().cloned());
                 if let Some((_, client_roles)) =
-                    claims.client_roles.iter().find(|(client, _)| client == client_id)
+                    claims.extra().client_roles.iter().find(|(client, _)| client == client_id)
                 {
                     roles.extend(client_roles.iter().cloned());
                 }
             }
             Provider::Cognito => {
-                roles.extend(strings(&claims.cognito_groups));
+                roles.extend(strings(&claims.extra().cognito_groups));
                 if app_only {
                     roles.extend(words(&claims.scope));
                 }
