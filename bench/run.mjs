@@ -382,6 +382,25 @@ instead of the issuer is not faster here (Miniflare's KV is a file-backed store 
   which is the same work as the upload target. Against a real issuer the saved round trip is
   the larger effect.
 
+## Issue 18: provider presets at no cost to first sight
+
+The presets (\`AzureAd.Provider\`) are decided once per validator: the payload reader keeps only
+the configured provider's members (an Entra token allocates nothing for the members other
+providers read, and a member name of up to eight bytes is matched as one integer), and a
+token's app-only judgement and extra roles are computed once when it is validated. Measured
+as an A/B of the validation worker alone at two revisions, both in one workerd, side by side
+and the order flipped every round (\`bash bench/ab-validation.sh 0d33644 HEAD\`, then
+\`BENCH_ROUNDS=61 node bench/ab-validation.mjs\`; the Entra-shaped token of section 1):
+
+| A/B, 61 rounds | A µs | B µs | B/A |
+|---|---|---|---|
+| first sight, 0d33644 (before issue 18) vs the presets | 31.5 | 31.9 | 0.99 |
+| first sight, 0d33644 vs itself (the noise floor) | 31.4 | 32.1 | 1.00 |
+| parse only, 0d33644 vs the presets | 7.1 | 7.1 | 1.01 |
+
+The first version of the presets read every provider's members for every token: 1.04-1.06 on
+first sight in the same A/B, which is why the reader takes the provider.
+
 ## 4. End to end under load (autocannon, ${loadResult.connections} connections)
 
 \`GET /api/me\` of the example worker against the local stack (identity provider and downstream
