@@ -496,6 +496,34 @@ fn throttling_is_retried_after_retry_after_only_within_the_time_budget() {
 }
 
 #[test]
+fn a_retry_after_of_a_year_is_bounded_to_five_minutes_and_echoed_so() {
+    // One 429 asking for a year must not stop the isolate's token requests for a year, nor be
+    // passed on to clients.
+    let iso = isolate();
+    let year = http::Response::builder()
+        .status(429)
+        .header("retry-after", "31536000")
+        .body(br#"{"error":"temporarily_unavailable"}"#.to_vec())
+        .unwrap();
+    iso.web.queue(&token_endpoint(TENANT), Ok(year));
+    let acquirer = iso.acquirer(&config(json!({}), json!({})));
+    let request = TokenRequest::new(["https://graph.microsoft.com/.default"]);
+    let err = block_on(acquirer.token_for_app(&request)).unwrap_err();
+    assert!(
+        matches!(err, AcquisitionError::Throttled { retry_after: Some(d), .. } if d == Duration::from_secs(300)),
+        "{err:?}"
+    );
+    assert_eq!(err.to_response().headers()["retry-after"], "300");
+    // Within the five minutes, the isolate backs off without asking; after them, it asks again.
+    iso.clock.advance(Duration::from_secs(299));
+    assert!(block_on(acquirer.token_for_app(&request)).is_err());
+    assert_eq!(iso.web.token_requests().len(), 1);
+    iso.clock.advance(Duration::from_secs(2));
+    block_on(acquirer.token_for_app(&request)).unwrap();
+    assert_eq!(iso.web.token_requests().len(), 2);
+}
+
+#[test]
 fn a_timeout_or_garbage_answer_is_provider_unavailable() {
     let iso = isolate();
     iso.web.queue(&token_endpoint(TENANT), Err(HttpError::Timeout));

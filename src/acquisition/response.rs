@@ -53,10 +53,20 @@ pub(crate) fn parse(
     } else {
         let details = identity_error(status, &object)
             .ok_or_else(|| unparseable("the error answer has no error code"))?;
-        let retry_after =
-            retry_after.and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs);
-        Err(AcquisitionError::from_identity_error(details, retry_after))
+        Err(AcquisitionError::from_identity_error(details, bounded_retry_after(retry_after)))
     }
+}
+
+/// The longest `Retry-After` the SDK honours: a provider asking for more (a year, by mistake or
+/// malice) would stop every token request of the isolate and be echoed to every client.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
+/// A `Retry-After` header's delay in seconds (RFC 9110 §10.2.3), at most [`MAX_RETRY_AFTER`];
+/// `None` for an absent or unreadable one (an HTTP date included: the SDK then backs off on
+/// its own schedule).
+pub(crate) fn bounded_retry_after(header: Option<&str>) -> Option<Duration> {
+    let seconds = header?.trim().parse::<u64>().ok()?;
+    Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
 }
 
 fn success(object: &Map<String, Value>) -> Option<TokenResponse> {

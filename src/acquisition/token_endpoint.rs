@@ -165,9 +165,8 @@ async fn attempt(
     match response::parse(status, retry_after.as_deref(), response.body()) {
         Ok(token) => Ok(token),
         Err(error) if status == 429 || status >= 500 => {
-            let wait = retry_after
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map_or(Duration::ZERO, Duration::from_secs);
+            let wait =
+                response::bounded_retry_after(retry_after.as_deref()).unwrap_or(Duration::ZERO);
             Err(Retryable::Yes { error, wait })
         }
         Err(error) => Err(Retryable::No(error)),
