@@ -442,6 +442,61 @@ fn the_call_builder_reads_aloud_and_sends_what_it_says() {
 }
 
 #[test]
+fn query_values_may_hold_slashes_and_segments_add_exactly_one_encoded_segment() {
+    // Issue 19: `.query("since", "2024/01/01")` failed the call (its `%2F` refused as if in the
+    // path); a value a route puts in the path must not step up or add segments.
+    let iso = isolate();
+    for url in [
+        format!("{PARTNER}/api/data?since=2024%2F01%2F01"),
+        format!("{PARTNER}/files/..admin%3Fx%3D1%3Bv%25"),
+    ] {
+        iso.web.route(&url, |_| json_answer(200, json!({"ok": true})));
+    }
+    let apis = apis(&iso);
+    let user = user();
+    let dated = apis.call_api("Partner").get("api/data").query("since", "2024/01/01");
+    block_on(dated.for_user(&user).bytes()).unwrap();
+    let file = apis.call_api("Partner").get("files").segment("..admin?x=1;v%");
+    block_on(file.for_user(&user).bytes()).unwrap();
+    let before = iso.web.seen.borrow().len();
+    for dots in ["..", ".", "../admin", "a/b", ""] {
+        let err =
+            block_on(apis.call_api("Partner").get("files").segment(dots).for_user(&user).bytes())
+                .unwrap_err();
+        assert!(matches!(err, DownstreamError::InvalidRequest(_)), "{dots}");
+    }
+    assert_eq!(iso.web.seen.borrow().len(), before, "nothing sent for a dot segment");
+}
+
+#[test]
+fn a_call_may_not_set_the_headers_configuration_may_not() {
+    // The configured headers' deny-list, applied to `.header()` too: a route could otherwise
+    // replace the acquired token, the host, or send a cookie to another origin's API.
+    let iso = isolate();
+    let apis = apis(&iso);
+    let user = user();
+    for name in ["Authorization", "host", "Cookie", "content-length", "Transfer-Encoding"] {
+        let call = apis.call_api("Profile").get("me").header(name, "x");
+        let err = block_on(call.for_user(&user).bytes()).unwrap_err();
+        assert!(matches!(err, DownstreamError::InvalidRequest(_)), "{name}");
+    }
+    assert!(iso.web.seen.borrow().is_empty(), "nothing was sent");
+    let config = |header: &str| {
+        config(
+            json!({}),
+            json!({"DownstreamApis": {"Partner": {"BaseUrl": PARTNER, "Scopes": ["x"],
+                "Headers": {header: "v"}}}}),
+        )
+    };
+    for name in ["Cookie", "Content-Length"] {
+        let err = DownstreamApis::from_config(iso.acquirer(&config(name)), &config(name))
+            .err()
+            .expect("refused");
+        assert_eq!(err.field, format!("DownstreamApis.Partner.Headers.{name}"));
+    }
+}
+
+#[test]
 fn the_web_api_authorizes_and_calls_in_a_few_lines() {
     use edge_identity::{HostSettings, Requirement, WebApi};
     let iso = isolate();

@@ -21,7 +21,7 @@ use crate::acquisition::{
     AcquisitionOptions, Certificate, ClientAuthMethod, ClientCredential, OnBehalfOfGrant,
 };
 use crate::cache::CacheOptions;
-use crate::downstream::options::join_below;
+use crate::downstream::options::{is_reserved_header, join_below};
 use crate::downstream::DownstreamApiOptions;
 use crate::jose::Algorithm;
 use crate::platform::{AssertionAlgorithm, DEFAULT_MAX_RESPONSE_BYTES};
@@ -412,10 +412,10 @@ impl DownstreamApiOptions {
             let header_field = format!("{}.{header}", field("Headers"));
             let parsed = HeaderName::from_bytes(header.as_bytes())
                 .map_err(|_| ConfigError::new(&header_field, "is not a valid header name"))?;
-            if parsed == http::header::AUTHORIZATION || parsed == http::header::HOST {
+            if is_reserved_header(&parsed) {
                 return Err(ConfigError::new(
                     &header_field,
-                    "is set by the SDK and can't be configured",
+                    "is reserved (Authorization, Host, Cookie, Content-Length, Transfer-Encoding) and can't be configured",
                 ));
             }
             let value = HeaderValue::from_str(value)

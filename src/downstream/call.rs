@@ -22,6 +22,7 @@ use http::{HeaderName, HeaderValue, Method};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::options::{encoded_segment, is_reserved_header};
 use super::{
     CallAs, CallOptions, DownstreamApis, DownstreamError, DownstreamResponse, PassedResponse,
 };
@@ -87,12 +88,46 @@ impl<'a> DownstreamCall<'a> {
         self
     }
 
-    /// Adds a request header. An invalid name or value fails the call when it is sent.
+    /// Adds a request header. An invalid name or value, or a reserved header (`Authorization`,
+    /// `Host`, `Cookie`, `Content-Length`, `Transfer-Encoding`, as in configuration), fails the
+    /// call when it is sent.
     pub fn header(mut self, name: &str, value: &str) -> Self {
         match (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+            (Ok(name), _) if is_reserved_header(&name) => {
+                self.error =
+                    Some(DownstreamError::InvalidRequest("a reserved header can't be set"));
+            }
             (Ok(name), Ok(value)) => self.options.headers.push((name, value)),
             _ => {
                 self.error = Some(DownstreamError::InvalidRequest("a header is not valid"));
+            }
+        }
+        self
+    }
+
+    /// Appends one path segment to the call's path, percent-encoded so that the value (a file
+    /// name, an id from the request) adds exactly one segment: no `?`, `#`, `;` or `%` of its
+    /// own; a value that is `.` or `..` or holds `/` or `\` fails the call. Prefer it to `format!("files/{name}")`, whose
+    /// `..` would resolve upward (staying below `BaseUrl`, but reaching another resource).
+    ///
+    /// ```no_run
+    /// # async fn example(apis: &edge_identity::DownstreamApis, caller: &edge_identity::ValidatedToken,
+    /// #     name: &str) -> Result<(), edge_identity::Error> {
+    /// let file = apis.call_api("Files").get("files").segment(name).for_user(caller).bytes().await?;
+    /// # let _ = file; Ok(()) }
+    /// ```
+    pub fn segment(mut self, value: &str) -> Self {
+        match encoded_segment(value) {
+            Some(segment) => {
+                let path = self.options.relative_path.take().unwrap_or_default();
+                let path = path.trim_end_matches('/');
+                self.options.relative_path =
+                    Some(if path.is_empty() { segment } else { format!("{path}/{segment}") });
+            }
+            None => {
+                self.error = Some(DownstreamError::InvalidRequest(
+                    "a path segment can't be empty, . or .., or hold / or \\",
+                ));
             }
         }
         self
