@@ -645,27 +645,18 @@ fn path_at(text: &str, offset: usize) -> String {
     path
 }
 
-/// serde's messages quote the offending value (`invalid type: string "hunter2", expected ...`);
-/// a misplaced secret must not reach a log that way, so quoted spans are elided.
+/// serde's messages quote the offending value (`invalid type: string "hunter2", expected ...`)
+/// without escaping it, so a misplaced secret holding a quote would end the quoted span early
+/// and the rest of it would be printed. Everything from the first quote to the last is elided.
 fn redact_quoted(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut inside: Option<char> = None;
-    for c in message.chars() {
-        match inside {
-            Some(close) if c == close => {
-                out.push('…');
-                out.push(c);
-                inside = None;
-            }
-            Some(_) => {}
-            None if c == '"' => {
-                out.push(c);
-                inside = Some('"');
-            }
-            None => out.push(c),
+    match (message.find('"'), message.rfind('"')) {
+        (Some(first), Some(last)) if first < last => {
+            let (before, after) = (message.get(..=first), message.get(last..));
+            format!("{}…{}", before.unwrap_or_default(), after.unwrap_or_default())
         }
+        (Some(first), _) => format!("{}…", message.get(..=first).unwrap_or_default()),
+        _ => message.to_owned(),
     }
-    out
 }
 
 pub(crate) fn non_empty<'a>(value: Option<&'a str>, field: &str) -> Result<&'a str, ConfigError> {
@@ -855,6 +846,23 @@ mod tests {
             config.client_credentials[0].client_secret.as_ref().map(Secret::expose),
             Some("hunter2-secret")
         );
+    }
+
+    #[test]
+    fn a_secret_with_quotes_in_a_misplaced_field_is_never_printed() {
+        for secret in [r#"hun\"ter2-secret"#, r#"a\"b\"hunter2-secret\""#, r#"\"hunter2-secret"#] {
+            let json = format!(
+                r#"{{"ClientId": "x", "TenantId": "common", "ClockSkewSeconds": "{secret}"}}"#
+            );
+            let err = section(&json).unwrap_err();
+            assert_eq!(err.field, "AzureAd.ClockSkewSeconds");
+            assert!(
+                !err.to_string().contains("ter2") && !err.to_string().contains("secret"),
+                "{err}"
+            );
+        }
+        assert_eq!(redact_quoted("no quotes here"), "no quotes here");
+        assert_eq!(redact_quoted(r#"one " quote"#), r#"one "…"#);
     }
 
     #[test]
