@@ -80,16 +80,23 @@ for (;;) {
 }
 
 const token = await idp.mint({});
+// Every command is printed on a line of its own and every note as a `#` comment, so a
+// newcomer can paste any line, or all of them, into a shell.
 const v1 = entra
-  ? `  curl -s ${base}/api/me -H "Authorization: Bearer ${await idp.mint({ version: 1 })}"   (a v1.0 token)\n`
+  ? `  # a v1.0 token:\n  curl -s ${base}/api/me -H "Authorization: Bearer ${await idp.mint({ version: 1 })}"\n`
   : '';
 console.log(`
 edge-identity local stack is up${entra ? ` (Entra-shaped: Instance ${idp.instance}, TenantId ${idp.tenant})` : ''}:
   worker             ${base}
-  identity provider  ${idp.issuer}   (mint a token: curl -s -X POST ${idp.issuer}/__mint -H 'content-type: application/json' -d '{}'${entra ? `; a v1.0 one: -d '{"version": 1}'` : ''})
-  downstream API     ${api.base}     (what it saw: curl -s ${api.base}/__seen)
+  identity provider  ${idp.issuer}
+  downstream API     ${api.base}
 
-Try (the tokens are valid for an hour):
+  # mint a token${entra ? ` (a v1.0 one: -d '{"version": 1}')` : ''}:
+  curl -s -X POST ${idp.issuer}/__mint -H 'content-type: application/json' -d '{}'
+  # what the downstream API saw:
+  curl -s ${api.base}/__seen
+
+  # try it (the tokens are valid for an hour):
   curl -s ${base}/api/me -H "Authorization: Bearer ${token}"
 ${v1}  curl -s ${base}/api/dashboard -H "Authorization: Bearer ${token}"
 
