@@ -214,6 +214,29 @@ fn a_new_key_set_voids_the_entries_and_a_removed_key_verifies_nothing_more() {
 }
 
 #[test]
+fn a_refetch_that_finds_the_same_key_set_keeps_the_verified_tokens_and_imported_keys() {
+    // Issue 19: one request with a random `kid` every cooldown made the isolate refetch the
+    // same set and, with it, throw away every verified token and imported key.
+    let api = api(json!({}));
+    let t = token("a1b2c3d4-0000-4000-8000-000000000042");
+    api.check(&t).unwrap();
+    assert_eq!(api.verifications(), 1);
+    for round in 1..=3 {
+        api.clock.advance(Duration::from_secs(31));
+        let random_kid = TestSigner::Rsa.sign(&format!("random-{round}"), &entra_claims(T0));
+        assert_eq!(api.check(&random_kid).unwrap_err(), ValidationError::UnknownKey);
+        assert_eq!(api.idp.jwks_fetches(), 1 + round, "each cooldown allows one refetch");
+        api.check(&t).unwrap();
+        assert_eq!(api.verifications(), 1, "round {round}: still served by the verified cache");
+    }
+    // The confirmation counts as a fetch for the key set's max age (12 h by default): no fetch
+    // because the first one has aged.
+    api.clock.advance(Duration::from_secs(12 * 3600 - 60));
+    api.check(&TestSigner::Rsa.sign("rsa", &entra_claims(api.clock.secs()))).unwrap();
+    assert_eq!(api.idp.jwks_fetches(), 4);
+}
+
+#[test]
 fn the_cache_is_bounded_in_entries_and_bytes_least_recently_used_out() {
     let api = api(json!({"VerifiedTokenCacheMaxEntries": 2}));
     let [a, b, c] =

@@ -142,6 +142,26 @@ pub struct KeySnapshot {
     pub keys: Vec<CachedKey>,
     /// When the documents were fetched from the issuer, in Unix milliseconds.
     pub fetched_at_ms: u64,
+    /// When a later fetch found exactly these documents again: the snapshot is kept (its
+    /// imported keys, and the verified tokens tied to it) and counts as fetched then.
+    confirmed_at_ms: Cell<u64>,
+}
+
+impl KeySnapshot {
+    /// When the documents were last fetched or confirmed unchanged.
+    pub fn fresh_since_ms(&self) -> u64 {
+        self.fetched_at_ms.max(self.confirmed_at_ms.get())
+    }
+
+    /// Whether `other` holds exactly these documents: the same issuer, token endpoint,
+    /// authentication methods and keys, in order.
+    fn same_documents(&self, other: &KeySnapshot) -> bool {
+        self.issuer == other.issuer
+            && self.token_endpoint == other.token_endpoint
+            && self.token_endpoint_auth_methods == other.token_endpoint_auth_methods
+            && self.keys.len() == other.keys.len()
+            && self.keys.iter().zip(&other.keys).all(|(a, b)| a.jwk == b.jwk)
+    }
 }
 
 /// What a key search found.
@@ -246,7 +266,7 @@ impl KeySource {
     }
 
     fn is_fresh(&self, snapshot: &KeySnapshot, now: u64) -> bool {
-        within(snapshot.fetched_at_ms, now, self.policy.max_age)
+        within(snapshot.fresh_since_ms(), now, self.policy.max_age)
     }
 
     /// Whether a fetch attempted at `last_attempt` forbids another one `now`.
@@ -423,7 +443,14 @@ impl KeySource {
             )
             .await;
         }
-        Ok(self.install(snapshot(discovery, set, now)))
+        let fetched = snapshot(discovery, set, now);
+        // The same documents again (a refetch for a random `kid`, or the max age): keep the
+        // snapshot, so its imported keys and the verified tokens tied to it are not thrown away.
+        if let Some(held) = self.cached().filter(|held| held.same_documents(&fetched)) {
+            held.confirmed_at_ms.set(now);
+            return Ok(held);
+        }
+        Ok(self.install(fetched))
     }
 
     /// The discovery document, then the key set it names. Where the key set's URL is known in
@@ -550,6 +577,7 @@ fn snapshot(discovery: Discovery, set: JwkSet, fetched_at_ms: u64) -> KeySnapsho
         token_endpoint_auth_methods: discovery.token_endpoint_auth_methods,
         keys: set.keys.into_iter().map(CachedKey::new).collect(),
         fetched_at_ms,
+        confirmed_at_ms: Cell::new(0),
     }
 }
 
