@@ -99,6 +99,8 @@ describe('the example worker', () => {
     assert.equal(response.status, 200, await response.clone().text());
     // Streamed through unread (ReadyCall::pass_through + pass_on): the profile API's body and type.
     assert.equal(response.headers.get('content-type'), 'application/json');
+    // Under this API's origin a browser must not sniff the passed body into another type.
+    assert.equal(response.headers.get('x-content-type-options'), 'nosniff');
     assert.equal((await response.json()).oid, oid);
     const seen = api.seen.filter((s) => s.path === '/profile/me' && s.oid === oid);
     assert.equal(seen.length, 1);

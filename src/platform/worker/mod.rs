@@ -219,11 +219,16 @@ impl HttpClient for WorkerFetch {
 
 /// The route's response for a downstream answer from
 /// [`ReadyCall::pass_through`](crate::ReadyCall::pass_through): its status, its `Content-Type`,
-/// and its body, streamed through as it came when the SDK left it unread. Other headers of the
+/// and its body, streamed through as it came when the SDK left it unread, with
+/// `X-Content-Type-Options: nosniff`. Other headers of the
 /// downstream answer (cookies, caching, CORS) are not passed on; read them from
 /// `passed.headers` first if the route wants any.
 pub fn pass_on(passed: crate::PassedResponse) -> worker::Result<worker::Response> {
-    let mut builder = worker::ResponseBuilder::new().with_status(passed.status.as_u16());
+    // The downstream API's body under this API's origin: no browser may sniff it into another
+    // type (HTML from a JSON API would run as this origin's page).
+    let mut builder = worker::ResponseBuilder::new()
+        .with_status(passed.status.as_u16())
+        .with_header("x-content-type-options", "nosniff")?;
     if let Some(content_type) = passed.headers.get(http::header::CONTENT_TYPE) {
         if let Ok(content_type) = content_type.to_str() {
             builder = builder.with_header("content-type", content_type)?;
