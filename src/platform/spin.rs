@@ -206,14 +206,25 @@ impl crate::AuthorizationHeaders for spin_sdk::http::IncomingRequest {
 
 /// The [`WebApi`](crate::WebApi) from Spin's variables (`identity_config`, `client_secret`,
 /// `token_cache_key`) and the key-value store labelled `default`. Spin runs one request per
-/// instance, so it is built per request; the store carries keys and tokens between requests.
-/// A configuration problem is an [`Error`](crate::Error) whose answer is a bare 500.
+/// instance, so it is built per request; the store carries keys and tokens between requests,
+/// which is why `token_cache_key` is required here. A configuration problem (that one
+/// included) is an [`Error`](crate::Error) whose answer is a bare 500.
 pub fn web_api() -> Result<crate::WebApi, crate::Error> {
     let settings = crate::HostSettings::from_values(
         variable("identity_config").as_deref(),
         variable("client_secret").as_deref(),
         variable("token_cache_key").as_deref(),
     )?;
+    // Without a seal secret nothing is shared through the store, and Spin keeps no memory
+    // between requests: every request, even one with a token that can never be valid, would
+    // fetch the issuer's documents again (and wait on them through an outage). Refuse instead.
+    if settings.seal_secret.is_none() {
+        return Err(crate::ConfigError::new(
+            "token_cache_key",
+            "is required on Spin (at least 32 random characters): without it every request fetches the issuer's keys again",
+        )
+        .into());
+    }
     let platform = platform(Some("default"), settings.seal_secret.as_ref())
         .map_err(|e| crate::ConfigError::new("key_value_stores", e.to_string()))?;
     crate::WebApi::new(settings, platform)

@@ -26,13 +26,13 @@ let base;
 const servers = [];
 
 /** `wasmtime serve` of the composed component with `config`, on a free port, once it answers. */
-async function serve(config, dir) {
+async function serve(config, dir, { sealed = true } = {}) {
   const port = await freePort();
   const proc = spawn(WASMTIME, [
     'serve', '--addr', `127.0.0.1:${port}`, '-S', 'cli=y', '--dir', `${dir}::/kv`,
     '--env', `SPIN_VARIABLE_IDENTITY_CONFIG=${JSON.stringify(config)}`,
     '--env', `SPIN_VARIABLE_CLIENT_SECRET=${CLIENT_SECRET}`,
-    '--env', 'SPIN_VARIABLE_TOKEN_CACHE_KEY=spin-e2e-token-cache-key-of-32-characters',
+    ...(sealed ? ['--env', 'SPIN_VARIABLE_TOKEN_CACHE_KEY=spin-e2e-token-cache-key-of-32-characters'] : []),
     'target/spin-e2e/composed.wasm',
   ], { stdio: ['ignore', 'inherit', 'inherit'] });
   servers.push(proc);
@@ -65,6 +65,30 @@ after(async () => {
 });
 
 const get = (path, token) => fetch(`${base}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+
+test('without a token cache key nothing is served and no token costs a request to the issuer', async () => {
+  // Issue 19: the shipped manifest defaulted the key to empty, so the store was not used and
+  // every request (a forged token too) fetched the issuer's documents again.
+  let issuerHits = 0;
+  const issuer = createServer((req, res) => { issuerHits += 1; res.writeHead(404).end(); });
+  await new Promise((resolve) => issuer.listen(0, '127.0.0.1', resolve));
+  const dir = mkdtempSync(join(tmpdir(), 'edge-identity-spin-unsealed-'));
+  try {
+    const config = exampleConfig({ issuer: `http://127.0.0.1:${issuer.address().port}`, profileUrl: api.profileUrl, partnerUrl: api.partnerUrl });
+    const unsealed = await serve(config, dir, { sealed: false });
+    const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const forged = `${part({ alg: 'RS256', kid: 'k' })}.${part({ sub: 'x' })}.${part('no signature')}`;
+    for (let i = 0; i < 3; i++) {
+      const response = await fetch(`${unsealed}/api/me`, { headers: { authorization: `Bearer ${forged}` } });
+      assert.equal(response.status, 500, await response.clone().text());
+      assert.deepEqual(await response.json(), { error: 'server_error', error_description: 'the service is not configured correctly' });
+    }
+    assert.equal(issuerHits, 0, 'the issuer was asked');
+  } finally {
+    issuer.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('a valid token gets the downstream data through an OBO token for the same user', async () => {
   const oid = '00000000-0000-4000-8000-00000000051a';
