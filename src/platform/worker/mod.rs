@@ -59,8 +59,12 @@ export async function fetchCapped(url, method, headerLines, body, timeoutMs, lim
   let lines = '';
   for (const [name, value] of response.headers) lines += `${name}:${value}\n`;
   if (passSuccess && response.ok) return [response.status, lines, response.body, true];
+  // Content-Length counts the bytes on the wire; fetch decodes gzip, deflate and br itself, so
+  // an encoded body is counted while it is read, never trusted by its header.
   const declared = response.headers.get('content-length');
-  if (declared !== null && /^\s*\d+\s*$/.test(declared)) {
+  const encoding = response.headers.get('content-encoding');
+  const identity = encoding === null || /^\s*(identity)?\s*$/i.test(encoding);
+  if (identity && declared !== null && /^\s*\d+\s*$/.test(declared)) {
     if (Number(declared) > limit) {
       response.body?.cancel();
       return [response.status, lines, null];
