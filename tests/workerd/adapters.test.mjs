@@ -158,6 +158,11 @@ test('WorkerFetch stops reading a body at the limit, with or without Content-Len
       res.end();
     } else if (req.url === '/small') {
       res.end('{"ok":true}');
+    } else if (req.url === '/chunked') {
+      // No Content-Length: read by the growing buffer, across several growths.
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      for (let i = 0; i < 3; i++) res.write(chunk);
+      res.end();
     } else {
       // Chunked, no Content-Length, and it would go on for 64 MiB.
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
@@ -184,6 +189,15 @@ test('WorkerFetch stops reading a body at the limit, with or without Content-Len
     assert.ok(streamed < 32 * 1024 * 1024, `the stream was cancelled (${streamed} bytes written)`);
     const small = await fetchVia('/small', 100_000);
     assert.deepEqual([small.status, small.bytes], [200, 11]);
+    const chunked = await fetchVia('/chunked', 2_000_000);
+    assert.deepEqual([chunked.status, chunked.bytes], [200, 3 * chunk.length]);
+    // Read whole when under the limit (the same 4 × 256 KiB as /declared).
+    const whole = await fetchVia('/declared', 2_000_000);
+    assert.deepEqual([whole.status, whole.bytes], [200, 4 * chunk.length]);
+    // MaxResponseBytes allows 64 MiB; on Workers one fetch reads at most 16 MiB (issue 19).
+    streamed = 0;
+    assert.deepEqual(await fetchVia('/streamed', 64 * 1024 * 1024), { error: 'too_large', limit: 16 * 1024 * 1024 });
+    assert.ok(streamed < 48 * 1024 * 1024, `the stream was cancelled (${streamed} bytes written)`);
   } finally {
     server.closeAllConnections();
     server.close();

@@ -33,9 +33,10 @@ pub const KV_MIN_TTL: Duration = Duration::from_secs(60);
 /// Outbound HTTP with the Workers `fetch`, aborted at the timeout by `AbortSignal.timeout`,
 /// with `redirect: "manual"` (the Workers default is to follow: a 3xx is returned as it is, so a
 /// token request's credential or a downstream call's token never goes to another origin), and
-/// the body read up to the request's [`response_limit`](super::response_limit): a larger
-/// `Content-Length` is refused before reading, and a body without one is read chunk by chunk and
-/// cancelled at the limit.
+/// the body read up to the request's [`response_limit`](super::response_limit) (at most
+/// [`WORKERS_MAX_RESPONSE_BYTES`]): a larger `Content-Length` is refused before reading, and a
+/// body without one, or an encoded one (counted decoded), is read chunk by chunk into one
+/// buffer and cancelled at the limit.
 ///
 /// Each call crosses into JavaScript once (an inline-JS `fetchCapped`): the request goes in as a few
 /// strings and one `Uint8Array`, and the status, the headers (one string) and the body come back
@@ -72,26 +73,27 @@ export async function fetchCapped(url, method, headerLines, body, timeoutMs, lim
     return [response.status, lines, new Uint8Array(await response.arrayBuffer())];
   }
   if (response.body === null) return [response.status, lines, new Uint8Array(0)];
+  // Read into one buffer that grows (doubling, never past the limit), not a list of chunks
+  // copied once more at the end: a large body is held about once, not twice.
   const reader = response.body.getReader();
-  const chunks = [];
+  let buffer = new Uint8Array(Math.min(limit, 64 * 1024));
   let length = 0;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    length += value.length;
-    if (length > limit) {
+    if (length + value.length > limit) {
       reader.cancel();
       return [response.status, lines, null];
     }
-    chunks.push(value);
+    if (length + value.length > buffer.length) {
+      const grown = new Uint8Array(Math.min(limit, Math.max(buffer.length * 2, length + value.length)));
+      grown.set(buffer.subarray(0, length));
+      buffer = grown;
+    }
+    buffer.set(value, length);
+    length += value.length;
   }
-  const whole = new Uint8Array(length);
-  let at = 0;
-  for (const chunk of chunks) {
-    whole.set(chunk, at);
-    at += chunk.length;
-  }
-  return [response.status, lines, whole];
+  return [response.status, lines, buffer.subarray(0, length)];
 }
 "#)]
 extern "C" {
@@ -161,7 +163,7 @@ async fn exchange(
         &header_lines,
         body,
         f64::from(millis),
-        super::response_limit(request) as f64,
+        workers_limit(request) as f64,
         pass_success,
     );
     let answer: js_sys::Array = JsFuture::from(answer)
@@ -179,11 +181,21 @@ async fn exchange(
     Ok((builder, answer.get(2), answer.get(3).is_truthy()))
 }
 
+/// The most body bytes one fetch reads on Workers, whatever the request's
+/// [`ResponseLimit`](super::ResponseLimit) (`MaxResponseBytes` allows up to 64 MiB): the body is
+/// held once in JavaScript and once in wasm, within an isolate's 128 MB with room to spare.
+pub const WORKERS_MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+
+/// The body limit of `request` on Workers: its own, at most [`WORKERS_MAX_RESPONSE_BYTES`].
+fn workers_limit(request: &http::Request<Vec<u8>>) -> usize {
+    super::response_limit(request).min(WORKERS_MAX_RESPONSE_BYTES)
+}
+
 /// A body [`fetch_capped`] read: its bytes, or [`HttpError::TooLarge`] for the `null` it gives
 /// past the limit.
 fn read_body(body: JsValue, request: &http::Request<Vec<u8>>) -> Result<Vec<u8>, HttpError> {
     if body.is_null() {
-        return Err(HttpError::TooLarge { limit: super::response_limit(request) });
+        return Err(HttpError::TooLarge { limit: workers_limit(request) });
     }
     let body: js_sys::Uint8Array =
         body.dyn_into().map_err(|_| js_transport("fetch gave no body"))?;
