@@ -4,6 +4,7 @@
 
 mod support;
 
+use std::future::Future as _;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -116,6 +117,62 @@ fn an_rfc_9068_app_continues_a_session_it_was_named_for_by_its_client_id() {
     let err = block_on(acquirer.token_for_session(&app("other-app"), &session.key, &request))
         .unwrap_err();
     assert_eq!(err, AcquisitionError::SessionNotFound);
+}
+
+/// Runs `future` to completion, or fails after `polls` polls: a future that would wait for
+/// ever fails the test instead of hanging it.
+fn within_polls<F: std::future::Future>(future: F, polls: usize) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let waker = futures::task::noop_waker();
+    let mut cx = std::task::Context::from_waker(&waker);
+    for _ in 0..polls {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+    }
+    panic!("still waiting after {polls} polls");
+}
+
+#[test]
+fn a_session_refresh_whose_holder_never_resumes_locks_its_session_only_for_the_budget() {
+    // Issue 19: on Workers a request waits on its own timer, and workerd may leave another
+    // request's promise unsettled for ever. The session's lock gets the single flight's escape.
+    let store = rc(MemoryStore::new());
+    let clock = rc(ManualClock::at_secs(T0));
+    let web = ScriptedWeb::new();
+    let mut iso = Isolate::sealed_with(web.clone(), clock.clone(), store.clone(), SEAL);
+    iso.platform = iso.platform.with_join_poll_interval(Duration::from_millis(10));
+    let acquirer = sealed(&iso);
+    let session = block_on(acquirer.start_session(
+        &user(),
+        SessionKey::Key("job-stuck".into()),
+        &TokenRequest::new(["api://partner/read"]),
+    ))
+    .unwrap();
+    clock.advance(Duration::from_secs(2 * 3600));
+    let user = user();
+    // The holder: its refresh's token request never answers within this test.
+    web.latency_polls.set(u32::MAX);
+    let read = TokenRequest::new(["api://partner/read"]);
+    let mut holder = Box::pin(acquirer.token_for_session(&user, &session.key, &read));
+    let waker = futures::task::noop_waker();
+    for _ in 0..100 {
+        assert!(holder.as_mut().poll(&mut std::task::Context::from_waker(&waker)).is_pending());
+    }
+    let refreshes = || {
+        web.token_requests().iter().filter(|r| r.form()["grant_type"] == "refresh_token").count()
+    };
+    assert_eq!(refreshes(), 1, "the holder is inside its refresh, holding the lock");
+    // Another scope of the same session, in another request: it waits the budget (10 s of
+    // its own 10 ms polls), then escapes and refreshes.
+    web.latency_polls.set(0);
+    let started = clock.secs();
+    let write = TokenRequest::new(["api://partner/write"]);
+    let token = within_polls(acquirer.token_for_session(&user, &session.key, &write), 10_000);
+    token.unwrap();
+    assert_eq!(refreshes(), 2);
+    assert!((10..=11).contains(&(clock.secs() - started)), "waited {} s", clock.secs() - started);
+    drop(holder);
 }
 
 #[test]

@@ -117,16 +117,27 @@ pub struct Session {
     pub token: AcquiredToken,
 }
 
+type SessionMutex = std::sync::Arc<futures_util::lock::Mutex<()>>;
+
 /// Per session record, one refresh at a time in this isolate, so a rotated refresh token is
 /// never used twice nor lost between two refreshes of one session (for different scopes, say).
 #[derive(Default)]
-pub(super) struct SessionLocks(
-    std::cell::RefCell<std::collections::HashMap<String, Rc<futures_util::lock::Mutex<()>>>>,
-);
+pub(super) struct SessionLocks(std::cell::RefCell<std::collections::HashMap<String, SessionMutex>>);
 
 impl SessionLocks {
-    fn lock_for(&self, record_key: &CacheKey) -> Rc<futures_util::lock::Mutex<()>> {
+    fn lock_for(&self, record_key: &CacheKey) -> SessionMutex {
         self.0.borrow_mut().entry(record_key.as_str().to_owned()).or_default().clone()
+    }
+
+    /// Gives up on `stuck` for `record_key`: the next request gets a new lock. The request that
+    /// holds `stuck` keeps its guard, which guards nothing any more.
+    fn replace(&self, record_key: &CacheKey, stuck: &SessionMutex) -> SessionMutex {
+        let mut locks = self.0.borrow_mut();
+        let entry = locks.entry(record_key.as_str().to_owned()).or_default();
+        if std::sync::Arc::ptr_eq(entry, stuck) {
+            *entry = SessionMutex::default();
+        }
+        entry.clone()
     }
 }
 
@@ -214,13 +225,7 @@ impl TokenAcquirer {
     /// nothing.
     pub async fn end_session(&self, caller: &ValidatedToken, key: &str) {
         let record_key = self.record_key(key);
-        let lock = self.session_lock(&record_key);
-        let _one_at_a_time = crate::platform::lock_mutex(
-            &lock,
-            self.inner.platform.clock.as_ref(),
-            self.inner.platform.join_poll_interval,
-        )
-        .await;
+        let _one_at_a_time = self.lock_session(&record_key).await;
         let Some(record) = self.fresh_record(&record_key).await.filter(|r| !r.ended) else {
             return;
         };
@@ -243,8 +248,33 @@ impl TokenAcquirer {
     }
 
     /// The isolate's lock for one session's refreshes.
-    fn session_lock(&self, record_key: &CacheKey) -> Rc<futures_util::lock::Mutex<()>> {
-        self.inner.sessions.lock_for(record_key)
+    /// The session's lock, one refresh at a time. Where requests wait on their own timer
+    /// (Workers), a request waits at most the acquisition budget (`TokenRequestTimeoutMs`), the
+    /// single flight's escape: a holder that never resumes (workerd may leave a request's
+    /// promise unsettled) must not lock the session for the isolate's life, so the waiter takes
+    /// a new lock and goes on; the record is read afresh under it. Elsewhere the holder's own
+    /// token request is bounded by the same budget, and waiters await it.
+    async fn lock_session(&self, record_key: &CacheKey) -> futures_util::lock::OwnedMutexGuard<()> {
+        let mutex = self.inner.sessions.lock_for(record_key);
+        let Some(interval) = self.inner.platform.join_poll_interval else {
+            return mutex.lock_owned().await;
+        };
+        let clock = self.inner.platform.clock.as_ref();
+        let budget = crate::platform::millis(self.inner.options.timeout);
+        let (mut mutex, mut since) = (mutex, clock.now_millis());
+        loop {
+            if let Some(guard) = mutex.try_lock_owned() {
+                return guard;
+            }
+            if clock.now_millis().saturating_sub(since) > budget {
+                // Escape: a new lock for this session (another waiter may have made it first),
+                // and a new budget for waiting on it.
+                mutex = self.inner.sessions.replace(record_key, &mutex);
+                since = clock.now_millis();
+                continue;
+            }
+            clock.sleep(interval).await;
+        }
     }
 
     /// The session's record as the store has it now (another isolate may have rotated its
@@ -266,13 +296,7 @@ impl TokenAcquirer {
         plan: &super::Plan,
         record_key: &CacheKey,
     ) -> Result<super::response::TokenResponse, AcquisitionError> {
-        let lock = self.session_lock(record_key);
-        let _one_at_a_time = crate::platform::lock_mutex(
-            &lock,
-            self.inner.platform.clock.as_ref(),
-            self.inner.platform.join_poll_interval,
-        )
-        .await;
+        let _one_at_a_time = self.lock_session(record_key).await;
         let record = self
             .fresh_record(record_key)
             .await
