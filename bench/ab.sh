@@ -17,24 +17,10 @@ cd "$(dirname "$0")/.."
 ensure_toolchain
 rev_a=${1:?usage: bash bench/ab.sh REV_A REV_B}
 rev_b=${2:?usage: bash bench/ab.sh REV_A REV_B}
-root=$(pwd)
 
-# build_rev REV NAME FLAGS: the example worker at REV, into bench/build/ab-NAME.
-build_rev() {
-  local src="bench/build/ab-src-$2"
-  git worktree remove --force "$src" 2>/dev/null || rm -rf "$src"
-  git worktree add --detach "$src" "$1" > /dev/null
-  say "building the example worker at $1 ${3:+($3)}"
-  (cd "$src/worker-example" &&
-    CARGO_TARGET_DIR="$root/target/ab" \
-      WASM_BINDGEN_BIN="${CARGO_HOME:-$HOME/.cargo}/bin/wasm-bindgen" \
-      ESBUILD_BIN="$root/node_modules/.bin/esbuild" \
-      worker-build --release $3 > /dev/null)
-  rm -rf "bench/build/ab-$2"
-  cp -r "$src/worker-example/build" "bench/build/ab-$2"
-  git worktree remove --force "$src"
-}
-build_rev "$rev_a" a "${AB_FLAGS_A:-}"
-build_rev "$rev_b" b "${AB_FLAGS_B:-}"
+# shellcheck source=bench/build-rev.sh
+. bench/build-rev.sh
+build_rev "$rev_a" worker-example bench/build/ab-a "${AB_FLAGS_A:-}"
+build_rev "$rev_b" worker-example bench/build/ab-b "${AB_FLAGS_B:-}"
 say "loading A ($rev_a) and B ($rev_b) in turn"
 node bench/ab.mjs "$rev_a ${AB_FLAGS_A:-}" "$rev_b ${AB_FLAGS_B:-}"

@@ -10,8 +10,7 @@
 // 2. Size: the example worker's upload (wasm + JS, raw and gzipped), the jose baseline's, and the
 //    Spin component's.
 // 3. Cold start: a new workerd isolate to the first validated response, SDK vs jose.
-import { generateKeyPairSync, createSign, randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
+import { startEntraIssuer } from './entra-issuer.mjs';
 import { readFileSync, statSync, writeFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,42 +24,11 @@ const K = Number(process.env.BENCH_K ?? 200);          // validations per reques
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 10); // requests per variant per round
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 
-// --- a realistic Entra-shaped RS256 token: 2048-bit key, ~1.2 KB, a two-key JWKS ---------------
-const keys = ['key-1', 'key-2'].map((kid) => {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return { kid, privateKey, jwk: { ...publicKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256' } };
-});
-const jwks = { keys: keys.map((k) => k.jwk) };
-// An Entra tenant served locally, at the paths Entra uses (reference/entra): the SDK is
-// configured with Instance + TenantId, as a Microsoft.Identity.Web user writes it.
-const tenant = '72f988bf-86f1-41af-91ab-2d7cd011db47';
-const server = createServer((req, res) => {
-  const body = req.url === `/${tenant}/v2.0/.well-known/openid-configuration`
-    ? { issuer, jwks_uri: jwksUri, token_endpoint: `${instance}${tenant}/oauth2/v2.0/token` }
-    : jwks;
-  res.writeHead(200, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-});
-await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-const instance = `http://127.0.0.1:${server.address().port}/`;
-const issuer = `${instance}${tenant}/v2.0`;
-const jwksUri = `${instance}${tenant}/discovery/v2.0/keys`;
-const audience = 'api://6e74172b-be56-4843-9ff4-e66a39bb12e3';
-const now = Math.floor(Date.now() / 1000);
-const claims = {
-  aud: audience, iss: issuer, iat: now - 60, nbf: now - 60, exp: now + 3600,
-  aio: 'AWQAm/8ZAAAA' + 'x'.repeat(60), azp: '1950a258-227b-4e31-a9cf-717495945fc2', azpacr: '0',
-  name: 'Ada Lovelace', oid: 'a1b2c3d4-0000-4000-8000-000000000001', preferred_username: 'ada@contoso.example',
-  rh: '0.AXEAv4j5cvGGr0GRqy180BHbR' + 'y'.repeat(20), scp: 'access_as_user User.Read',
-  sub: 'x8nS1nCq1ckT8YwKpJ1uGcZb9uL3H2uB8oZk1e4oYyM', tid: tenant,
-  uti: randomUUID().replace(/-/g, ''), ver: '2.0', xms_tcdt: 1289241547, wids: ['b79fbf4d-3ef9-4689-8143-76b194e85509'],
-  idtyp: 'user', acct: 0, ipaddr: '203.0.113.7', family_name: 'Lovelace', given_name: 'Ada',
-};
-const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
-const input = `${b64({ typ: 'JWT', alg: 'RS256', kid: 'key-1' })}.${b64(claims)}`;
-const token = `${input}.${createSign('RSA-SHA256').update(input).sign(keys[0].privateKey).toString('base64url')}`;
+// --- a realistic Entra-shaped RS256 token: 2048-bit key, ~1.5 KB, a two-key JWKS, served by a
+// local Entra tenant at Entra's paths (bench/entra-issuer.mjs): the SDK is configured with
+// Instance + TenantId, as a Microsoft.Identity.Web user writes it.
+const { server, issuer, jwksUri, jwks, token, identityConfig, audience } = await startEntraIssuer(['key-1', 'key-2']);
 
-const identityConfig = JSON.stringify({ AzureAd: { Instance: instance, TenantId: tenant, ClientId: '6e74172b-be56-4843-9ff4-e66a39bb12e3', Audience: audience } });
 const workers = () => [
   {
     name: 'sdk', modules: true, scriptPath: 'bench/validation-worker/build/index.js',
