@@ -216,13 +216,16 @@ impl TokenAcquirer {
             }
             (Subject::Session { .. }, None) => return Err(AcquisitionError::SessionNotFound),
         };
-        let (endpoint, discovered) = inner.endpoint(plan.tenant.as_deref()).await?;
+        let (endpoint, discovery) = inner.endpoint(plan.tenant.as_deref()).await?;
+        let discovered = discovery
+            .as_ref()
+            .map(|d| client_auth::Discovered { methods: d.token_endpoint_auth_methods.as_deref() });
         let auth = match &inner.options.credential {
             Some(credential) => Some(client_auth::choose(
                 inner.options.auth_method,
                 credential,
                 inner.options.provider,
-                discovered.as_ref().map(|d| d.auth_methods()).as_ref(),
+                discovered.as_ref(),
             )?),
             None => None,
         };

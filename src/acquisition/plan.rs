@@ -47,16 +47,6 @@ impl Plan {
     }
 }
 
-/// The discovery document a token endpoint was read from.
-pub(super) struct Discovered(Rc<KeySnapshot>);
-
-impl Discovered {
-    /// Its `token_endpoint_auth_methods_supported`.
-    pub(super) fn auth_methods(&self) -> client_auth::Discovered<'_> {
-        client_auth::Discovered { methods: self.0.token_endpoint_auth_methods.as_deref() }
-    }
-}
-
 impl Inner {
     /// The authority as it enters cache keys, for `tenant` when the app is multi-tenant: known
     /// without any network request (for a generic authority, its issuer URL, since its token
@@ -77,13 +67,13 @@ impl Inner {
         }
     }
 
-    /// The token endpoint to ask, for `tenant` when the app is multi-tenant, and the client
-    /// authentication methods its discovery document lists (`None` where no document was read:
-    /// Entra, an explicit `TokenEndpoint`).
+    /// The token endpoint to ask, for `tenant` when the app is multi-tenant, and the discovery
+    /// document it was read from, whose client authentication methods the request follows
+    /// (`None` where no document was read: Entra, an explicit `TokenEndpoint`).
     pub(super) async fn endpoint(
         &self,
         tenant: Option<&str>,
-    ) -> Result<(String, Option<Discovered>), AcquisitionError> {
+    ) -> Result<(String, Option<Rc<KeySnapshot>>), AcquisitionError> {
         if let Some(endpoint) = &self.options.token_endpoint {
             return Ok((endpoint.clone(), None));
         }
@@ -101,7 +91,7 @@ impl Inner {
                 let endpoint = endpoint.ok_or(AcquisitionError::ProviderUnavailable(
                     ProviderFailure::NoTokenEndpoint,
                 ))?;
-                Ok((endpoint, Some(Discovered(snapshot))))
+                Ok((endpoint, Some(snapshot)))
             }
         }
     }

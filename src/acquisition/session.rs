@@ -247,7 +247,6 @@ impl TokenAcquirer {
         self.save_record(&record_key, tombstone).await;
     }
 
-    /// The isolate's lock for one session's refreshes.
     /// The session's lock, one refresh at a time. Where requests wait on their own timer
     /// (Workers), a request waits at most the acquisition budget (`TokenRequestTimeoutMs`), the
     /// single flight's escape: a holder that never resumes (workerd may leave a request's

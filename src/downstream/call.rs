@@ -107,8 +107,9 @@ impl<'a> DownstreamCall<'a> {
 
     /// Appends one path segment to the call's path, percent-encoded so that the value (a file
     /// name, an id from the request) adds exactly one segment: no `?`, `#`, `;` or `%` of its
-    /// own; a value that is `.` or `..` or holds `/` or `\` fails the call. Prefer it to `format!("files/{name}")`, whose
-    /// `..` would resolve upward (staying below `BaseUrl`, but reaching another resource).
+    /// own; a value that is `.` or `..` or holds `/` or `\` fails the call. Prefer it to
+    /// `format!("files/{name}")`, whose `..` would resolve upward (staying below `BaseUrl`, but
+    /// reaching another resource).
     ///
     /// ```no_run
     /// # async fn example(apis: &edge_identity::DownstreamApis, caller: &edge_identity::ValidatedToken,

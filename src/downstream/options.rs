@@ -197,24 +197,22 @@ pub(crate) fn encoded_segment(value: &str) -> Option<String> {
         return None;
     }
     let mut out = String::with_capacity(value.len());
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &byte in value.as_bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX.get(usize::from(byte >> 4)).copied().unwrap_or(b'0')));
-            out.push(char::from(HEX.get(usize::from(byte & 15)).copied().unwrap_or(b'0')));
-        }
-    }
+    percent_encode_unless(value, &mut out, |byte| {
+        byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
+    });
     Some(out)
 }
 
 /// Appends `text` with non-ASCII bytes and the bytes in `also` percent-encoded.
 fn percent_encode(text: &str, also: &[u8], out: &mut String) {
+    percent_encode_unless(text, out, |byte| byte.is_ascii() && !also.contains(&byte));
+}
+
+/// Appends `text` with every byte `keep` refuses percent-encoded.
+fn percent_encode_unless(text: &str, out: &mut String, keep: impl Fn(u8) -> bool) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for &byte in text.as_bytes() {
-        if byte.is_ascii() && !also.contains(&byte) {
+        if keep(byte) {
             out.push(char::from(byte));
         } else {
             out.push('%');

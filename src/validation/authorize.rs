@@ -210,10 +210,8 @@ impl ValidatedToken {
     /// [app-only](Self::is_app_only) token: what an application holds as itself is an app
     /// permission (see [`roles`](Self::roles)), never a delegated scope.
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
-        let read = &self.0.read;
         let delegated = !self.0.app_only;
-        let scp_array = read.scp.iter().flat_map(Loose::strings);
-        words(&read.scp).chain(scp_array).chain(words(&read.scope)).filter(move |_| delegated)
+        self.0.read.scope_words().filter(move |_| delegated)
     }
 
     /// The app roles and permissions: `roles` (an array of strings), and where the provider
@@ -275,9 +273,4 @@ impl ValidatedToken {
     pub(crate) fn has_scope_or_role(&self) -> bool {
         self.scopes().next().is_some() || self.roles().next().is_some()
     }
-}
-
-/// The space-separated words of a string claim (none if it is absent or not a string).
-fn words(claim: &Option<Loose>) -> impl Iterator<Item = &str> {
-    ClaimSet::str_of(claim).unwrap_or("").split(' ').filter(|s| !s.is_empty())
 }

@@ -379,6 +379,18 @@ fn role_names(value: &Value) -> Vec<String> {
 }
 
 impl ClaimSet {
+    /// The space-separated words of a string claim (none if it is absent or not a string).
+    pub(crate) fn words(claim: &Option<Loose>) -> impl Iterator<Item = &str> {
+        ClaimSet::str_of(claim).unwrap_or("").split(' ').filter(|s| !s.is_empty())
+    }
+
+    /// Every scope the token names, wherever it names them: Entra's `scp` (space-separated),
+    /// an `scp` array (Okta), and RFC 8693 / RFC 9068's `scope` (space-separated).
+    pub(crate) fn scope_words(&self) -> impl Iterator<Item = &str> {
+        let scp_array = self.scp.iter().flat_map(Loose::strings);
+        Self::words(&self.scp).chain(scp_array).chain(Self::words(&self.scope))
+    }
+
     /// The other providers' members (all absent for an Entra token).
     pub(crate) fn extra(&self) -> &ProviderClaims {
         self.extra.as_deref().unwrap_or(&NO_PROVIDER_CLAIMS)

@@ -136,9 +136,7 @@ impl Provider {
                 }
                 // A user's token has the user's `oid` and a pairwise `sub`; an app's has its
                 // service principal's `oid` as `sub` too, and no delegated scope.
-                let no_scopes = !has_words(&claims.scp)
-                    && claims.scp.iter().flat_map(Loose::strings).next().is_none()
-                    && !has_words(&claims.scope);
+                let no_scopes = claims.scope_words().next().is_none();
                 match (str_of(&claims.oid), sub) {
                     (Some(oid), Some(sub)) => no_scopes && oid == sub,
                     (Some(_), None) => false,
@@ -183,14 +181,8 @@ impl Provider {
         let strings = |claim: &Option<Loose>| {
             claim.iter().flat_map(Loose::strings).map(str::to_owned).collect::<Vec<_>>()
         };
-        let words = |claim: &Option<Loose>| {
-            ClaimSet::str_of(claim)
-                .unwrap_or("")
-                .split(' ')
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        };
+        let words =
+            |claim: &Option<Loose>| ClaimSet::words(claim).map(str::to_owned).collect::<Vec<_>>();
         match self {
             Provider::Entra | Provider::CloudflareAccess => {}
             Provider::Generic => {
@@ -228,11 +220,6 @@ impl Provider {
         }
         roles
     }
-}
-
-/// Whether a space-separated string claim holds at least one word.
-fn has_words(claim: &Option<Loose>) -> bool {
-    ClaimSet::str_of(claim).is_some_and(|s| s.split(' ').any(|w| !w.is_empty()))
 }
 
 impl fmt::Display for Provider {
