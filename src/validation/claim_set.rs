@@ -22,8 +22,6 @@ use serde::de::{
 };
 use serde_json::Value;
 
-use super::provider::Provider;
-
 /// A member's value, as far as a rule can use it.
 #[derive(Clone, PartialEq)]
 pub(crate) enum Loose {
@@ -537,48 +535,73 @@ impl Member {
         }
     }
 
-    /// Whether a token read for `provider` keeps this member (`None`: every provider's).
-    fn kept_for(self, provider: Option<Provider>) -> bool {
+    /// Whether a token read with `kept` keeps this member.
+    fn kept_for(self, kept: KeptClaims) -> bool {
         use Member::*;
-        let Some(provider) = provider else {
-            return true;
-        };
         match self {
-            ClientId => !matches!(provider, Provider::Entra | Provider::Okta),
-            ClientIdLegacy | PreferredUsername | RealmAccess | ResourceAccess => {
-                provider == Provider::Keycloak
-            }
-            Gty | Permissions => provider == Provider::Auth0,
-            Cid | Groups => provider == Provider::Okta,
-            CognitoGroups | Username | TokenUse => provider == Provider::Cognito,
-            Kind | CommonName => provider == Provider::CloudflareAccess,
+            ClientId => kept.client_id,
+            ClientIdLegacy | PreferredUsername | RealmAccess | ResourceAccess => kept.keycloak,
+            Gty | Permissions => kept.auth0,
+            Cid | Groups => kept.okta,
+            CognitoGroups | Username | TokenUse => kept.cognito,
+            Kind | CommonName => kept.access,
             _ => true,
         }
     }
 }
 
-/// Reads a payload into a [`ClaimSet`], keeping the members of `provider` (every provider's with
-/// `None`); the others are parsed and dropped like any unread member, so an Entra token costs
-/// no allocation for, say, its `groups`.
+/// Which providers' own members a read keeps, besides the registered and Entra claims every
+/// read keeps. A provider says which it reads ([`Provider::kept_claims`](super::provider)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct KeptClaims {
+    /// `client_id` (RFC 9068, Auth0's RFC 9068 profile, Keycloak, Cognito).
+    pub(crate) client_id: bool,
+    /// Keycloak's service-account and role members.
+    pub(crate) keycloak: bool,
+    /// Auth0's `gty` and `permissions`.
+    pub(crate) auth0: bool,
+    /// Okta's `cid` and `groups`.
+    pub(crate) okta: bool,
+    /// Cognito's `cognito:groups`, `username` and `token_use`.
+    pub(crate) cognito: bool,
+    /// Cloudflare Access's `type` and `common_name`.
+    pub(crate) access: bool,
+}
+
+impl KeptClaims {
+    /// Every provider's members.
+    pub(crate) const ALL: KeptClaims = KeptClaims {
+        client_id: true,
+        keycloak: true,
+        auth0: true,
+        okta: true,
+        cognito: true,
+        access: true,
+    };
+}
+
+/// Reads a payload into a [`ClaimSet`], keeping the providers' members in [`KeptClaims`]; the
+/// others are parsed and dropped like any unread member, so an Entra token costs no allocation
+/// for, say, its `groups`.
 #[derive(Clone, Copy)]
-pub(crate) struct ClaimSetFor(pub(crate) Option<Provider>);
+pub(crate) struct ClaimSetFor(pub(crate) KeptClaims);
 
 impl<'de> DeserializeSeed<'de> for ClaimSetFor {
     type Value = ClaimSet;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<ClaimSet, D::Error> {
-        struct ClaimsVisitor(Option<Provider>);
+        struct ClaimsVisitor(KeptClaims);
         impl<'de> Visitor<'de> for ClaimsVisitor {
             type Value = ClaimSet;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<ClaimSet, A::Error> {
-                let provider = self.0;
+                let kept = self.0;
                 let mut c = ClaimSet::default();
                 walk_object(access, |name, access| {
                     let member = Member::of(name);
-                    if !member.kept_for(provider) {
+                    if !member.kept_for(kept) {
                         access.next_value::<Skip>()?;
                         return Ok(());
                     }
@@ -668,7 +691,7 @@ impl<'de> DeserializeSeed<'de> for ClaimSetFor {
 /// Every provider's members (the property tests hold this reader to the map parser).
 impl<'de> Deserialize<'de> for ClaimSet {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        ClaimSetFor(None).deserialize(deserializer)
+        ClaimSetFor(KeptClaims::ALL).deserialize(deserializer)
     }
 }
 
@@ -694,24 +717,5 @@ mod tests {
         for near in ["is", "iss\0", "\0iss", "Iss", "issx", "typ ", "client_iD", "", "\0"] {
             assert!(Member::of(near) == Member::Other, "{near:?}");
         }
-    }
-
-    #[test]
-    fn a_provider_keeps_only_its_own_members() {
-        let payload = br#"{"sub": "s", "groups": ["g"], "preferred_username": "service-account-x",
-            "cid": "c", "client_id": "c"}"#;
-        let read = |provider| {
-            let mut de = serde_json::Deserializer::from_slice(payload);
-            ClaimSetFor(provider).deserialize(&mut de).unwrap()
-        };
-        let entra = read(Some(Provider::Entra));
-        assert!(entra.extra.is_none(), "nothing allocated for an Entra token");
-        let okta = read(Some(Provider::Okta));
-        let okta = okta.extra();
-        assert!(okta.groups.is_some() && okta.cid.is_some() && okta.client_id.is_none());
-        let all = read(None);
-        let all = all.extra();
-        assert!(all.groups.is_some() && all.preferred_username.is_some());
-        assert!(all.client_id.is_some());
     }
 }

@@ -203,7 +203,7 @@ impl TokenValidator {
                 return Err(ValidationError::InvalidType);
             }
         }
-        let claims = jws.claim_set(self.options.provider)?;
+        let claims = jws.claim_set(self.options.provider.kept_claims())?;
 
         let snapshot = self.keys.current().await?;
         let (snapshot, key_index) = self.verify_signature(&jws, snapshot).await?;

@@ -13,8 +13,9 @@ use serde::de::{
 };
 use serde_json::{Map, Value};
 
-use super::claim_set::{ClaimSet, ClaimSetFor, HeaderMembers, Loose, KEY_CARRYING_MEMBERS};
-use super::provider::Provider;
+use super::claim_set::{
+    ClaimSet, ClaimSetFor, HeaderMembers, KeptClaims, Loose, KEY_CARRYING_MEMBERS,
+};
 use crate::base64url;
 use crate::error::{Malformation, TokenPart, ValidationError};
 use crate::jose::Algorithm;
@@ -102,15 +103,15 @@ impl<'a> Jws<'a> {
 
     /// The claims the validator reads, in one pass: accepted and refused exactly as
     /// [`claims`](Self::claims) accepts and refuses the payload.
-    pub(crate) fn claim_set(&self, provider: Provider) -> Result<ClaimSet, ValidationError> {
-        object_seeded(&self.payload, ClaimSetFor(Some(provider)), TokenPart::Payload)
+    pub(crate) fn claim_set(&self, kept: KeptClaims) -> Result<ClaimSet, ValidationError> {
+        object_seeded(&self.payload, ClaimSetFor(kept), TokenPart::Payload)
     }
 
     /// Reads the claims as the validator does for an Entra token (one pass, nothing kept): the
     /// bench's measure of what parsing costs.
     #[doc(hidden)]
     pub fn read_claims(&self) -> Result<(), ValidationError> {
-        self.claim_set(Provider::Entra).map(|_| ())
+        self.claim_set(KeptClaims::default()).map(|_| ())
     }
 
     /// Takes the decoded payload (the validated token keeps it for its full claims map).

@@ -19,7 +19,7 @@
 
 use std::fmt;
 
-use super::claim_set::{ClaimSet, Loose};
+use super::claim_set::{ClaimSet, KeptClaims, Loose};
 use crate::error::ValidationError;
 
 /// Whose token shapes the API accepts (`AzureAd.Provider`). The default is `Entra` with
@@ -80,6 +80,21 @@ impl Provider {
         match self {
             Provider::Generic => Some(vec!["at+jwt".to_owned()]),
             _ => None,
+        }
+    }
+
+    /// The members of its own this provider's rules read: a token is read keeping only these
+    /// (and the registered and Entra claims every read keeps).
+    pub(crate) fn kept_claims(self) -> KeptClaims {
+        let none = KeptClaims::default();
+        match self {
+            Provider::Entra => none,
+            Provider::Generic => KeptClaims { client_id: true, ..none },
+            Provider::Auth0 => KeptClaims { client_id: true, auth0: true, ..none },
+            Provider::Okta => KeptClaims { okta: true, ..none },
+            Provider::Keycloak => KeptClaims { client_id: true, keycloak: true, ..none },
+            Provider::Cognito => KeptClaims { client_id: true, cognito: true, ..none },
+            Provider::CloudflareAccess => KeptClaims { client_id: true, access: true, ..none },
         }
     }
 
@@ -225,5 +240,32 @@ impl Provider {
 impl fmt::Display for Provider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::de::DeserializeSeed as _;
+
+    use super::*;
+    use crate::validation::claim_set::ClaimSetFor;
+
+    #[test]
+    fn a_provider_keeps_only_its_own_members() {
+        let payload = br#"{"sub": "s", "groups": ["g"], "preferred_username": "service-account-x",
+            "cid": "c", "client_id": "c"}"#;
+        let read = |provider| {
+            let mut de = serde_json::Deserializer::from_slice(payload);
+            ClaimSetFor(provider).deserialize(&mut de).unwrap()
+        };
+        let entra = read(Provider::Entra.kept_claims());
+        assert!(entra.extra.is_none(), "nothing allocated for an Entra token");
+        let okta = read(Provider::Okta.kept_claims());
+        let okta = okta.extra();
+        assert!(okta.groups.is_some() && okta.cid.is_some() && okta.client_id.is_none());
+        let all = read(KeptClaims::ALL);
+        let all = all.extra();
+        assert!(all.groups.is_some() && all.preferred_username.is_some());
+        assert!(all.client_id.is_some());
     }
 }
