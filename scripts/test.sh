@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 ensure_toolchain
 
-say "native: unit, integration and doc tests (pure-Rust crypto backend, a real OIDC server on 127.0.0.1)"
+say "native: unit, integration and doc tests (pure-Rust crypto backend, a real OIDC server on 127.0.0.1; tests/layers.rs: no import points up a floor, no circle)"
 cargo test --workspace --features edge-identity/rust-crypto
 
 say "WebCrypto backend inside Node (wasm32-unknown-unknown, wasm-bindgen-test)"

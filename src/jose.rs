@@ -201,3 +201,9 @@ impl fmt::Debug for KeyMaterial {
         }
     }
 }
+
+/// A `typ` value as compared: lower case, without the `application/` prefix (RFC 7515 §4.1.9).
+pub(crate) fn media_type(typ: &str) -> String {
+    let lower = typ.trim().to_ascii_lowercase();
+    lower.strip_prefix("application/").map(str::to_owned).unwrap_or(lower)
+}

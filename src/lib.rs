@@ -236,8 +236,10 @@ mod acquisition;
 mod base64url;
 mod cache;
 mod config;
+mod config_error;
 mod downstream;
 mod error;
+mod error_response;
 mod jose;
 pub mod platform;
 mod secret;
@@ -254,15 +256,18 @@ pub use web_api::WebApi;
 
 // Configuration (Microsoft.Identity.Web's `AzureAd`, `DownstreamApis` and token cache sections).
 pub use config::{
-    Authority, AzureAdConfig, ConfigError, CredentialDescription, DownstreamApiConfig,
-    IdentityConfig, SealSecret, Secret, TenantSpec, TokenCacheConfig, ValidationOptions,
+    AzureAdConfig, CredentialDescription, DownstreamApiConfig, IdentityConfig, TokenCacheConfig,
     DEFAULT_INSTANCE,
 };
+pub use config_error::ConfigError;
+pub use secret::{SealSecret, Secret};
+pub use validation::authority::{Authority, TenantSpec};
+pub use validation::options::ValidationOptions;
 
 // Validation.
-pub use error::{KeySourceError, Malformation, TokenPart, ValidationError};
 pub use jose::{Algorithm, Curve, KeyMaterial};
 pub use validation::authorize::BearerToken;
+pub use validation::error::{KeySourceError, Malformation, TokenPart, ValidationError};
 pub use validation::jwk::JwkSetError;
 pub use validation::keys::KeySourcePolicy;
 pub use validation::provider::Provider;

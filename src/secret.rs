@@ -4,16 +4,77 @@
 //!
 //! | type | what it is | exposed where |
 //! |---|---|---|
-//! | [`Secret`](crate::config::Secret) | a configuration value (as read) | when a credential is built |
+//! | [`Secret`] | a configuration value (as read) | when a credential is built |
 //! | [`ClientSecret`] | this API's client secret | `acquisition/token_endpoint.rs`, the form |
 //! | [`BearerToken`](crate::BearerToken) | the caller's incoming token | the OBO / RFC 8693 form, the cache key's hash |
 //! | [`AccessToken`] | a downstream access token | the downstream `Authorization` header |
 //! | [`RefreshToken`] | a session's refresh token | the refresh-token grant's form |
-//! | [`SealSecret`](crate::config::SealSecret) | the store's seal secret | the sealing key's derivation |
+//! | [`SealSecret`] | the store's seal secret | the sealing key's derivation |
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize, Serializer};
+
+use crate::config_error::ConfigError;
+
+/// A secret configuration value (a client secret, a certificate). `Debug` and `Display` never
+/// show it.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// The secret every value shared through the key-value store is sealed with (a host secret such
+/// as `TOKEN_CACHE_KEY`): at least [`SealSecret::MIN_LEN`] characters, e.g. `openssl rand -base64
+/// 32`. `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealSecret(Secret);
+
+impl SealSecret {
+    /// The shortest seal secret accepted.
+    pub const MIN_LEN: usize = 32;
+
+    /// Checks `secret`; a short one is a configuration error naming `field`.
+    pub fn new(secret: Secret, field: &str) -> Result<SealSecret, ConfigError> {
+        if secret.expose().len() < Self::MIN_LEN {
+            return Err(ConfigError::new(
+                field,
+                format!(
+                    "must be at least {} characters (use 32 random bytes, base64)",
+                    Self::MIN_LEN
+                ),
+            ));
+        }
+        Ok(SealSecret(secret))
+    }
+
+    pub(crate) fn expose(&self) -> &str {
+        self.0.expose()
+    }
+}
+
+impl fmt::Debug for SealSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SealSecret(***)")
+    }
+}
 
 macro_rules! secret_type {
     ($(#[$doc:meta])* $name:ident) => {

@@ -5,7 +5,9 @@
 //! operator's log), and [`ConfigError::to_response`] turns it into a bare 500 that names nothing.
 
 use crate::acquisition::AcquisitionOptions;
-use crate::config::{ConfigError, IdentityConfig, SealSecret, Secret};
+use crate::config::IdentityConfig;
+use crate::config_error::ConfigError;
+use crate::secret::{SealSecret, Secret};
 
 /// The names the settings are read under, and the fields their errors name (a host adapter
 /// that reads them under other names renames the errors' fields).

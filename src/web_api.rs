@@ -84,7 +84,7 @@ impl WebApi {
         request: &impl AuthorizationHeaders,
         requirement: Requirement<'_>,
     ) -> Result<ValidatedToken, Error> {
-        self.validator.authorize(request, requirement).await
+        Ok(self.validator.authorize(request, requirement).await?)
     }
 
     /// Starts a long-running session for `caller` (Microsoft.Identity.Web's

@@ -671,7 +671,7 @@ fn valid_types_can_require_rfc_9068_access_tokens() {
 
 #[test]
 fn authorize_validates_and_checks_the_requirement_in_one_call() {
-    use edge_identity::{Error, Requirement};
+    use edge_identity::Requirement;
     let api = api(json!({}));
     let request = |values: &[&str]| {
         let mut builder = http::Request::get("https://api.example/x");
@@ -688,7 +688,8 @@ fn authorize_validates_and_checks_the_requirement_in_one_call() {
     .unwrap();
     assert_eq!(caller.tenant_id(), Some(TENANT));
 
-    let status = |r: Result<_, Error>| r.map(|_| ()).unwrap_err().to_response().status().as_u16();
+    let status =
+        |r: Result<_, ValidationError>| r.map(|_| ()).unwrap_err().to_response().status().as_u16();
     let missing_scope = Requirement::scope(&["Files.Write"]);
     assert_eq!(status(block_on(api.validator.authorize(&request(&[&bearer]), missing_scope))), 403);
     let role = Requirement::scope_or_app_permission(&["Files.Write"], &["Jobs.Resume"]);

@@ -10,9 +10,10 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use crate::base64url;
-use crate::config::{ConfigError, Secret};
+use crate::config_error::ConfigError;
 use crate::platform::{AssertionAlgorithm, LocalFuture};
 use crate::secret::ClientSecret;
+use crate::secret::Secret;
 
 /// Supplies a signed client assertion on demand (for instance a workload identity token read
 /// from the host), for [`ClientCredential::AssertionProvider`].

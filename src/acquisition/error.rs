@@ -317,8 +317,9 @@ impl AcquisitionError {
     /// The `WWW-Authenticate` challenge: the consent challenge (403), the claims challenge
     /// (401) and `invalid_token` (401), as described in the module documentation.
     pub fn www_authenticate(&self) -> Option<String> {
-        let quoted =
-            |name: &str, value: &str| format!("{name}=\"{}\"", crate::error::quote_safe(value));
+        let quoted = |name: &str, value: &str| {
+            format!("{name}=\"{}\"", crate::error_response::quote_safe(value))
+        };
         match self {
             AcquisitionError::InteractionRequired(e) if e.claims.is_some() => {
                 let claims = base64::Engine::encode(
@@ -362,7 +363,7 @@ impl AcquisitionError {
     /// The complete answer for the client: status, `WWW-Authenticate` (401 and 403 challenges),
     /// `Retry-After` (503) and the JSON body.
     pub fn to_response(&self) -> http::Response<Vec<u8>> {
-        crate::error::json_response(
+        crate::error_response::json_response(
             self.status(),
             self.www_authenticate(),
             self.retry_after(),

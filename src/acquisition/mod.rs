@@ -41,8 +41,8 @@ use std::time::Duration;
 
 use crate::cache::key::{canonical_scopes, token_key, TokenKind};
 use crate::cache::{CacheKey, CacheStats, CachedToken, TokenCache};
-use crate::config::{is_guid, is_metadata_url, Authority, IdentityConfig, TenantSpec};
 use crate::platform::{millis, Background, Platform};
+use crate::validation::authority::{is_guid, is_metadata_url, Authority, TenantSpec};
 use crate::validation::authorize::ValidatedToken;
 use crate::validation::keys::KeySourcePolicy;
 
@@ -256,14 +256,6 @@ impl TokenAcquirer {
             }),
             background: None,
         }
-    }
-
-    /// An acquirer from the configuration document (see [`AcquisitionOptions::from_config`]).
-    pub fn from_config(
-        platform: Platform,
-        config: &IdentityConfig,
-    ) -> Result<TokenAcquirer, crate::ConfigError> {
-        Ok(TokenAcquirer::new(platform, AcquisitionOptions::from_config(config)?))
     }
 
     /// A clone that runs background refreshes on `background` (Workers: the request's

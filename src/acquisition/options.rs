@@ -6,7 +6,9 @@ use std::time::Duration;
 use super::client_auth::ClientAuthMethod;
 use super::credential::ClientCredential;
 use crate::cache::CacheOptions;
-use crate::config::{Authority, ConfigError, Secret};
+use crate::config_error::ConfigError;
+use crate::secret::Secret;
+use crate::validation::authority::Authority;
 use crate::validation::provider::Provider;
 
 /// How a user's token is exchanged for a downstream token.

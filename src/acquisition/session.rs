@@ -213,7 +213,7 @@ impl TokenAcquirer {
         if !may_continue(&record, caller) {
             return Err(AcquisitionError::SessionNotFound);
         }
-        let tenant = record.tenant.as_deref().filter(|t| crate::config::is_guid(t));
+        let tenant = record.tenant.as_deref().filter(|t| crate::validation::authority::is_guid(t));
         let token_key = self.session_token_key(key, &self.inner.key_authority(tenant), request);
         let scope = canonical_scopes(&request.scopes);
         self.acquire(plan(Subject::Session { record_key }, tenant, scope, request, token_key)).await

@@ -23,113 +23,17 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::time::Duration;
 
 use serde::Deserialize;
 
 mod resolve;
 
-use crate::jose::Algorithm;
-use crate::validation::provider::Provider;
+use crate::config_error::ConfigError;
+use crate::secret::Secret;
+use crate::validation::authority::is_metadata_url;
 
 /// The public-cloud Entra instance, used when `Instance` is not set.
 pub const DEFAULT_INSTANCE: &str = "https://login.microsoftonline.com/";
-
-/// A configuration problem, naming the field (`AzureAd.TenantId`, `AzureAd.Audiences[1]`, ...).
-/// The message never repeats the field's value, which may be a secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The path of the offending field.
-    pub field: String,
-    /// What is wrong with it.
-    pub problem: String,
-}
-
-impl ConfigError {
-    pub(crate) fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
-        ConfigError { field: field.into(), problem: problem.into() }
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "configuration field {}: {}", self.field, self.problem)
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
-impl ConfigError {
-    /// The answer for a request that can't be served because of this problem: a bare 500
-    /// (`{"error": "server_error"}`) that tells an anonymous caller nothing about the
-    /// deployment. Log the error itself (its `Display` names the field) for the operator.
-    pub fn to_response(&self) -> http::Response<Vec<u8>> {
-        let body = serde_json::json!({
-            "error": "server_error",
-            "error_description": "the service is not configured correctly",
-        });
-        crate::error::json_response(http::StatusCode::INTERNAL_SERVER_ERROR, None, None, &body)
-    }
-}
-
-/// A secret configuration value (a client secret, a certificate). `Debug` and `Display` never
-/// show it.
-#[derive(Clone, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    /// The secret itself, for the one place that must send it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-/// The secret every value shared through the key-value store is sealed with (a host secret such
-/// as `TOKEN_CACHE_KEY`): at least [`SealSecret::MIN_LEN`] characters, e.g. `openssl rand -base64
-/// 32`. `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SealSecret(Secret);
-
-impl SealSecret {
-    /// The shortest seal secret accepted.
-    pub const MIN_LEN: usize = 32;
-
-    /// Checks `secret`; a short one is a configuration error naming `field`.
-    pub fn new(secret: Secret, field: &str) -> Result<SealSecret, ConfigError> {
-        if secret.expose().len() < Self::MIN_LEN {
-            return Err(ConfigError::new(
-                field,
-                format!(
-                    "must be at least {} characters (use 32 random bytes, base64)",
-                    Self::MIN_LEN
-                ),
-            ));
-        }
-        Ok(SealSecret(secret))
-    }
-
-    pub(crate) fn expose(&self) -> &str {
-        self.0.expose()
-    }
-}
-
-impl fmt::Debug for SealSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SealSecret(***)")
-    }
-}
 
 /// The whole configuration document: `{"AzureAd": {...}, "DownstreamApis": {...},
 /// "TokenCache": {...}}`. Only `AzureAd` is required; other top-level sections are ignored.
@@ -309,7 +213,7 @@ pub struct AzureAdConfig {
     /// The most bytes the verified tokens take (default 4 MiB).
     #[serde(default)]
     pub verified_token_cache_max_bytes: Option<u64>,
-    /// Restricts the accepted algorithms to these (default: all of [`Algorithm::ALL`]).
+    /// Restricts the accepted algorithms to these (default: all of [`Algorithm::ALL`](crate::jose::Algorithm::ALL)).
     #[serde(default)]
     pub valid_algorithms: Option<Vec<String>>,
     /// The accepted values of the token header's `typ` (Microsoft.IdentityModel's
@@ -381,169 +285,6 @@ impl CredentialDescription {
             )),
         }
     }
-}
-
-/// Whose tokens are accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Authority {
-    /// Microsoft Entra ID: an instance (with a trailing `/`) and a tenant.
-    Entra {
-        /// The cloud instance, e.g. `https://login.microsoftonline.com/`.
-        instance: String,
-        /// The tenant.
-        tenant: TenantSpec,
-        /// With `UseAppSpecificSigningKeys`: the client id whose app-specific key set is used.
-        app_specific_keys_for: Option<String>,
-    },
-    /// Any OpenID Connect issuer (no trailing `/`).
-    Oidc {
-        /// The issuer URL discovery starts from.
-        issuer_url: String,
-    },
-}
-
-impl Authority {
-    /// The OpenID Connect discovery document's URL (for Entra, the v2.0 one).
-    pub fn metadata_url(&self) -> String {
-        match self {
-            Authority::Entra { instance, tenant, app_specific_keys_for } => format!(
-                "{instance}{}/v2.0/.well-known/openid-configuration{}",
-                tenant.as_str(),
-                app_id_query(app_specific_keys_for)
-            ),
-            Authority::Oidc { issuer_url } => {
-                format!("{issuer_url}/.well-known/openid-configuration")
-            }
-        }
-    }
-
-    /// Entra only: the v1.0 discovery document, whose `issuer` (`https://sts.windows.net/{tid}/`
-    /// in the public cloud) is the issuer of v1.0 access tokens. As Microsoft.IdentityModel's
-    /// `AadIssuerValidator` derives it: `organizations` reads `common`'s. `None` for `consumers`
-    /// (Entra issues only v2.0 access tokens to apps that accept personal accounts) and for
-    /// other authorities.
-    pub fn v1_metadata_url(&self) -> Option<String> {
-        let Authority::Entra { instance, tenant, app_specific_keys_for } = self else {
-            return None;
-        };
-        let tenant = match tenant.as_str() {
-            "consumers" => return None,
-            "organizations" => "common",
-            other => other,
-        };
-        Some(format!(
-            "{instance}{tenant}/.well-known/openid-configuration{}",
-            app_id_query(app_specific_keys_for)
-        ))
-    }
-}
-
-impl Authority {
-    /// Entra: where the tenant's v2.0 key set is published (`{instance}{tenant}/discovery/v2.0/keys`,
-    /// the `jwks_uri` of Entra's discovery documents), known before discovery is read. `None`
-    /// for a tenant given by domain (its documents name the key set under the tenant id) and for
-    /// other authorities.
-    pub fn expected_jwks_uri(&self) -> Option<String> {
-        match self {
-            Authority::Entra { instance, tenant, app_specific_keys_for }
-                if !matches!(tenant, TenantSpec::Domain(_)) =>
-            {
-                Some(format!(
-                    "{instance}{}/discovery/v2.0/keys{}",
-                    tenant.as_str(),
-                    app_id_query(app_specific_keys_for)
-                ))
-            }
-            _ => None,
-        }
-    }
-}
-
-fn app_id_query(app_id: &Option<String>) -> String {
-    app_id.as_ref().map(|id| format!("?appid={id}")).unwrap_or_default()
-}
-
-/// An Entra tenant as configured.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TenantSpec {
-    /// One tenant, by id (lower-case GUID).
-    Id(String),
-    /// One tenant, by verified domain; its id is learned from discovery.
-    Domain(String),
-    /// Any tenant: `common`, `organizations` or `consumers`.
-    Multi(String),
-}
-
-impl TenantSpec {
-    fn parse(text: &str) -> Result<TenantSpec, ConfigError> {
-        let field = "AzureAd.TenantId";
-        let text = non_empty(Some(text), field)?;
-        let lower = text.to_ascii_lowercase();
-        if matches!(lower.as_str(), "common" | "organizations" | "consumers") {
-            Ok(TenantSpec::Multi(lower))
-        } else if is_guid(text) {
-            Ok(TenantSpec::Id(lower))
-        } else if lower.contains('.')
-            && lower.split('.').all(|label| {
-                !label.is_empty() && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            })
-        {
-            Ok(TenantSpec::Domain(lower))
-        } else {
-            Err(ConfigError::new(
-                field,
-                "must be a tenant id (GUID), a domain name, or common / organizations / consumers",
-            ))
-        }
-    }
-
-    /// The tenant as it appears in URLs.
-    pub fn as_str(&self) -> &str {
-        match self {
-            TenantSpec::Id(s) | TenantSpec::Domain(s) | TenantSpec::Multi(s) => s,
-        }
-    }
-}
-
-/// Resolved, checked options for token validation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ValidationOptions {
-    /// This API's client id.
-    pub client_id: String,
-    /// Whose tokens are accepted.
-    pub authority: Authority,
-    /// Whose token shapes: scopes, roles, app-only and ID-token rules.
-    pub provider: Provider,
-    /// Accepted `aud` values.
-    pub audiences: Vec<String>,
-    /// Entra without a configured `Audience`/`Audiences`: the audience follows the token's
-    /// version, as Microsoft.Identity.Web decides it: `ClientId` for `ver` 2.0, `api://{ClientId}`
-    /// for `ver` 1.0, and a token with neither version is refused.
-    pub audiences_by_token_version: bool,
-    /// Issuers accepted in addition to the authority's own.
-    pub valid_issuers: Vec<String>,
-    /// Accepted header `typ` values (lower case, without `application/`), if restricted.
-    pub valid_types: Option<Vec<String>>,
-    /// Accepted tenant ids, if restricted.
-    pub allowed_tenants: Option<Vec<String>>,
-    /// Whether tokens with neither `scp` nor `roles` are accepted.
-    pub allow_acl_authorization: bool,
-    /// Clock skew tolerated on time claims.
-    pub clock_skew: Duration,
-    /// Largest token accepted, in bytes.
-    pub max_token_bytes: usize,
-    /// How long a key set is used before refetching.
-    pub key_set_max_age: Duration,
-    /// Least time between two fetches caused by unknown `kid`s.
-    pub key_refresh_cooldown: Duration,
-    /// Timeout for one metadata request.
-    pub metadata_timeout: Duration,
-    /// Accepted signing algorithms.
-    pub algorithms: Vec<Algorithm>,
-    /// Verified tokens kept per isolate (0: none).
-    pub verified_cache_max_entries: usize,
-    /// Bytes the verified tokens may take.
-    pub verified_cache_max_bytes: usize,
 }
 
 fn prefixed(field: &str) -> String {
@@ -679,38 +420,14 @@ pub(crate) fn checked_url<'a>(text: &'a str, field: &str) -> Result<&'a str, Con
     }
 }
 
-/// Whether `text` is an absolute URL the SDK may fetch metadata from: `https`, or `http` to a
-/// loopback host.
-pub(crate) fn is_metadata_url(text: &str) -> bool {
-    let Ok(uri) = text.parse::<http::Uri>() else {
-        return false;
-    };
-    match (uri.scheme_str(), uri.host()) {
-        (Some("https"), Some(host)) => !host.is_empty(),
-        (Some("http"), Some(host)) => matches!(host, "127.0.0.1" | "localhost" | "[::1]"),
-        _ => false,
-    }
-}
-
-/// A `typ` value as compared: lower case, without the `application/` prefix (RFC 7515 §4.1.9).
-pub(crate) fn media_type(typ: &str) -> String {
-    let lower = typ.trim().to_ascii_lowercase();
-    lower.strip_prefix("application/").map(str::to_owned).unwrap_or(lower)
-}
-
-/// Whether `text` is a GUID in its usual 8-4-4-4-12 hexadecimal form.
-pub(crate) fn is_guid(text: &str) -> bool {
-    let groups: Vec<&str> = text.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, len)| g.len() == len && g.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+    use crate::jose::Algorithm;
+    use crate::validation::authority::is_guid;
+    use crate::validation::options::ValidationOptions;
 
     fn section(json: &str) -> Result<ValidationOptions, ConfigError> {
         AzureAdConfig::from_json(json)?.validation_options()

@@ -13,21 +13,29 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 
 use super::{
-    checked_url, is_guid, media_type, non_empty, Authority, AzureAdConfig, ConfigError,
-    CredentialDescription, DownstreamApiConfig, IdentityConfig, Secret, TenantSpec,
-    ValidationOptions, DEFAULT_INSTANCE,
+    checked_url, non_empty, AzureAdConfig, CredentialDescription, DownstreamApiConfig,
+    IdentityConfig, DEFAULT_INSTANCE,
 };
+use crate::acquisition::TokenAcquirer;
 use crate::acquisition::{
     AcquisitionOptions, Certificate, ClientAuthMethod, ClientCredential, OnBehalfOfGrant,
 };
 use crate::cache::CacheOptions;
+use crate::config_error::ConfigError;
 use crate::downstream::options::{is_reserved_header, join_below};
 use crate::downstream::DownstreamApiOptions;
+use crate::downstream::DownstreamApis;
+use crate::jose::media_type;
 use crate::jose::Algorithm;
+use crate::platform::Platform;
 use crate::platform::{AssertionAlgorithm, DEFAULT_MAX_RESPONSE_BYTES};
 use crate::secret::ClientSecret;
+use crate::secret::Secret;
+use crate::validation::authority::{is_guid, Authority, TenantSpec};
+use crate::validation::options::ValidationOptions;
 use crate::validation::parse::DEFAULT_MAX_TOKEN_BYTES;
 use crate::validation::provider::Provider;
+use crate::validation::TokenValidator;
 
 const AZURE_AD: &str = "AzureAd";
 const TOKEN_CACHE: &str = "TokenCache";
@@ -472,5 +480,39 @@ impl ClientCredential {
                 ClientCredential::Certificate(Certificate::from_pem(&decoded, algorithm, &field)?)
             }
         }))
+    }
+}
+
+// The constructors from configuration. They live here, next to the resolution they wrap, so
+// that validation, acquisition and downstream calls never import the floor above them.
+
+impl TokenValidator {
+    /// A validator for an `AzureAd` configuration section.
+    pub fn from_config(config: &AzureAdConfig, platform: Platform) -> Result<Self, ConfigError> {
+        Ok(Self::new(config.validation_options()?, platform))
+    }
+}
+
+impl TokenAcquirer {
+    /// An acquirer from the configuration document (see [`AcquisitionOptions::from_config`]).
+    pub fn from_config(
+        platform: Platform,
+        config: &IdentityConfig,
+    ) -> Result<TokenAcquirer, ConfigError> {
+        Ok(TokenAcquirer::new(platform, AcquisitionOptions::from_config(config)?))
+    }
+}
+
+impl DownstreamApis {
+    /// The APIs of the configuration's `DownstreamApis` section. Errors name the field.
+    pub fn from_config(
+        acquirer: TokenAcquirer,
+        config: &IdentityConfig,
+    ) -> Result<Self, ConfigError> {
+        let mut apis = std::collections::BTreeMap::new();
+        for (name, entry) in &config.downstream_apis {
+            apis.insert(name.clone(), DownstreamApiOptions::from_config(name, entry)?);
+        }
+        Ok(DownstreamApis::new(acquirer, apis))
     }
 }

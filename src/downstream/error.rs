@@ -153,6 +153,6 @@ impl DownstreamError {
             return e.to_response();
         }
         let body = json!({ "error": self.code(), "error_description": self.description() });
-        crate::error::json_response(self.status(), None, None, &body)
+        crate::error_response::json_response(self.status(), None, None, &body)
     }
 }

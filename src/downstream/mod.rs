@@ -32,7 +32,6 @@ use serde::Serialize;
 
 use crate::acquisition::claims::challenge_from_www_authenticate;
 use crate::acquisition::{AcquiredToken, Session, SessionStart, TokenAcquirer, TokenRequest};
-use crate::config::{ConfigError, IdentityConfig};
 use crate::platform::{Background, HttpError, PassedBody, ResponseLimit};
 use crate::validation::authorize::ValidatedToken;
 pub use error::DownstreamError;
@@ -221,18 +220,6 @@ impl DownstreamApis {
     pub fn new(acquirer: TokenAcquirer, mut apis: BTreeMap<String, DownstreamApiOptions>) -> Self {
         apis.entry(GRAPH.to_owned()).or_insert_with(DownstreamApiOptions::graph);
         DownstreamApis { acquirer, apis: std::rc::Rc::new(apis) }
-    }
-
-    /// The APIs of the configuration's `DownstreamApis` section. Errors name the field.
-    pub fn from_config(
-        acquirer: TokenAcquirer,
-        config: &IdentityConfig,
-    ) -> Result<Self, ConfigError> {
-        let mut apis = BTreeMap::new();
-        for (name, entry) in &config.downstream_apis {
-            apis.insert(name.clone(), DownstreamApiOptions::from_config(name, entry)?);
-        }
-        Ok(DownstreamApis::new(acquirer, apis))
     }
 
     /// A clone whose token refreshes run on `background` (Workers: `ctx.wait_until`).

@@ -225,7 +225,8 @@ fn percent_encode_unless(text: &str, out: &mut String, keep: impl Fn(u8) -> bool
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{ConfigError, IdentityConfig};
+    use crate::config::IdentityConfig;
+    use crate::config_error::ConfigError;
 
     fn entry(json: &str) -> Result<DownstreamApiOptions, ConfigError> {
         let doc = format!(r#"{{"AzureAd": {{}}, "DownstreamApis": {{"Partner": {json}}}}}"#);

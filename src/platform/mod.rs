@@ -23,9 +23,8 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::config::SealSecret;
 use crate::jose::{Algorithm, KeyMaterial};
-use crate::validation::keys::{KeySource, KeySourcePolicy};
+use crate::secret::SealSecret;
 
 mod memory;
 pub use memory::MemoryStore;
@@ -439,15 +438,10 @@ pub struct Platform {
     /// waiting request's own timer. Workers needs the latter: workerd cancels a request that
     /// waits only on I/O owned by another request as hung. `worker::platform()` sets 10 ms.
     pub join_poll_interval: Option<Duration>,
-    /// What everything built on this platform (and its clones) shares in the isolate: one
-    /// discovery document and key set per authority, for validation and acquisition alike.
-    shared: Rc<Shared>,
-}
-
-/// Per-isolate state shared by the clones of one [`Platform`].
-#[derive(Default)]
-struct Shared {
-    key_sources: std::cell::RefCell<Vec<Rc<KeySource>>>,
+    /// What everything built on this platform (and its clones) shares in the isolate (one
+    /// discovery document and key set per authority, for validation and acquisition alike):
+    /// typed by the floor that owns it, which the seam does not name (see [`Platform::shared`]).
+    shared: Rc<std::cell::RefCell<Vec<Rc<dyn std::any::Any>>>>,
 }
 
 impl Platform {
@@ -460,30 +454,30 @@ impl Platform {
             store: None,
             logger: Rc::new(NoLogger),
             join_poll_interval: None,
-            shared: Rc::new(Shared::default()),
+            shared: Rc::default(),
         }
     }
 
-    /// The isolate's key source (discovery document and key set, with their caches) for
-    /// `policy.metadata_url`: created on first use, then shared by every validator and acquirer
-    /// built on this platform or a clone of it, so an authority's documents are fetched once per
-    /// isolate. The first caller's policy (max age, cooldown, timeout) is the one kept.
-    pub fn key_source(&self, policy: KeySourcePolicy) -> Rc<KeySource> {
-        if let Some(found) = self
+    /// The value of type `T` shared by this platform and its clones for which `is_it` holds,
+    /// made by `make` on first use. The owners above the seam decide what is shared (validation:
+    /// one key source per authority, [`Platform::key_source`]); the seam only keeps it.
+    pub(crate) fn shared<T: 'static>(
+        &self,
+        is_it: impl Fn(&T) -> bool,
+        make: impl FnOnce() -> T,
+    ) -> Rc<T> {
+        let found = self
             .shared
-            .key_sources
             .borrow()
             .iter()
-            .find(|s| s.policy().metadata_url == policy.metadata_url)
-        {
-            return found.clone();
+            .filter_map(|item| item.clone().downcast::<T>().ok())
+            .find(|item| is_it(item));
+        if let Some(found) = found {
+            return found;
         }
-        let source = Rc::new(
-            KeySource::new(policy, self.http.clone(), self.clock.clone(), self.store.clone())
-                .with_join_poll_interval(self.join_poll_interval),
-        );
-        self.shared.key_sources.borrow_mut().push(source.clone());
-        source
+        let made = Rc::new(make());
+        self.shared.borrow_mut().push(made.clone());
+        made
     }
 
     /// The same platform, waiting for other requests' work by polling every `interval`.

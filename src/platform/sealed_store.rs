@@ -27,7 +27,7 @@ use super::{
     Crypto, CryptoError, KeyValueStore, LocalFuture, Logger, SealingKey, StoreError,
     SEAL_NONCE_LEN, SEAL_TAG_LEN,
 };
-use crate::config::SealSecret;
+use crate::secret::SealSecret;
 
 /// The frame of a sealed value (format version 2; version 1 had clear and sealed frames).
 const FRAME: &[u8; 4] = b"EI2s";

@@ -8,7 +8,7 @@
 //! Spin runs one request per component instance, so isolate memory (L1) does not outlive a
 //! request; the key-value store (L2) is what spares the identity provider.
 
-use crate::config::SealSecret;
+use crate::secret::SealSecret;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;

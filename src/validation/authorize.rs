@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::claim_set::{ClaimSet, Loose};
 use super::provider::Provider;
-use crate::error::ValidationError;
+use crate::validation::error::ValidationError;
 
 /// An incoming access token, kept for acquiring tokens on the caller's behalf. Its `Debug` and
 /// `Display` never show it.

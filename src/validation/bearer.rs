@@ -1,6 +1,6 @@
 //! Reading the bearer token out of a request's `Authorization` header (RFC 6750 §2.1).
 
-use crate::error::ValidationError;
+use crate::validation::error::ValidationError;
 
 /// The token from the values of a request's `Authorization` headers.
 ///

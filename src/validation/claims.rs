@@ -8,9 +8,10 @@
 //! and the default audience as `RegisterValidAudience` picks it.
 
 use super::claim_set::{ClaimSet, Loose};
-use crate::config::{is_guid, Authority, TenantSpec, ValidationOptions};
-use crate::error::{Malformation, ValidationError};
+use crate::validation::authority::{is_guid, Authority, TenantSpec};
+use crate::validation::error::{Malformation, ValidationError};
 use crate::validation::jwk::Jwk;
+use crate::validation::options::ValidationOptions;
 
 /// The placeholder Entra puts in multi-tenant issuers (discovery and per-key `issuer`).
 const TENANT_PLACEHOLDER: &str = "{tenantid}";

@@ -25,12 +25,12 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::base64url;
-use crate::config::{is_metadata_url, Authority};
-use crate::error::{KeySourceError, ValidationError};
 use crate::platform::{
     lock_mutex, millis, Clock, HttpClient, KeyValueStore, ResponseLimit, SealedStore,
     SignatureVerifier, VerifyingKey,
 };
+use crate::validation::authority::{is_metadata_url, Authority};
+use crate::validation::error::{KeySourceError, ValidationError};
 use crate::validation::jwk::{Algorithm, Jwk, JwkSet, MAX_JWKS_BYTES};
 use crate::validation::provider::Provider;
 
@@ -664,6 +664,23 @@ pub fn parse_discovery(document: &[u8]) -> Result<(String, String), KeySourceErr
 /// Whether `now` is less than `window` after `at` (a time in the future counts as within).
 fn within(at: u64, now: u64, window: Duration) -> bool {
     now.saturating_sub(at) < millis(window)
+}
+
+impl crate::platform::Platform {
+    /// The isolate's key source (discovery document and key set, with their caches) for
+    /// `policy.metadata_url`: created on first use, then shared by every validator and acquirer
+    /// built on this platform or a clone of it, so an authority's documents are fetched once per
+    /// isolate. The first caller's policy (max age, cooldown, timeout) is the one kept.
+    pub fn key_source(&self, policy: KeySourcePolicy) -> Rc<KeySource> {
+        let url = policy.metadata_url.clone();
+        self.shared(
+            |source: &KeySource| source.policy().metadata_url == url,
+            || {
+                KeySource::new(policy, self.http.clone(), self.clock.clone(), self.store.clone())
+                    .with_join_poll_interval(self.join_poll_interval)
+            },
+        )
+    }
 }
 
 #[cfg(test)]

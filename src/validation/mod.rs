@@ -14,12 +14,15 @@
 //! [`TokenValidator::validate`] runs them in that order: cheap structural checks first, then the
 //! key, the signature, and only then the claims of a token known to come from the issuer.
 
+pub mod authority;
 pub mod authorize;
 pub mod bearer;
 mod claim_set;
 mod claims;
+pub mod error;
 pub mod jwk;
 pub mod keys;
+pub mod options;
 pub mod parse;
 pub mod provider;
 pub mod signature;
@@ -27,9 +30,9 @@ mod verified;
 
 use std::rc::Rc;
 
-use crate::config::{AzureAdConfig, ConfigError, ValidationOptions};
-use crate::error::ValidationError;
 use crate::platform::Platform;
+use crate::validation::error::ValidationError;
+use crate::validation::options::ValidationOptions;
 use authorize::{Requirement, ValidatedToken};
 use keys::{KeyLookup, KeySnapshot, KeySource, KeySourcePolicy};
 use parse::Jws;
@@ -91,11 +94,6 @@ impl TokenValidator {
         TokenValidator { options, platform, keys, verified }
     }
 
-    /// A validator for an `AzureAd` configuration section.
-    pub fn from_config(config: &AzureAdConfig, platform: Platform) -> Result<Self, ConfigError> {
-        Ok(Self::new(config.validation_options()?, platform))
-    }
-
     /// The options in force.
     pub fn options(&self) -> &ValidationOptions {
         &self.options
@@ -130,8 +128,9 @@ impl TokenValidator {
     /// Authorizes `request` in one call: its bearer token validated, then `requirement` checked.
     /// `request` is an `http::Request`, or any other
     /// [`AuthorizationHeaders`](bearer::AuthorizationHeaders) (the Workers and Spin request
-    /// types, with their features). The rejection is an [`Error`](crate::Error) whose
-    /// [`to_response`](crate::Error::to_response) is the answer (400, 401, 403 or 503).
+    /// types, with their features). The rejection is a [`ValidationError`] whose
+    /// [`to_response`](ValidationError::to_response) is the answer (400, 401, 403 or 503); `?`
+    /// turns it into the crate's [`Error`](crate::Error) where a handler answers with that.
     ///
     /// ```no_run
     /// # async fn example(validator: &edge_identity::TokenValidator, request: http::Request<Vec<u8>>)
@@ -146,7 +145,7 @@ impl TokenValidator {
         &self,
         request: &impl bearer::AuthorizationHeaders,
         requirement: Requirement<'_>,
-    ) -> Result<ValidatedToken, crate::Error> {
+    ) -> Result<ValidatedToken, ValidationError> {
         let caller = self.validate_request(request).await?;
         requirement.check(&caller)?;
         Ok(caller)
@@ -198,7 +197,7 @@ impl TokenValidator {
             return Err(ValidationError::AlgorithmNotAllowed);
         }
         if let Some(types) = &self.options.valid_types {
-            let typ = jws.header().typ.as_deref().map(crate::config::media_type);
+            let typ = jws.header().typ.as_deref().map(crate::jose::media_type);
             if !typ.is_some_and(|t| types.contains(&t)) {
                 return Err(ValidationError::InvalidType);
             }

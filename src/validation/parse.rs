@@ -17,8 +17,8 @@ use super::claim_set::{
     ClaimSet, ClaimSetFor, HeaderMembers, KeptClaims, Loose, KEY_CARRYING_MEMBERS,
 };
 use crate::base64url;
-use crate::error::{Malformation, TokenPart, ValidationError};
 use crate::jose::Algorithm;
+use crate::validation::error::{Malformation, TokenPart, ValidationError};
 
 /// Default largest token accepted, in bytes.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;

@@ -20,7 +20,7 @@
 use std::fmt;
 
 use super::claim_set::{ClaimSet, KeptClaims, Loose};
-use crate::error::ValidationError;
+use crate::validation::error::ValidationError;
 
 /// Whose token shapes the API accepts (`AzureAd.Provider`). The default is `Entra` with
 /// `Instance` + `TenantId`, and `Generic` with `Authority`.

@@ -1,8 +1,8 @@
 //! Checking a JWS signature with one key: the key must fit the algorithm, the signature must
 //! have exactly the length the algorithm and key produce, and the backend must verify it.
 
-use crate::error::ValidationError;
 use crate::platform::{SignatureVerifier, VerifyingKey};
+use crate::validation::error::ValidationError;
 use crate::validation::jwk::Jwk;
 use crate::validation::parse::Jws;
 

@@ -11,7 +11,7 @@ pub mod axum;
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::config::SealSecret;
+use crate::secret::SealSecret;
 use crate::settings::{CLIENT_SECRET, IDENTITY_CONFIG, TOKEN_CACHE_KEY};
 
 use super::webcrypto::{JsClock, WebCrypto};

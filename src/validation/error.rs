@@ -1,0 +1,305 @@
+//! Why a token was refused, each with the HTTP answer a protected API gives for it (RFC 6750 §3).
+//!
+//! Every variant has a stable [`code`](ValidationError::code) for programs and tests to match on,
+//! a fixed human description, a status and a `WWW-Authenticate` challenge. No error ever carries
+//! the token, a claim value taken from it, or a secret: descriptions are static text.
+
+use std::fmt;
+
+use serde_json::json;
+
+use crate::error_response::{json_response, quote_safe};
+
+/// The part of a compact JWS a malformation was found in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenPart {
+    /// The protected header.
+    Header,
+    /// The payload (the claims set).
+    Payload,
+    /// The signature.
+    Signature,
+}
+
+impl TokenPart {
+    fn name(self) -> &'static str {
+        match self {
+            TokenPart::Header => "header",
+            TokenPart::Payload => "payload",
+            TokenPart::Signature => "signature",
+        }
+    }
+}
+
+/// How a token failed to be a well-formed JWT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Malformation {
+    /// Not exactly three dot-separated segments.
+    NotThreeSegments,
+    /// A segment is not canonical unpadded base64url.
+    Encoding(TokenPart),
+    /// A segment is not valid JSON.
+    NotJson(TokenPart),
+    /// A segment is JSON but not an object.
+    NotAnObject(TokenPart),
+    /// A JSON object repeats a member name.
+    DuplicateMember(TokenPart),
+    /// `crit` is not a non-empty array of distinct strings.
+    InvalidCrit,
+    /// A header parameter is missing or of the wrong type (the parameter named).
+    HeaderParameter(&'static str),
+    /// A claim is missing or of the wrong type (the claim named).
+    Claim(&'static str),
+}
+
+impl fmt::Display for Malformation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Malformation::NotThreeSegments => f.write_str("the token is not a compact JWS"),
+            Malformation::Encoding(p) => write!(f, "the token {} is not base64url", p.name()),
+            Malformation::NotJson(p) => write!(f, "the token {} is not JSON", p.name()),
+            Malformation::NotAnObject(p) => {
+                write!(f, "the token {} is not a JSON object", p.name())
+            }
+            Malformation::DuplicateMember(p) => {
+                write!(f, "the token {} repeats a member", p.name())
+            }
+            Malformation::InvalidCrit => f.write_str("the token header has an invalid crit"),
+            Malformation::HeaderParameter(n) => {
+                write!(f, "the token header parameter {n} is missing or invalid")
+            }
+            Malformation::Claim(n) => write!(f, "the token claim {n} is missing or invalid"),
+        }
+    }
+}
+
+/// Why an incoming request's access token was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ValidationError {
+    /// No `Authorization: Bearer` credentials (RFC 6750: a challenge with no error code).
+    MissingToken,
+    /// The `Authorization` header is unusable: several of them, or a `Bearer` value that is not
+    /// a token68 string.
+    InvalidRequest(&'static str),
+    /// The token is longer than the configured limit.
+    TokenTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// The token is not a well-formed JWT.
+    Malformed(Malformation),
+    /// The header lists critical extensions this SDK does not implement.
+    UnsupportedCriticalHeader,
+    /// The header carries or points at a key (`jwk`, `x5c`, `jku`, `x5u`): keys come only from
+    /// the issuer's key set.
+    KeyInHeader(&'static str),
+    /// `alg` is not on the allow-list (`none`, `HS*`, or anything unknown or not configured).
+    AlgorithmNotAllowed,
+    /// The header's `typ` is not one of `ValidTypes` (`at+jwt` for RFC 9068 access tokens).
+    InvalidType,
+    /// No key in the issuer's key set has the token's `kid`, even after refreshing the set.
+    UnknownKey,
+    /// Keys were found, but none may verify this algorithm (type, `alg`, `use` or `key_ops`).
+    KeyNotUsable,
+    /// The signature does not verify.
+    InvalidSignature,
+    /// `exp` is past (beyond the clock skew).
+    Expired,
+    /// `nbf` is in the future (beyond the clock skew).
+    NotYetValid,
+    /// `iat` is in the future (beyond the clock skew).
+    IssuedInFuture,
+    /// `iss` is not an accepted issuer.
+    InvalidIssuer,
+    /// `aud` names none of the accepted audiences.
+    InvalidAudience,
+    /// `tid` is missing, not a tenant id, or not an allowed tenant.
+    TenantNotAllowed,
+    /// The token is not an access token: an ID token (`nonce`, `at_hash`, `c_hash`; for Entra,
+    /// also no client claim `azp`/`appid`), which must never authorize an API call.
+    NotAnAccessToken,
+    /// The token lacks every required scope and app role.
+    InsufficientScope {
+        /// The delegated scopes any one of which would have been enough.
+        scopes: Vec<String>,
+        /// The app roles any one of which would have been enough.
+        roles: Vec<String>,
+    },
+    /// The token has neither `scp` nor `roles`, and ACL-based authorization is not enabled.
+    NoScopeOrRole,
+    /// The issuer's metadata or key set could not be had and none is cached.
+    KeysUnavailable(KeySourceError),
+}
+
+/// Why discovery metadata or a key set could not be obtained. Carries no response bodies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySourceError {
+    /// The HTTP exchange failed or timed out.
+    Http(crate::platform::HttpError),
+    /// The server answered with this non-success status.
+    Status(u16),
+    /// The discovery document is unusable (the problem named).
+    Discovery(&'static str),
+    /// The key set document is unusable.
+    KeySet(crate::validation::jwk::JwkSetError),
+}
+
+impl fmt::Display for KeySourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeySourceError::Http(e) => write!(f, "{e}"),
+            KeySourceError::Status(s) => write!(f, "the server answered HTTP {s}"),
+            KeySourceError::Discovery(why) => write!(f, "the discovery document {why}"),
+            KeySourceError::KeySet(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl ValidationError {
+    /// A stable identifier for the kind of failure.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ValidationError::MissingToken => "token_missing",
+            ValidationError::InvalidRequest(_) => "authorization_header_invalid",
+            ValidationError::TokenTooLarge { .. } => "token_too_large",
+            ValidationError::Malformed(_) => "token_malformed",
+            ValidationError::UnsupportedCriticalHeader => "token_crit_unsupported",
+            ValidationError::KeyInHeader(_) => "token_key_in_header",
+            ValidationError::AlgorithmNotAllowed => "token_alg_not_allowed",
+            ValidationError::InvalidType => "token_type_invalid",
+            ValidationError::UnknownKey => "token_key_unknown",
+            ValidationError::KeyNotUsable => "token_key_not_usable",
+            ValidationError::InvalidSignature => "token_signature_invalid",
+            ValidationError::Expired => "token_expired",
+            ValidationError::NotYetValid => "token_not_yet_valid",
+            ValidationError::IssuedInFuture => "token_issued_in_future",
+            ValidationError::InvalidIssuer => "token_issuer_invalid",
+            ValidationError::InvalidAudience => "token_audience_invalid",
+            ValidationError::TenantNotAllowed => "token_tenant_not_allowed",
+            ValidationError::NotAnAccessToken => "token_not_an_access_token",
+            ValidationError::InsufficientScope { .. } => "insufficient_scope",
+            ValidationError::NoScopeOrRole => "token_has_no_scope_or_role",
+            ValidationError::KeysUnavailable(_) => "signing_keys_unavailable",
+        }
+    }
+
+    /// The HTTP status a protected API answers with.
+    pub fn status(&self) -> http::StatusCode {
+        match self {
+            ValidationError::InvalidRequest(_) => http::StatusCode::BAD_REQUEST,
+            ValidationError::InsufficientScope { .. } | ValidationError::NoScopeOrRole => {
+                http::StatusCode::FORBIDDEN
+            }
+            ValidationError::KeysUnavailable(_) => http::StatusCode::SERVICE_UNAVAILABLE,
+            _ => http::StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    /// The RFC 6750 `error` code, if the challenge carries one.
+    pub fn oauth_error(&self) -> Option<&'static str> {
+        match self {
+            ValidationError::MissingToken | ValidationError::KeysUnavailable(_) => None,
+            ValidationError::InvalidRequest(_) => Some("invalid_request"),
+            ValidationError::InsufficientScope { .. } | ValidationError::NoScopeOrRole => {
+                Some("insufficient_scope")
+            }
+            _ => Some("invalid_token"),
+        }
+    }
+
+    /// A fixed description for people. Never contains token contents.
+    pub fn description(&self) -> String {
+        match self {
+            ValidationError::MissingToken => "no bearer token was presented".into(),
+            ValidationError::InvalidRequest(why) => (*why).into(),
+            ValidationError::TokenTooLarge { limit } => {
+                format!("the token is longer than {limit} bytes")
+            }
+            ValidationError::Malformed(m) => m.to_string(),
+            ValidationError::UnsupportedCriticalHeader => {
+                "the token header has critical extensions that are not supported".into()
+            }
+            ValidationError::KeyInHeader(member) => {
+                format!("the token header must not carry a key ({member})")
+            }
+            ValidationError::AlgorithmNotAllowed => {
+                "the token signing algorithm is not allowed".into()
+            }
+            ValidationError::InvalidType => "the token type is not accepted".into(),
+            ValidationError::UnknownKey => "the token signing key is not known".into(),
+            ValidationError::KeyNotUsable => {
+                "the token signing key may not be used with its algorithm".into()
+            }
+            ValidationError::InvalidSignature => "the token signature is invalid".into(),
+            ValidationError::Expired => "the token is expired".into(),
+            ValidationError::NotYetValid => "the token is not valid yet".into(),
+            ValidationError::IssuedInFuture => "the token was issued in the future".into(),
+            ValidationError::InvalidIssuer => "the token issuer is not accepted".into(),
+            ValidationError::InvalidAudience => "the token audience is not accepted".into(),
+            ValidationError::TenantNotAllowed => "the token tenant is not allowed".into(),
+            ValidationError::NotAnAccessToken => "the token is not an access token".into(),
+            ValidationError::InsufficientScope { .. } => {
+                "the token does not grant a required scope or app role".into()
+            }
+            ValidationError::NoScopeOrRole => {
+                "the token has neither a scope nor an app role".into()
+            }
+            ValidationError::KeysUnavailable(_) => {
+                "the token issuer's signing keys are temporarily unavailable".into()
+            }
+        }
+    }
+
+    /// The `WWW-Authenticate` header value, if the answer carries one.
+    pub fn www_authenticate(&self) -> Option<String> {
+        if let ValidationError::KeysUnavailable(_) = self {
+            return None;
+        }
+        let Some(error) = self.oauth_error() else {
+            return Some("Bearer".to_owned());
+        };
+        let mut value = format!(
+            "Bearer error=\"{error}\", error_description=\"{}\"",
+            quote_safe(&self.description())
+        );
+        if let ValidationError::InsufficientScope { scopes, .. } = self {
+            if !scopes.is_empty() {
+                value.push_str(&format!(", scope=\"{}\"", quote_safe(&scopes.join(" "))));
+            }
+        }
+        Some(value)
+    }
+
+    /// The complete HTTP answer: status, `WWW-Authenticate` where it applies, and a JSON body
+    /// `{"error", "error_description", "code"}` (plus `scopes`/`roles` for insufficient scope).
+    pub fn to_response(&self) -> http::Response<Vec<u8>> {
+        let mut body = json!({
+            "error": self.oauth_error().unwrap_or(match self {
+                ValidationError::KeysUnavailable(_) => "temporarily_unavailable",
+                _ => "unauthorized",
+            }),
+            "error_description": self.description(),
+            "code": self.code(),
+        });
+        if let (ValidationError::InsufficientScope { scopes, roles }, Some(obj)) =
+            (self, body.as_object_mut())
+        {
+            obj.insert("scopes".into(), json!(scopes));
+            obj.insert("roles".into(), json!(roles));
+        }
+        let retry_after = matches!(self, ValidationError::KeysUnavailable(_)).then_some(5);
+        json_response(self.status(), self.www_authenticate(), retry_after, &body)
+    }
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ValidationError::KeysUnavailable(why) => write!(f, "{} ({why})", self.description()),
+            _ => f.write_str(&self.description()),
+        }
+    }
+}
+
+impl std::error::Error for ValidationError {}
