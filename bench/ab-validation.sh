@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # An A/B of token validation itself: bench/validation-worker built at two revisions of this
 # repository, both loaded in one workerd process and measured in alternation on the same
-# Entra-shaped token (bench/ab-validation.mjs): first sight (parse, WebCrypto signature, claims)
+# Entra-shaped token (bench/ab-validation.mjs): first sight (parse, WebCrypto signature, claims),
+# a repeat token (the verified-token cache)
 # and the parse alone. Not a test; it prints numbers.
 #
 #   bash bench/ab-validation.sh REV_A REV_B

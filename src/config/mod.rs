@@ -296,95 +296,25 @@ fn prefixed(field: &str) -> String {
 }
 
 fn from_json_redacted<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, ConfigError> {
-    serde_json::from_str(text).map_err(|e| {
-        // The member being read where serde_json stopped; none (the document as a whole) for
-        // an error before the first member, or one without a position.
-        let field = match e.line() {
-            0 => String::new(),
-            line => path_at(text, offset_of(text, line, e.column())),
+    let mut reader = serde_json::Deserializer::from_str(text);
+    let value: T = serde_path_to_error::deserialize(&mut reader).map_err(|e| {
+        // The member being read when serde_json stopped; none (the document as a whole) for an
+        // error before the first member. Past an object's last member (a document cut off), the
+        // library's path ends in an unknown member `?`: the object left open is named.
+        let path = e.path().to_string();
+        let field = match path.trim_end_matches(".?") {
+            "" | "." | "?" => DOCUMENT.to_owned(),
+            path => path.to_owned(),
         };
-        let field = if field.is_empty() { "(document)".to_owned() } else { field };
-        ConfigError::new(field, redact_quoted(&e.to_string()))
-    })
+        ConfigError::new(field, redact_quoted(&e.into_inner().to_string()))
+    })?;
+    // Only whitespace may follow the document.
+    reader.end().map_err(|e| ConfigError::new(DOCUMENT, redact_quoted(&e.to_string())))?;
+    Ok(value)
 }
 
-/// The byte offset of serde_json's 1-based `line` and `column` (a byte count) in `text`.
-fn offset_of(text: &str, line: usize, column: usize) -> usize {
-    let line_start: usize =
-        text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
-    line_start.saturating_add(column).min(text.len())
-}
-
-/// The member path (`ClientCredentials[0].SourceType`) of the value that ends at `offset` in
-/// the JSON `text`, which serde_json has read up to there: where a type error was found. A
-/// small walk over the text instead of tracking the path while deserializing (the
-/// `serde_path_to_error` crate did that, for 4 KB of the Worker's gzipped upload), run only
-/// when the configuration is wrong.
-fn path_at(text: &str, offset: usize) -> String {
-    enum Frame {
-        Object { key: Option<String>, expecting_key: bool },
-        Array { index: usize },
-    }
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut chars = text.char_indices().take_while(|(at, _)| *at < offset);
-    while let Some((_, c)) = chars.next() {
-        match c {
-            '"' => {
-                let mut string = String::new();
-                let mut closed = false;
-                while let Some((_, c)) = chars.next() {
-                    match c {
-                        '"' => {
-                            closed = true;
-                            break;
-                        }
-                        '\\' => {
-                            if let Some((_, escaped)) = chars.next() {
-                                string.push(escaped);
-                            }
-                        }
-                        c => string.push(c),
-                    }
-                }
-                if let Some(Frame::Object { key, expecting_key: true }) = stack.last_mut() {
-                    if closed {
-                        *key = Some(string);
-                    }
-                }
-            }
-            ':' => {
-                if let Some(Frame::Object { expecting_key, .. }) = stack.last_mut() {
-                    *expecting_key = false;
-                }
-            }
-            ',' => match stack.last_mut() {
-                Some(Frame::Object { expecting_key, .. }) => *expecting_key = true,
-                Some(Frame::Array { index }) => *index += 1,
-                None => {}
-            },
-            '{' => stack.push(Frame::Object { key: None, expecting_key: true }),
-            '[' => stack.push(Frame::Array { index: 0 }),
-            '}' | ']' => {
-                stack.pop();
-            }
-            _ => {}
-        }
-    }
-    let mut path = String::new();
-    for frame in &stack {
-        match frame {
-            Frame::Object { key: Some(key), .. } => {
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(key);
-            }
-            Frame::Object { key: None, .. } => {}
-            Frame::Array { index } => path.push_str(&format!("[{index}]")),
-        }
-    }
-    path
-}
+/// The field an error about the configuration document as a whole names.
+const DOCUMENT: &str = "(document)";
 
 /// serde's messages quote the offending value (`invalid type: string "hunter2", expected ...`)
 /// without escaping it, so a misplaced secret holding a quote would end the quoted span early
@@ -480,7 +410,8 @@ mod tests {
                 "AzureAd.TenantId",
             ),
             (r#"{"AzureAd": {"ClientId": nope}}"#, "AzureAd.ClientId"),
-            (r#"{"AzureAd": {"ClientId": "x""#, "AzureAd.ClientId"),
+            // Cut off after a member: the object left open.
+            (r#"{"AzureAd": {"ClientId": "x""#, "AzureAd"),
             ("{\"AzureAd\": 5}", "AzureAd"),
             // A missing member: the object that lacks it.
             (r#"{"AzureAd": {"ClientCredentials": [{}]}}"#, "AzureAd.ClientCredentials[0]"),

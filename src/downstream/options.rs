@@ -2,11 +2,11 @@
 //! `config/resolve.rs`), where its call URLs are built, and the built-in
 //! `graph` preset (Microsoft Graph v1.0 with `User.Read`, as `AddMicrosoftGraph` gives).
 //!
-//! Call URLs are built by [`join_below`], which resolves a relative path as a browser does (dot
-//! segments, percent-encoded ones such as `.%2e` and `%2E%2E` included), and a call is refused
-//! unless the result stays under `BaseUrl`: a path below the base path, never another scheme,
-//! host or credentials. Encoded slashes and backslashes (`%2F`, `%5C`),
-//! which a downstream server may decode into separators, are refused outright.
+//! Call URLs are built by [`join_below`], which resolves a relative path with the `url` crate as
+//! a browser does (dot segments, percent-encoded ones such as `.%2e` and `%2E%2E` included), and
+//! a call is refused unless the result stays under `BaseUrl`: a path below the base path, never
+//! another scheme, host or credentials. Encoded slashes and backslashes (`%2F`, `%5C`), which a
+//! downstream server may decode into separators, are refused outright.
 
 use std::time::Duration;
 
@@ -82,96 +82,60 @@ impl DownstreamApiOptions {
     }
 }
 
-/// `path` resolved against `base` (no trailing `/`) as a browser resolves it (RFC 3986 §5.2 with
-/// the WHATWG URL standard's dot segments, percent-encoded ones included), if the result is
-/// `base` itself or below it. Hand-written rather than the `url` crate, whose IDNA tables
-/// doubled the Worker's data segment for a resolution that never touches a host.
+/// `path` resolved against `base` (no trailing `/`) by the `url` crate, as a browser resolves it
+/// (the WHATWG URL standard: dot segments, percent-encoded ones included), if the result is
+/// `base` itself or below it: same scheme, host, port and credentials, and a path under the
+/// base path. Before resolving, what a browser keeps below the base but servers read otherwise
+/// is refused: encoded separators, double-encoded dots, `;`-suffixed dot segments.
 pub(crate) fn join_below(base: &str, path: &str) -> Option<String> {
     if path.chars().any(|c| c.is_whitespace() || c.is_control() || c == '\\' || c == '#')
         || path.starts_with("//")
     {
         return None;
     }
-    let (path, query) = match path.split_once('?') {
+    let (path_only, query) = match path.split_once('?') {
         Some((path, query)) => (path, Some(query)),
         None => (path, None),
     };
     // In the path (a query value may hold any of them): encoded slashes and backslashes, which
     // servers decode into separators, and a double-encoded dot, slash or backslash (`%252e`),
     // which a server that decodes twice turns into one.
-    let lower = path.to_ascii_lowercase();
+    let lower = path_only.to_ascii_lowercase();
     if ["%2f", "%5c", "%252e", "%252f", "%255c"].iter().any(|bad| lower.contains(bad)) {
         return None;
     }
     let relative = path.strip_prefix('/').unwrap_or(path);
+    let mut segments = relative.split(['/', '?']);
     // A first segment with a colon is a scheme to a URL parser (`https:x`, `javascript:`).
-    if relative.split('/').next().is_some_and(|first| first.contains(':')) {
+    if segments.next().is_some_and(|first| first.contains(':')) {
+        return None;
+    }
+    // `..;x` and `.;x`: Tomcat, Jetty and Spring drop what follows `;` and then see a dot
+    // segment that a WHATWG resolver kept as a name.
+    if path_only
+        .split('/')
+        .any(|segment| segment.split_once(';').is_some_and(|(before, _)| is_dot_segment(before)))
+    {
         return None;
     }
     if relative.is_empty() && query.is_none() {
         return Some(base.to_owned());
     }
-    let authority = base.find("://")?.saturating_add(3);
-    let path_start = base.get(authority..)?.find('/').map_or(base.len(), |i| authority + i);
-    let (origin, base_path) = (base.get(..path_start)?, base.get(path_start..)?);
-
-    let mut segments: Vec<&str> = base_path.split('/').filter(|s| !s.is_empty()).collect();
-    let floor = segments.len();
-    let mut directory = false;
-    for segment in relative.split('/') {
-        directory = true;
-        // `..;x` and `.;x`: Tomcat, Jetty and Spring drop what follows `;` and then see a dot
-        // segment that a WHATWG resolver kept as a name.
-        if segment.split_once(';').is_some_and(|(before, _)| dot_segment(before).is_some()) {
-            return None;
-        }
-        match dot_segment(segment) {
-            Some(Dot::Current) => {}
-            Some(Dot::Parent) => {
-                if segments.len() <= floor {
-                    return None;
-                }
-                segments.pop();
-            }
-            None => {
-                segments.push(segment);
-                directory = false;
-            }
-        }
-    }
-    let mut url = String::with_capacity(base.len() + path.len() + 8);
-    url.push_str(origin);
-    for segment in &segments {
-        url.push('/');
-        percent_encode(segment, b"\"<>`{}", &mut url);
-    }
-    if directory || segments.is_empty() {
-        url.push('/');
-    }
-    if let Some(query) = query {
-        url.push('?');
-        percent_encode(query, b"\"<>'", &mut url);
-    }
-    Some(url)
-}
-
-enum Dot {
-    Current,
-    Parent,
+    // The base as a directory, so that a relative path resolves below it, never beside it.
+    let directory = url::Url::parse(&format!("{}/", base.trim_end_matches('/'))).ok()?;
+    let joined = directory.join(relative).ok()?;
+    let same_origin = joined.scheme() == directory.scheme()
+        && joined.host_str() == directory.host_str()
+        && joined.port() == directory.port()
+        && joined.username() == directory.username()
+        && joined.password() == directory.password();
+    (same_origin && joined.path().starts_with(directory.path())).then(|| joined.into())
 }
 
 /// `.` and `..`, each dot also as `%2e` in either case (the WHATWG URL standard's rule).
-fn dot_segment(segment: &str) -> Option<Dot> {
-    // Two dots at most, each `.` or `%2e`: anything longer, or starting otherwise, is a name
-    // (the common case, decided without the lower-casing copy below).
-    if segment.len() > 6 || !segment.starts_with(['.', '%']) {
-        return None;
-    }
-    match segment.to_ascii_lowercase().replace("%2e", ".").as_str() {
-        "." => Some(Dot::Current),
-        ".." => Some(Dot::Parent),
-        _ => None,
-    }
+fn is_dot_segment(segment: &str) -> bool {
+    segment.len() <= 6
+        && matches!(segment.to_ascii_lowercase().replace("%2e", ".").as_str(), "." | "..")
 }
 
 /// Headers a call may not set, in configuration or per call: the SDK sets `Authorization`
@@ -201,11 +165,6 @@ pub(crate) fn encoded_segment(value: &str) -> Option<String> {
         byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
     });
     Some(out)
-}
-
-/// Appends `text` with non-ASCII bytes and the bytes in `also` percent-encoded.
-fn percent_encode(text: &str, also: &[u8], out: &mut String) {
-    percent_encode_unless(text, out, |byte| byte.is_ascii() && !also.contains(&byte));
 }
 
 /// Appends `text` with every byte `keep` refuses percent-encoded.
