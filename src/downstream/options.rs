@@ -157,28 +157,13 @@ pub(crate) fn is_reserved_header(name: &http::HeaderName) -> bool {
 /// `None` for `.` and `..` (which no encoding keeps from being dot segments) and for a value
 /// with `/` or `\` (servers decode `%2F` and `%5C` into separators; the path refuses them).
 pub(crate) fn encoded_segment(value: &str) -> Option<String> {
+    /// Everything but RFC 3986's unreserved characters (ALPHA / DIGIT / `-` / `.` / `_` / `~`).
+    const NOT_UNRESERVED: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
     if value.is_empty() || value == "." || value == ".." || value.contains(['/', '\\']) {
         return None;
     }
-    let mut out = String::with_capacity(value.len());
-    percent_encode_unless(value, &mut out, |byte| {
-        byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
-    });
-    Some(out)
-}
-
-/// Appends `text` with every byte `keep` refuses percent-encoded.
-fn percent_encode_unless(text: &str, out: &mut String, keep: impl Fn(u8) -> bool) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &byte in text.as_bytes() {
-        if keep(byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX.get(usize::from(byte >> 4)).copied().unwrap_or(b'0')));
-            out.push(char::from(HEX.get(usize::from(byte & 15)).copied().unwrap_or(b'0')));
-        }
-    }
+    Some(percent_encoding::utf8_percent_encode(value, NOT_UNRESERVED).to_string())
 }
 
 #[cfg(test)]

@@ -51,36 +51,17 @@ impl Grant<'_> {
     }
 }
 
-/// `application/x-www-form-urlencoded` encoding of `params`.
+/// `application/x-www-form-urlencoded` encoding of `params` (the `form_urlencoded` crate: the
+/// WHATWG serializer, which RFC 6749 Appendix B's encoding is).
 pub(crate) fn form_encode<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)]) -> String {
-    let mut out = String::new();
-    for (i, (name, value)) in params.iter().enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
-        form_encode_component(name.as_ref(), &mut out);
-        out.push('=');
-        form_encode_component(value.as_ref(), &mut out);
-    }
-    out
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params.iter().map(|(name, value)| (name.as_ref(), value.as_ref())))
+        .finish()
 }
 
 /// Appends `text` form-urlencoded (RFC 6749 Appendix B) to `out`.
 pub(crate) fn form_encode_component(text: &str, out: &mut String) {
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
-                out.push(char::from(byte))
-            }
-            b' ' => out.push('+'),
-            _ => {
-                const HEX: &[u8; 16] = b"0123456789ABCDEF";
-                out.push('%');
-                out.push(char::from(HEX.get(usize::from(byte >> 4)).copied().unwrap_or(b'0')));
-                out.push(char::from(HEX.get(usize::from(byte & 15)).copied().unwrap_or(b'0')));
-            }
-        }
-    }
+    out.extend(form_urlencoded::byte_serialize(text.as_bytes()));
 }
 
 #[cfg(test)]
