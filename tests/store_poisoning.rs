@@ -313,3 +313,61 @@ fn a_sealed_token_record_claiming_a_longer_life_than_any_token_is_refused() {
     assert_ne!(token.secret(), "replayed");
     assert!(!token.from_cache());
 }
+
+// ---------------------------------------------------------------------------------------------
+// A provider's back-off, shared where memory lasts one request (Spin).
+
+/// A store holding a real back-off record (the provider answered 429), and its key.
+fn throttled_store() -> (Rc<MemoryStore>, String) {
+    let store = rc(MemoryStore::new());
+    let iso = Isolate::new(ScriptedWeb::new(), rc(ManualClock::at_secs(T0)), Some(store.clone()));
+    iso.web.queue(
+        &support::acquisition::token_endpoint(TENANT),
+        Ok(http::Response::builder()
+            .status(429)
+            .header("retry-after", "30")
+            .body(b"{}".to_vec())
+            .unwrap()),
+    );
+    let acquirer = edge_identity::TokenAcquirer::new(
+        iso.platform.clone().with_memory_per_request(),
+        edge_identity::AcquisitionOptions::from_config(&config(json!({}), json!({}))).unwrap(),
+    );
+    let _ = block_on(acquirer.token_for_user(&user(), &TokenRequest::new([PARTNER])));
+    let key = store.keys().into_iter().find(|k| k.contains("/backoff/")).unwrap();
+    (store, key)
+}
+
+/// A new request-scoped instance on `store`, asking for the user's token: whether the provider
+/// was asked.
+fn next_request_asks_the_provider(store: &Rc<MemoryStore>) -> bool {
+    let iso = Isolate::new(ScriptedWeb::new(), rc(ManualClock::at_secs(T0)), Some(store.clone()));
+    let acquirer = edge_identity::TokenAcquirer::new(
+        iso.platform.clone().with_memory_per_request(),
+        edge_identity::AcquisitionOptions::from_config(&config(json!({}), json!({}))).unwrap(),
+    );
+    let outcome = block_on(acquirer.token_for_user(&user(), &TokenRequest::new([PARTNER])));
+    let asked = !iso.web.token_requests().is_empty();
+    assert_eq!(outcome.is_ok(), asked, "{outcome:?}");
+    asked
+}
+
+#[test]
+fn a_shared_back_off_claiming_more_than_the_longest_retry_after_is_refused() {
+    let (store, key) = throttled_store();
+    assert!(!next_request_asks_the_provider(&store), "the real record is honoured");
+    let day = 24 * 3600 * 1000u64;
+    sealed_by_us(&store, &key, &json!({"until": T0 * 1000 + day, "n": 1, "st": 429}));
+    assert!(next_request_asks_the_provider(&store), "a day-long back-off is not believed");
+}
+
+#[test]
+fn hostile_values_under_the_back_off_key_never_stop_a_request() {
+    let (store, key) = throttled_store();
+    let legit = block_on(store.get(&key)).unwrap().unwrap();
+    for (name, value) in hostile_values(&legit, b"{}") {
+        let (store, key) = throttled_store();
+        block_on(store.put(&key, value, Duration::from_secs(60))).unwrap();
+        assert!(next_request_asks_the_provider(&store), "{name}");
+    }
+}

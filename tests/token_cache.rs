@@ -437,6 +437,88 @@ fn a_throttled_provider_is_not_asked_again_until_its_retry_after() {
     assert_eq!(iso.web.token_requests().len(), asked + 1);
 }
 
+/// Spin runs every request in a new instance (spin-sdk's `#[http_component]`: one component
+/// instance per request), so memory forgets a `Retry-After` before the next request. Each
+/// "request" below is a new isolate on the same store, web and clock, as Spin's are.
+fn request_scoped(iso: &Isolate, store: &Rc<MemoryStore>) -> TokenAcquirer {
+    let options = AcquisitionOptions::from_config(&config(json!({}), json!({}))).unwrap();
+    let isolate =
+        Isolate::sealed_with(iso.web.clone(), iso.clock.clone(), store.clone(), CACHE_KEY_SECRET);
+    TokenAcquirer::new(isolate.platform.clone().with_memory_per_request(), options)
+}
+
+#[test]
+fn where_memory_lasts_one_request_a_retry_after_is_honoured_by_the_next_requests() {
+    let (iso, store) = with_store();
+    let user = user();
+    iso.web.queue(
+        &token_endpoint(TENANT),
+        Ok(http::Response::builder()
+            .status(429)
+            .header("retry-after", "30")
+            .body(br#"{"error":"temporarily_unavailable","error_codes":[50196]}"#.to_vec())
+            .unwrap()),
+    );
+    let err = block_on(request_scoped(&iso, &store).token_for_user(&user, &request())).unwrap_err();
+    assert_eq!(err.status(), 503);
+    let asked = iso.web.token_requests().len();
+    for _ in 0..10 {
+        iso.clock.advance(Duration::from_secs(2));
+        let err =
+            block_on(request_scoped(&iso, &store).token_for_user(&user, &request())).unwrap_err();
+        assert_eq!(err.status(), 503, "{err:?}");
+        assert!(err.retry_after().is_some_and(|s| (1..=30).contains(&s)), "{err:?}");
+    }
+    assert_eq!(iso.web.token_requests().len(), asked, "no new instance asked within Retry-After");
+    iso.clock.advance(Duration::from_secs(11));
+    assert!(block_on(request_scoped(&iso, &store).token_for_user(&user, &request())).is_ok());
+    assert_eq!(iso.web.token_requests().len(), asked + 1);
+}
+
+#[test]
+fn a_shared_back_off_lasts_no_longer_than_the_longest_retry_after_the_sdk_honours() {
+    // A provider asking for a year (by mistake or malice) is honoured for MAX_RETRY_AFTER
+    // (300 s) by every later instance, then asked again.
+    let (iso, store) = with_store();
+    let user = user();
+    iso.web.queue(
+        &token_endpoint(TENANT),
+        Ok(http::Response::builder()
+            .status(429)
+            .header("retry-after", "31536000")
+            .body(b"{}".to_vec())
+            .unwrap()),
+    );
+    let _ = block_on(request_scoped(&iso, &store).token_for_user(&user, &request()));
+    let asked = iso.web.token_requests().len();
+    iso.clock.advance(Duration::from_secs(299));
+    assert!(block_on(request_scoped(&iso, &store).token_for_user(&user, &request())).is_err());
+    assert_eq!(iso.web.token_requests().len(), asked, "honoured for 300 s");
+    iso.clock.advance(Duration::from_secs(2));
+    assert!(block_on(request_scoped(&iso, &store).token_for_user(&user, &request())).is_ok());
+    assert_eq!(iso.web.token_requests().len(), asked + 1, "and not a second more");
+}
+
+#[test]
+fn where_memory_outlives_requests_the_back_off_costs_no_store_operation() {
+    // Workers: the isolate remembers the back-off; the store is neither read nor written for it.
+    let (iso, store) = with_store();
+    let acquirer = iso.acquirer(&config(json!({}), json!({})));
+    iso.web.queue(
+        &token_endpoint(TENANT),
+        Ok(http::Response::builder()
+            .status(429)
+            .header("retry-after", "30")
+            .body(b"{}".to_vec())
+            .unwrap()),
+    );
+    let _ = block_on(acquirer.token_for_user(&user(), &request()));
+    let stats = acquirer.stats().cache;
+    let _ = block_on(acquirer.token_for_user(&user(), &request()));
+    assert!(!store.keys().iter().any(|k| k.contains("/backoff/")), "no back-off record written");
+    assert_eq!(acquirer.stats().cache.l2_reads, stats.l2_reads + 1, "only the token is looked up");
+}
+
 #[test]
 fn a_failed_background_refresh_backs_off_instead_of_retrying_on_every_request() {
     let (iso, _) = with_store();

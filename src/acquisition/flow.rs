@@ -16,6 +16,75 @@ struct Backoff {
     error: AcquisitionError,
 }
 
+/// A back-off as shared through the store on hosts whose memory lasts one request
+/// ([`Platform::memory_per_request`]): until when, after how many failures, and what the
+/// provider answered. Sealed and authenticated like every stored value; a record claiming to
+/// last longer than [`MAX_RETRY_AFTER`](super::response::MAX_RETRY_AFTER) is refused.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SharedBackoff {
+    #[serde(rename = "until")]
+    until_ms: u64,
+    #[serde(rename = "n")]
+    failures: u32,
+    /// The token endpoint's status: 429 (throttled), another status (unavailable), or 0 for a
+    /// timeout or a failed connection.
+    #[serde(rename = "st")]
+    status: u16,
+    /// The provider's OAuth `error` code, for logs.
+    #[serde(rename = "err", default)]
+    error: String,
+}
+
+impl crate::cache::Record for SharedBackoff {
+    fn expires_at_ms(&self) -> u64 {
+        self.until_ms
+    }
+    fn size(&self) -> usize {
+        64 + self.error.len()
+    }
+    fn max_life(_: &crate::cache::CacheOptions) -> Duration {
+        super::response::MAX_RETRY_AFTER.max(MAX_BACKOFF)
+    }
+}
+
+impl SharedBackoff {
+    /// The record of `backoff`, if it is a provider's refusal (throttled or unavailable).
+    fn of(backoff: &Backoff) -> Option<SharedBackoff> {
+        let (status, error) = match &backoff.error {
+            AcquisitionError::Throttled { details, .. } => (429, details.error.clone()),
+            AcquisitionError::ProviderUnavailable(ProviderFailure::Status(status)) => {
+                (*status, String::new())
+            }
+            AcquisitionError::ProviderUnavailable(_) => (0, String::new()),
+            _ => return None,
+        };
+        let error = error.chars().take(64).collect();
+        Some(SharedBackoff {
+            until_ms: backoff.until_ms,
+            failures: backoff.failures,
+            status,
+            error,
+        })
+    }
+
+    /// The back-off it records, answering what the provider answered.
+    fn backoff(&self) -> Backoff {
+        let error = match self.status {
+            429 => AcquisitionError::Throttled {
+                retry_after: None,
+                details: Box::new(IdentityError {
+                    status: 429,
+                    error: self.error.clone(),
+                    ..IdentityError::default()
+                }),
+            },
+            0 => AcquisitionError::ProviderUnavailable(ProviderFailure::Transport),
+            status => AcquisitionError::ProviderUnavailable(ProviderFailure::Status(status)),
+        };
+        Backoff { until_ms: self.until_ms, failures: self.failures, error }
+    }
+}
+
 /// What the flow keeps for the isolate, per flight key (one token): the acquisition in flight,
 /// the refresh scheduled after a response, and the provider's back-off.
 #[derive(Default)]
@@ -132,6 +201,9 @@ impl TokenAcquirer {
         if let Some(error) = self.backing_off(&flight_key, inner.now()) {
             return Err(error);
         }
+        if let Some(error) = self.shared_backing_off(&flight_key).await {
+            return Err(error);
+        }
         let outcome = match &plan.subject {
             Subject::Session { record_key } => self.refresh_session(&plan, record_key).await,
             _ => self.request_token(&plan, None).await,
@@ -143,6 +215,7 @@ impl TokenAcquirer {
             }
             Err(error) => {
                 self.back_off(&flight_key, &error);
+                self.share_back_off(&flight_key).await;
                 return Err(error);
             }
         };
@@ -162,6 +235,32 @@ impl TokenAcquirer {
             },
             other => other.clone(),
         })
+    }
+
+    /// Where memory lasts one request: the back-off another request stored for `flight_key`,
+    /// kept in memory too, and the error to answer with while it lasts.
+    async fn shared_backing_off(&self, flight_key: &str) -> Option<AcquisitionError> {
+        let inner = &self.inner;
+        if !inner.platform.memory_per_request {
+            return None;
+        }
+        let key = crate::cache::key::backoff_key(flight_key);
+        let shared = inner.cache.get_store::<SharedBackoff>(&key, inner.now()).await?;
+        inner.flow.backoff.borrow_mut().insert(flight_key.to_owned(), shared.backoff());
+        self.backing_off(flight_key, inner.now())
+    }
+
+    /// Where memory lasts one request: stores `flight_key`'s back-off for the next requests.
+    async fn share_back_off(&self, flight_key: &str) {
+        let inner = &self.inner;
+        if !inner.platform.memory_per_request {
+            return;
+        }
+        let shared = inner.flow.backoff.borrow().get(flight_key).and_then(SharedBackoff::of);
+        let Some(shared) = shared else { return };
+        let ttl = Duration::from_millis(shared.until_ms.saturating_sub(inner.now()));
+        let key = crate::cache::key::backoff_key(flight_key);
+        inner.cache.put(&key, Rc::new(shared), ttl).await;
     }
 
     /// After a throttled or unavailable provider: waits its `Retry-After`, or a doubling wait.

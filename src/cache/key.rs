@@ -98,6 +98,12 @@ pub fn token_key(
     }
 }
 
+/// The key of a provider's back-off for one token's flight (`flight_key`), where it is shared
+/// through the store (hosts whose memory lasts one request: Spin).
+pub fn backoff_key(flight_key: &str) -> CacheKey {
+    hashed("backoff", &[flight_key])
+}
+
 /// The key of a long-running session's record.
 pub fn session_record_key(client_id: &str, authority: &str, session_key: &str) -> CacheKey {
     hashed("session", &[client_id, authority, session_key])

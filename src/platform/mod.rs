@@ -438,6 +438,11 @@ pub struct Platform {
     /// waiting request's own timer. Workers needs the latter: workerd cancels a request that
     /// waits only on I/O owned by another request as hung. `worker::platform()` sets 10 ms.
     pub join_poll_interval: Option<Duration>,
+    /// Whether the SDK's isolate memory lasts only one request (Spin: every request is a new
+    /// instance). The SDK then keeps in the shared store what it would otherwise remember in
+    /// memory between requests: a provider's back-off (its `Retry-After`), so the next request
+    /// does not ask a throttled provider again. `spin::platform()` sets it.
+    pub memory_per_request: bool,
     /// What everything built on this platform (and its clones) shares in the isolate (one
     /// discovery document and key set per authority, for validation and acquisition alike):
     /// typed by the floor that owns it, which the seam does not name (see [`Platform::shared`]).
@@ -454,6 +459,7 @@ impl Platform {
             store: None,
             logger: Rc::new(NoLogger),
             join_poll_interval: None,
+            memory_per_request: false,
             shared: Rc::default(),
         }
     }
@@ -478,6 +484,13 @@ impl Platform {
         let made = Rc::new(make());
         self.shared.borrow_mut().push(made.clone());
         made
+    }
+
+    /// The same platform, on a host whose memory lasts one request
+    /// ([`memory_per_request`](Platform::memory_per_request)).
+    pub fn with_memory_per_request(mut self) -> Self {
+        self.memory_per_request = true;
+        self
     }
 
     /// The same platform, waiting for other requests' work by polling every `interval`.

@@ -167,8 +167,10 @@ pub fn variable(name: &str) -> Option<String> {
 /// with `seal` (without a seal secret the store is not used: see [`Platform::with_store`]).
 pub fn platform(kv_label: Option<&str>, seal: Option<&SealSecret>) -> Result<Platform, StoreError> {
     let clock: Rc<dyn Clock> = Rc::new(SpinClock);
+    // Each Spin request is a new instance: nothing in memory reaches the next request.
     let platform = Platform::new(Rc::new(SpinHttp), Rc::new(RustCrypto), clock.clone())
-        .with_logger(Rc::new(super::StderrLogger));
+        .with_logger(Rc::new(super::StderrLogger))
+        .with_memory_per_request();
     match kv_label {
         None => Ok(platform),
         Some(label) => {
