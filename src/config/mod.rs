@@ -71,9 +71,14 @@ pub struct DownstreamApiConfig {
     /// Call as the application (client credentials) instead of on behalf of the user.
     #[serde(default)]
     pub request_app_token: bool,
-    /// Timeout of one call, in milliseconds (default 10000).
+    /// Timeout of one call, in milliseconds (default 10000): up to the response's status for a
+    /// body passed on unread, the whole answer otherwise.
     #[serde(default)]
     pub timeout_ms: Option<u64>,
+    /// How long a body passed on unread (`pass_through`) may take to stream to the client after
+    /// its status was sent, in milliseconds (default 300000).
+    #[serde(default)]
+    pub body_timeout_ms: Option<u64>,
     /// Extra request headers sent on every call.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
@@ -117,6 +122,7 @@ impl fmt::Debug for DownstreamApiConfig {
             .field("http_method", &self.http_method)
             .field("request_app_token", &self.request_app_token)
             .field("timeout_ms", &self.timeout_ms)
+            .field("body_timeout_ms", &self.body_timeout_ms)
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
             .field("audience", &self.audience)
             .field("resource", &self.resource)

@@ -83,6 +83,8 @@ const SESSION_MAX_IDLE_DAYS: Bound =
     Bound { name: "SessionMaxIdleDays", default: 90, min: 1, max: 365 };
 const DOWNSTREAM_TIMEOUT_MS: Bound =
     Bound { name: "TimeoutMs", default: 10_000, min: 100, max: 120_000 };
+const DOWNSTREAM_BODY_TIMEOUT_MS: Bound =
+    Bound { name: "BodyTimeoutMs", default: 300_000, min: 1000, max: 3_600_000 };
 const DOWNSTREAM_MAX_RESPONSE_BYTES: Bound = Bound {
     name: "MaxResponseBytes",
     default: DEFAULT_MAX_RESPONSE_BYTES as u64,
@@ -437,6 +439,7 @@ impl DownstreamApiOptions {
             method,
             request_app_token: config.request_app_token,
             timeout: DOWNSTREAM_TIMEOUT_MS.millis(&section, config.timeout_ms)?,
+            body_timeout: DOWNSTREAM_BODY_TIMEOUT_MS.millis(&section, config.body_timeout_ms)?,
             headers,
             audience: config.audience.clone(),
             resource: config.resource.clone(),

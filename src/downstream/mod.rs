@@ -32,7 +32,7 @@ use serde::Serialize;
 
 use crate::acquisition::claims::challenge_from_www_authenticate;
 use crate::acquisition::{AcquiredToken, Session, SessionStart, TokenAcquirer, TokenRequest};
-use crate::platform::{Background, HttpError, PassedBody, ResponseLimit};
+use crate::platform::{Background, HttpError, PassedBody, PassedBodyTimeout, ResponseLimit};
 use crate::validation::authorize::ValidatedToken;
 pub use error::DownstreamError;
 pub use options::{DownstreamApiOptions, GRAPH};
@@ -394,7 +394,9 @@ impl DownstreamApis {
             }
             None => Vec::new(),
         };
-        builder = builder.extension(ResponseLimit(api.max_response_bytes));
+        builder = builder
+            .extension(ResponseLimit(api.max_response_bytes))
+            .extension(PassedBodyTimeout(api.body_timeout));
         let request = builder.body(body).map_err(invalid)?;
         let timeout = options.timeout.unwrap_or(api.timeout);
         let http = &self.acquirer.platform().http;

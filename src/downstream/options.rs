@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use http::{HeaderName, HeaderValue, Method};
 
-use crate::platform::DEFAULT_MAX_RESPONSE_BYTES;
+use crate::platform::{DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_PASSED_BODY_TIMEOUT};
 
 /// The name the Microsoft Graph preset answers to, unless the configuration defines it.
 pub const GRAPH: &str = "graph";
@@ -30,8 +30,12 @@ pub struct DownstreamApiOptions {
     pub method: Method,
     /// Call as the app even when called for a user.
     pub request_app_token: bool,
-    /// Timeout of one call.
+    /// Timeout of one call: up to the response's status for a body passed on unread
+    /// ([`pass_through`](crate::ReadyCall::pass_through)), the whole body otherwise.
     pub timeout: Duration,
+    /// How long a body passed on unread may take to stream to the client after its status
+    /// (`BodyTimeoutMs`, default 300 s): past it the body is cut.
+    pub body_timeout: Duration,
     /// Headers sent on every call.
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// RFC 8693 `audience`.
@@ -51,6 +55,7 @@ impl std::fmt::Debug for DownstreamApiOptions {
             .field("method", &self.method)
             .field("request_app_token", &self.request_app_token)
             .field("timeout", &self.timeout)
+            .field("body_timeout", &self.body_timeout)
             .field("headers", &self.headers.iter().map(|(n, _)| n).collect::<Vec<_>>())
             .field("audience", &self.audience)
             .field("resource", &self.resource)
@@ -69,6 +74,7 @@ impl DownstreamApiOptions {
             method: Method::GET,
             request_app_token: false,
             timeout: Duration::from_secs(10),
+            body_timeout: DEFAULT_PASSED_BODY_TIMEOUT,
             headers: Vec::new(),
             audience: None,
             resource: None,

@@ -85,6 +85,23 @@ pub struct ResponseLimit(pub usize);
 /// The body limit adapters apply to a request that carries no [`ResponseLimit`].
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 
+/// How long a body passed on unread ([`HttpClient::send_passing_body`]'s 2xx) may take to
+/// stream to the route's client: a request extension, like [`ResponseLimit`]. The call's own
+/// timeout covers it up to the response's status and headers; after that a status has been sent
+/// to the client, and cutting the body at the call's timeout would break a slow but healthy
+/// download. Past this time the body is cut (the client sees a truncated answer). Without one,
+/// adapters apply [`DEFAULT_PASSED_BODY_TIMEOUT`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PassedBodyTimeout(pub Duration);
+
+/// The time a passed-on body gets when the request carries no [`PassedBodyTimeout`].
+pub const DEFAULT_PASSED_BODY_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The passed-on body time of `request`.
+pub fn passed_body_timeout<B>(request: &http::Request<B>) -> Duration {
+    request.extensions().get::<PassedBodyTimeout>().map_or(DEFAULT_PASSED_BODY_TIMEOUT, |t| t.0)
+}
+
 /// The body limit of `request`.
 pub fn response_limit<B>(request: &http::Request<B>) -> usize {
     request.extensions().get::<ResponseLimit>().map_or(DEFAULT_MAX_RESPONSE_BYTES, |l| l.0)

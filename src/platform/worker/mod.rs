@@ -48,18 +48,35 @@ pub const KV_MIN_TTL: Duration = Duration::from_secs(60);
 pub struct WorkerFetch;
 
 #[wasm_bindgen::prelude::wasm_bindgen(inline_js = r#"
-export async function fetchCapped(url, method, headerLines, body, timeoutMs, limit, passSuccess) {
+export async function fetchCapped(url, method, headerLines, body, timeoutMs, limit, passSuccess, bodyMs) {
   const headers = [];
   for (const line of headerLines.split('\n')) {
     const colon = line.indexOf(':');
     if (colon > 0) headers.push([line.slice(0, colon), line.slice(colon + 1)]);
   }
-  const init = { method, headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) };
+  const init = { method, headers, redirect: 'manual' };
   if (body !== undefined) init.body = body;
+  if (!passSuccess) init.signal = AbortSignal.timeout(timeoutMs);
+  // A 2xx body passed on unread outlives the call's timeout: its status is sent to the client
+  // before the body has streamed. One controller: the call's timer until the status arrives,
+  // then the body's own (bodyMs) over the body's pipe.
+  const controller = passSuccess ? new AbortController() : null;
+  const callTimer = passSuccess ? setTimeout(() => controller.abort(timeUp()), timeoutMs) : 0;
+  if (passSuccess) init.signal = controller.signal;
   const response = await fetch(url, init);
   let lines = '';
   for (const [name, value] of response.headers) lines += `${name}:${value}\n`;
-  if (passSuccess && response.ok) return [response.status, lines, response.body, true];
+  if (passSuccess && response.ok) {
+    clearTimeout(callTimer);
+    if (response.body === null) return [response.status, lines, null, true];
+    // workerd pipes a returned body natively, where an abort after the status no longer
+    // reaches it (a body that never ends would hold the request open). The body goes through a
+    // native identity stream instead, whose pipe the body's own timer cuts.
+    const bodyTimer = setTimeout(() => controller.abort(timeUp()), bodyMs);
+    const pipe = typeof IdentityTransformStream === 'function' ? new IdentityTransformStream() : new TransformStream();
+    response.body.pipeTo(pipe.writable, { signal: controller.signal }).then(() => clearTimeout(bodyTimer), () => {});
+    return [response.status, lines, pipe.readable, true];
+  }
   // Content-Length counts the bytes on the wire; fetch decodes gzip, deflate and br itself, so
   // an encoded body is counted while it is read, never trusted by its header.
   const declared = response.headers.get('content-length');
@@ -95,6 +112,10 @@ export async function fetchCapped(url, method, headerLines, body, timeoutMs, lim
   }
   return [response.status, lines, buffer.subarray(0, length)];
 }
+
+function timeUp() {
+  return new DOMException('the call timed out', 'TimeoutError');
+}
 "#)]
 extern "C" {
     /// `fetch` with the SDK's rules, answering `[status, "name:value\n"…, body or null when
@@ -110,6 +131,7 @@ extern "C" {
         timeout_ms: f64,
         limit: f64,
         pass_success: bool,
+        body_ms: f64,
     ) -> js_sys::Promise;
 }
 
@@ -157,6 +179,8 @@ async fn exchange(
         bytes => js_sys::Uint8Array::from(bytes).into(),
     };
     let millis = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX).max(1);
+    let body_millis =
+        u32::try_from(super::passed_body_timeout(request).as_millis()).unwrap_or(u32::MAX).max(1);
     let answer = fetch_capped(
         &request.uri().to_string(),
         request.method().as_str(),
@@ -165,6 +189,7 @@ async fn exchange(
         f64::from(millis),
         workers_limit(request) as f64,
         pass_success,
+        f64::from(body_millis),
     );
     let answer: js_sys::Array = JsFuture::from(answer)
         .await
@@ -215,7 +240,9 @@ impl HttpClient for WorkerFetch {
     }
 
     /// A 2xx answer's body stays the response's `ReadableStream`, for [`pass_on`]. The call's
-    /// timeout signal still covers it while it streams to the client.
+    /// timeout covers it up to the status; then the request's
+    /// [`PassedBodyTimeout`](super::PassedBodyTimeout) covers the body while it streams to the
+    /// client (a short call timeout would otherwise cut a body after its 200 was sent).
     fn send_passing_body(
         &self,
         request: http::Request<Vec<u8>>,

@@ -9,9 +9,11 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use edge_identity::platform::worker::{
-    platform, to_worker_response, WaitUntil, WorkerFetch, WorkersKv,
+    pass_on, platform, to_worker_response, WaitUntil, WorkerFetch, WorkersKv,
 };
-use edge_identity::platform::{Background, HttpClient, HttpError, KeyValueStore, ResponseLimit};
+use edge_identity::platform::{
+    Background, HttpClient, HttpError, KeyValueStore, PassedBodyTimeout, ResponseLimit,
+};
 use edge_identity::{
     AcquisitionOptions, IdentityConfig, TokenAcquirer, TokenRequest, TokenValidator,
 };
@@ -106,6 +108,28 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
                 Err(HttpError::Timeout) => json!({"error": "timeout", "elapsedMs": elapsed}),
                 Err(HttpError::Transport(_)) => json!({"error": "transport", "elapsedMs": elapsed}),
             })
+        }
+        // One `WorkerFetch::send_passing_body` with a call timeout (`ms`) and a passed body's
+        // own time (`body_ms`), answered with `pass_on`: the body streams to the test as it comes.
+        "/pass" => {
+            let timeout = Duration::from_millis(param("ms").parse().unwrap_or(1000));
+            let mut builder = http::Request::get(param("url"));
+            if let Ok(body_ms) = param("body_ms").parse::<u64>() {
+                builder = builder.extension(PassedBodyTimeout(Duration::from_millis(body_ms)));
+            }
+            let request = builder.body(Vec::new()).map_err(fail)?;
+            match WorkerFetch.send_passing_body(request, timeout).await {
+                Ok(response) => {
+                    let (parts, body) = response.into_parts();
+                    pass_on(edge_identity::PassedResponse {
+                        status: parts.status,
+                        headers: parts.headers,
+                        body,
+                    })
+                }
+                Err(HttpError::Timeout) => Response::error("timeout", 504),
+                Err(_) => Response::error("failed", 502),
+            }
         }
         // One `WorkersKv::put` with the asked TTL (the adapter raises it to KV's minimum).
         "/kv/put" => {
