@@ -76,7 +76,8 @@ pub struct DownstreamApiConfig {
     #[serde(default)]
     pub timeout_ms: Option<u64>,
     /// How long a body passed on unread (`pass_through`) may take to stream to the client after
-    /// its status was sent, in milliseconds (default 300000).
+    /// its status was sent, in milliseconds (default: no limit of its own; on Workers a limit
+    /// costs a pipe per call, about 12 % of the example's warm requests per second).
     #[serde(default)]
     pub body_timeout_ms: Option<u64>,
     /// Extra request headers sent on every call.

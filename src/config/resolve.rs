@@ -84,7 +84,7 @@ const SESSION_MAX_IDLE_DAYS: Bound =
 const DOWNSTREAM_TIMEOUT_MS: Bound =
     Bound { name: "TimeoutMs", default: 10_000, min: 100, max: 120_000 };
 const DOWNSTREAM_BODY_TIMEOUT_MS: Bound =
-    Bound { name: "BodyTimeoutMs", default: 300_000, min: 1000, max: 3_600_000 };
+    Bound { name: "BodyTimeoutMs", default: 0, min: 1000, max: 3_600_000 };
 const DOWNSTREAM_MAX_RESPONSE_BYTES: Bound = Bound {
     name: "MaxResponseBytes",
     default: DEFAULT_MAX_RESPONSE_BYTES as u64,
@@ -439,7 +439,10 @@ impl DownstreamApiOptions {
             method,
             request_app_token: config.request_app_token,
             timeout: DOWNSTREAM_TIMEOUT_MS.millis(&section, config.timeout_ms)?,
-            body_timeout: DOWNSTREAM_BODY_TIMEOUT_MS.millis(&section, config.body_timeout_ms)?,
+            body_timeout: config
+                .body_timeout_ms
+                .map(|ms| DOWNSTREAM_BODY_TIMEOUT_MS.millis(&section, Some(ms)))
+                .transpose()?,
             headers,
             audience: config.audience.clone(),
             resource: config.resource.clone(),

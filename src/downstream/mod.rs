@@ -394,9 +394,10 @@ impl DownstreamApis {
             }
             None => Vec::new(),
         };
-        builder = builder
-            .extension(ResponseLimit(api.max_response_bytes))
-            .extension(PassedBodyTimeout(api.body_timeout));
+        builder = builder.extension(ResponseLimit(api.max_response_bytes));
+        if let Some(limit) = api.body_timeout {
+            builder = builder.extension(PassedBodyTimeout(limit));
+        }
         let request = builder.body(body).map_err(invalid)?;
         let timeout = options.timeout.unwrap_or(api.timeout);
         let http = &self.acquirer.platform().http;

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use http::{HeaderName, HeaderValue, Method};
 
-use crate::platform::{DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_PASSED_BODY_TIMEOUT};
+use crate::platform::DEFAULT_MAX_RESPONSE_BYTES;
 
 /// The name the Microsoft Graph preset answers to, unless the configuration defines it.
 pub const GRAPH: &str = "graph";
@@ -34,8 +34,9 @@ pub struct DownstreamApiOptions {
     /// ([`pass_through`](crate::ReadyCall::pass_through)), the whole body otherwise.
     pub timeout: Duration,
     /// How long a body passed on unread may take to stream to the client after its status
-    /// (`BodyTimeoutMs`, default 300 s): past it the body is cut.
-    pub body_timeout: Duration,
+    /// (`BodyTimeoutMs`): past it the body is cut. `None` (the default): as long as the API
+    /// sends it. A limit costs the Workers fetch a pipe of its own (see `BodyTimeoutMs`).
+    pub body_timeout: Option<Duration>,
     /// Headers sent on every call.
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// RFC 8693 `audience`.
@@ -74,7 +75,7 @@ impl DownstreamApiOptions {
             method: Method::GET,
             request_app_token: false,
             timeout: Duration::from_secs(10),
-            body_timeout: DEFAULT_PASSED_BODY_TIMEOUT,
+            body_timeout: None,
             headers: Vec::new(),
             audience: None,
             resource: None,
@@ -198,6 +199,7 @@ mod tests {
             "https://partner.example.com/me?$select=id"
         );
         assert_eq!((api.method, api.timeout), (Method::POST, Duration::from_millis(2500)));
+        assert_eq!(api.body_timeout, None, "a passed body has no limit of its own unless set");
         assert_eq!(
             DownstreamApiOptions::graph().url(None).unwrap(),
             "https://graph.microsoft.com/v1.0/me"
@@ -238,6 +240,10 @@ mod tests {
         assert_eq!(
             field(r#"{"BaseUrl": "https://x", "Scopes": ["s"], "TimeoutMs": 0}"#),
             "DownstreamApis.Partner.TimeoutMs"
+        );
+        assert_eq!(
+            field(r#"{"BaseUrl": "https://x", "Scopes": ["s"], "BodyTimeoutMs": 10}"#),
+            "DownstreamApis.Partner.BodyTimeoutMs"
         );
     }
 

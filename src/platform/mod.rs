@@ -86,20 +86,17 @@ pub struct ResponseLimit(pub usize);
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 
 /// How long a body passed on unread ([`HttpClient::send_passing_body`]'s 2xx) may take to
-/// stream to the route's client: a request extension, like [`ResponseLimit`]. The call's own
-/// timeout covers it up to the response's status and headers; after that a status has been sent
-/// to the client, and cutting the body at the call's timeout would break a slow but healthy
-/// download. Past this time the body is cut (the client sees a truncated answer). Without one,
-/// adapters apply [`DEFAULT_PASSED_BODY_TIMEOUT`].
+/// stream to the route's client, if it is limited: a request extension, like [`ResponseLimit`].
+/// The call's own timeout covers the call up to the response's status and headers, never the
+/// passed body (its status has been sent to the client: a slow but healthy download must not be
+/// cut at the call's timeout). Past this time the body is cut (the client sees a truncated
+/// answer). Without one, the body streams for as long as the server sends it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PassedBodyTimeout(pub Duration);
 
-/// The time a passed-on body gets when the request carries no [`PassedBodyTimeout`].
-pub const DEFAULT_PASSED_BODY_TIMEOUT: Duration = Duration::from_secs(300);
-
-/// The passed-on body time of `request`.
-pub fn passed_body_timeout<B>(request: &http::Request<B>) -> Duration {
-    request.extensions().get::<PassedBodyTimeout>().map_or(DEFAULT_PASSED_BODY_TIMEOUT, |t| t.0)
+/// The passed-on body time of `request`, if limited.
+pub fn passed_body_timeout<B>(request: &http::Request<B>) -> Option<Duration> {
+    request.extensions().get::<PassedBodyTimeout>().map(|t| t.0)
 }
 
 /// The body limit of `request`.
