@@ -194,7 +194,7 @@ const headline = [
   ['repeat/jose', ratio('sdk-repeat', 'jose-key'), '≤ 0.20'],
   ['first/jose', ratio('sdk-webcrypto', 'jose-key'), '≤ 0.90'],
   ['warm/baseline', (warmRow().rps / jsWarmRow().rps).toFixed(2), '≥ 1.10'],
-  ['upload gz KB', (exampleBytes() / 1024).toFixed(0), '≤ 250'],
+  ['upload gz KB', (exampleBytes() / 1024).toFixed(0), '≤ 300'],
   ['cold/jose', (cold.sdk / cold.jose).toFixed(2), '≤ 1.5'],
 ];
 const met = ([, value, target]) => (target.startsWith('≤') ? Number(value) <= Number(target.slice(2)) : Number(value) >= Number(target.slice(2)));
@@ -259,7 +259,8 @@ ${rows}
 |---|---|---|
 ${sizeRows}
 
-The example worker uploads ${kb(example)} gzipped (target ≤ 250 KB).
+The example worker uploads ${kb(example)} gzipped (budget ≤ 300 KB since issue 19, which spends
+bytes on well-kept libraries rather than copies; Workers accepts 3 MB on the free plan).
 
 Largest contributors to the worker's wasm, by crate (twiggy 0.7.0 over an unstripped copy of the
 release build, before wasm-bindgen, shipped items only: ${kb(wasmParts.total)}):
@@ -271,15 +272,19 @@ ${partRows}
 Nothing that Workers does not need is in it: the \`worker\` feature verifies, signs and seals with
 WebCrypto, so no pure-Rust RSA, ECDSA or AES is linked (\`cargo tree -p worker-example --target
 wasm32-unknown-unknown\` has none). Measured cuts: release builds strip symbol names
-(\`strip = "symbols"\`: the shipped wasm had a 258 KB name section; 329 → 261 KB gzipped), and the
-downstream path resolution no longer uses the \`url\` crate, whose IDNA tables were most of the
-data segment (401 → 329 KB gzipped). Release builds use \`opt-level = "z"\` (266 → 246 KB
+(\`strip = "symbols"\`: the shipped wasm had a 258 KB name section; 329 → 261 KB gzipped). The
+\`url\` crate resolves downstream paths again (issue 19), with \`idna_adapter\` pinned to 1.0.0
+in Cargo.lock so its IDNA tables, once most of the data segment (401 → 329 KB gzipped), are not
+linked. Release builds use \`opt-level = "z"\` (266 → 246 KB
 gzipped): at first it made parsing a token 5.5 → 9.3 µs (at 8324e57,
 \`CARGO_PROFILE_RELEASE_OPT_LEVEL=z BENCH_ONLY=validation bash bench/run.sh\` against the same
 without the override), so the hot spots the profiler named (base64url decoding, the token68 check,
 claim-name bookkeeping) were rewritten as table-driven loops, and parsing is back at the figure
-in section 1. \`serde_path_to_error\` is gone (4 KB gzipped): a configuration error's field is
-found by walking the JSON text to serde_json's error position. Tried and not kept: wasm-opt (npm
+in section 1. Issue 19 put \`url\`, \`form_urlencoded\`, \`percent-encoding\`, \`subtle\` and
+\`serde_path_to_error\` back in place of hand-written copies: 255 → 283 KB gzipped. The
+hand-written base64url decoder stays: at this optimisation level it decodes a token's segments
+4.1× faster than the \`base64\` crate's (\`bash bench/base64url/run.sh\`: 1.19 against 4.92 µs
+per Entra-sized token in Node's V8). Tried and not kept: wasm-opt (npm
 \`binaryen\` 132) made the gzipped wasm larger (267 KB at -Oz, 266 KB at -Os); mixing
 optimisation levels per package made the module larger, not smaller (268–270 KB), because the
 link-time optimisation runs at the top level's setting.
@@ -334,9 +339,9 @@ instead of the issuer is not faster here (Miniflare's KV is a file-backed store 
   (\`AB_FLAGS_B=--no-panic-recovery bash bench/ab.sh HEAD HEAD\`: +4 %; not taken, since a panic
   would then leave the isolate's wasm unusable), \`AbortSignal.timeout\` per call (about 2 %),
   and wasm-bindgen's promise bridge (about 4 %).
-- **upload gz KB** (${(exampleBytes() / 1024).toFixed(0)}, target ≤ 250, ${exampleBytes() <= 250 * 1024 ? 'met' : 'missed'}): section 2 lists the cuts: \`opt-level = "z"\`
-  with the parse hot spots rewritten so it costs no speed, \`serde_path_to_error\` replaced by a
-  walk of the JSON text on error, the \`url\` crate, symbol names. The rest is the SDK's own
+- **upload gz KB** (${(exampleBytes() / 1024).toFixed(0)}, budget ≤ 300 since issue 19, ${exampleBytes() <= 300 * 1024 ? 'met' : 'missed'}): section 2 lists the cuts: \`opt-level = "z"\`
+  with the parse hot spots rewritten so it costs no speed, IDNA tables pinned out, symbol
+  names; and what issue 19 spent on libraries instead of copies. The rest is the SDK's own
   code (${kb(wasmParts.top.find((p) => p.crate === 'edge_identity')?.bytes ?? 0)} before compression: async state machines instantiated per flow) and
   \`http\`'s header tables. The margin is small: each new feature on the Worker's path has to
   pay for its bytes.

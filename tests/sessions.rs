@@ -397,3 +397,36 @@ fn concurrent_refreshes_of_one_session_never_reuse_or_lose_a_rotated_refresh_tok
         .collect();
     assert_eq!(used, ["rt-1", "rt-2", "rt-3"], "each refresh used the token the last one got");
 }
+
+#[test]
+fn a_session_whose_store_cannot_be_read_answers_503_never_404() {
+    // A scheduler takes 404 session_not_found as final and gives the job up: a KV outage must
+    // say "try again" instead (issue 20: a store error is not a miss).
+    let (_store, clock, _iso, acquirer) = world();
+    let user = user();
+    let request = TokenRequest::new([PARTNER]);
+    let session = block_on(acquirer.start_session(
+        &user,
+        SessionStart::from(SessionKey::AllocateForMe).continued_by_app(SCHEDULER),
+        &request,
+    ))
+    .unwrap();
+    clock.advance(Duration::from_secs(2 * 3600));
+    let outage = Isolate::sealed_with(ScriptedWeb::new(), clock.clone(), rc(FailingStore), SEAL);
+    let err = block_on(sealed(&outage).token_for_session(&scheduler(), &session.key, &request))
+        .unwrap_err();
+    assert_eq!(err.code(), "store_unavailable");
+    assert_eq!(err.status(), 503);
+    assert_eq!(err.retry_after(), Some(5));
+    assert!(outage.web.token_requests().is_empty(), "no refresh from a state it could not read");
+    // Starting a host-chosen key it can't check the owner of is refused the same way, never
+    // taken as a new session.
+    let err = block_on(sealed(&outage).start_session(
+        &other_user(),
+        SessionKey::Key(session.key.clone()),
+        &request,
+    ))
+    .unwrap_err();
+    assert_eq!(err.code(), "store_unavailable");
+    assert!(outage.web.token_requests().is_empty());
+}

@@ -115,6 +115,10 @@ pub enum AcquisitionError {
     Configuration(&'static str),
     /// No long-running session is stored under that key (never started, ended, or expired).
     SessionNotFound,
+    /// The shared store could not be read, so a session's state (its owner, whether it was
+    /// ended, its current refresh token) is unknown: 503, to be retried, never taken as "not
+    /// found" (a scheduler would give the job up) nor acted on from stale state.
+    StoreUnavailable,
     /// The caller's token is an application's own (client credentials): there is no user to
     /// act for, so it is never sent through On-Behalf-Of or token exchange.
     AppOnlyCaller,
@@ -196,6 +200,7 @@ impl AcquisitionError {
             AcquisitionError::Rejected(_) => "token_request_rejected",
             AcquisitionError::Configuration(_) => "token_acquisition_misconfigured",
             AcquisitionError::SessionNotFound => "session_not_found",
+            AcquisitionError::StoreUnavailable => "store_unavailable",
             AcquisitionError::AppOnlyCaller => "app_only_caller",
         }
     }
@@ -218,6 +223,7 @@ impl AcquisitionError {
             AcquisitionError::Rejected(_) => "the identity provider refused the token request",
             AcquisitionError::Configuration(_) => "token acquisition is not configured correctly",
             AcquisitionError::SessionNotFound => "no session is stored under that key",
+            AcquisitionError::StoreUnavailable => "the session store is unavailable",
             AcquisitionError::AppOnlyCaller => {
                 "an application's own token can't be used to act on a user's behalf"
             }
@@ -234,9 +240,9 @@ impl AcquisitionError {
                 http::StatusCode::FORBIDDEN
             }
             AcquisitionError::InvalidGrant(_) => http::StatusCode::UNAUTHORIZED,
-            AcquisitionError::Throttled { .. } | AcquisitionError::ProviderUnavailable(_) => {
-                http::StatusCode::SERVICE_UNAVAILABLE
-            }
+            AcquisitionError::Throttled { .. }
+            | AcquisitionError::ProviderUnavailable(_)
+            | AcquisitionError::StoreUnavailable => http::StatusCode::SERVICE_UNAVAILABLE,
             AcquisitionError::SessionNotFound => http::StatusCode::NOT_FOUND,
             AcquisitionError::AppOnlyCaller => http::StatusCode::FORBIDDEN,
             AcquisitionError::InvalidClient(_)
@@ -284,7 +290,9 @@ impl AcquisitionError {
             AcquisitionError::Throttled { retry_after, .. } => {
                 Some(retry_after.map_or(5, |d| d.as_secs().max(1)))
             }
-            AcquisitionError::ProviderUnavailable(_) => Some(5),
+            AcquisitionError::ProviderUnavailable(_) | AcquisitionError::StoreUnavailable => {
+                Some(5)
+            }
             _ => None,
         }
     }
@@ -293,9 +301,9 @@ impl AcquisitionError {
     /// shape the Microsoft.Identity.Web documents show for consent and claims challenges.
     pub fn body(&self) -> Value {
         let public_code = match self {
-            AcquisitionError::Throttled { .. } | AcquisitionError::ProviderUnavailable(_) => {
-                "temporarily_unavailable"
-            }
+            AcquisitionError::Throttled { .. }
+            | AcquisitionError::ProviderUnavailable(_)
+            | AcquisitionError::StoreUnavailable => "temporarily_unavailable",
             AcquisitionError::InvalidGrant(_) => "invalid_token",
             AcquisitionError::InvalidClient(_)
             | AcquisitionError::Rejected(_)

@@ -160,7 +160,7 @@ impl TokenAcquirer {
             }
         };
         let record_key = self.record_key(&session_key);
-        if let Some(record) = self.fresh_record(&record_key).await {
+        if let Some(record) = self.fresh_record(&record_key).await? {
             if !record.ended {
                 if record.owner != owner_of(user) || user.is_app_only() {
                     return Err(AcquisitionError::SessionNotFound);
@@ -226,9 +226,14 @@ impl TokenAcquirer {
     pub async fn end_session(&self, caller: &ValidatedToken, key: &str) {
         let record_key = self.record_key(key);
         let _one_at_a_time = self.lock_session(&record_key).await;
-        let Some(record) = self.fresh_record(&record_key).await.filter(|r| !r.ended) else {
+        // A store that can't be read ends nothing here (see SECURITY.md: KV alone can't promise
+        // an end everywhere); the record is left as it is rather than guessed at.
+        let Ok(Some(record)) = self.fresh_record(&record_key).await else {
             return;
         };
+        if record.ended {
+            return;
+        }
         if !may_continue(&record, caller) {
             return;
         }
@@ -277,13 +282,22 @@ impl TokenAcquirer {
     }
 
     /// The session's record as the store has it now (another isolate may have rotated its
-    /// refresh token or ended it), or as memory has it when there is no store.
-    async fn fresh_record(&self, record_key: &CacheKey) -> Option<Rc<SessionRecord>> {
+    /// refresh token or ended it), or as memory has it when there is no store. A store that
+    /// can't be read is [`AcquisitionError::StoreUnavailable`]: the session's owner, end and
+    /// refresh token are unknown, and acting as if it were absent would lose or take it over.
+    async fn fresh_record(
+        &self,
+        record_key: &CacheKey,
+    ) -> Result<Option<Rc<SessionRecord>>, AcquisitionError> {
         let now = self.inner.now();
         if self.inner.platform.store.is_some() {
-            self.inner.cache.get_store::<SessionRecord>(record_key, now).await
+            self.inner
+                .cache
+                .read_store::<SessionRecord>(record_key, now)
+                .await
+                .map_err(|_| AcquisitionError::StoreUnavailable)
         } else {
-            self.inner.cache.get_memory::<SessionRecord>(record_key, now)
+            Ok(self.inner.cache.get_memory::<SessionRecord>(record_key, now))
         }
     }
 
@@ -298,14 +312,14 @@ impl TokenAcquirer {
         let _one_at_a_time = self.lock_session(record_key).await;
         let record = self
             .fresh_record(record_key)
-            .await
+            .await?
             .filter(|r| !r.ended)
             .ok_or(AcquisitionError::SessionNotFound)?;
         let response = self.request_token(plan, Some(&record)).await?;
         // Ended in another isolate while the request ran: the token is not kept either.
         let current = self
             .fresh_record(record_key)
-            .await
+            .await?
             .filter(|r| !r.ended)
             .ok_or(AcquisitionError::SessionNotFound)?;
         self.update_session(record_key, &current, response.refresh_token.clone(), &plan.key).await;
@@ -337,12 +351,15 @@ impl TokenAcquirer {
         record_key: &CacheKey,
     ) -> Result<Rc<SessionRecord>, AcquisitionError> {
         let now = self.inner.now();
-        self.inner
-            .cache
-            .get::<SessionRecord>(record_key, now)
-            .await
-            .filter(|r| !r.ended)
-            .ok_or(AcquisitionError::SessionNotFound)
+        let cache = &self.inner.cache;
+        let record = match cache.get_memory::<SessionRecord>(record_key, now) {
+            Some(record) => Some(record),
+            None => cache
+                .read_store::<SessionRecord>(record_key, now)
+                .await
+                .map_err(|_| AcquisitionError::StoreUnavailable)?,
+        };
+        record.filter(|r| !r.ended).ok_or(AcquisitionError::SessionNotFound)
     }
 
     /// After a refresh: keeps a rotated refresh token, remembers the token's key (with the keys

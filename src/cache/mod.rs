@@ -248,14 +248,6 @@ impl TokenCache {
         }
     }
 
-    /// The record under `key` if there is a usable one at `now_ms`: memory, then the store.
-    pub(crate) async fn get<T: Record>(&self, key: &CacheKey, now_ms: u64) -> Option<Rc<T>> {
-        match self.get_memory(key, now_ms) {
-            Some(record) => Some(record),
-            None => self.get_store(key, now_ms).await,
-        }
-    }
-
     /// The record under `key` in isolate memory, if usable at `now_ms`.
     pub(crate) fn get_memory<T: Record>(&self, key: &CacheKey, now_ms: u64) -> Option<Rc<T>> {
         let value = self.l1.borrow_mut().get(key.as_str())?;
@@ -271,17 +263,34 @@ impl TokenCache {
         }
     }
 
-    /// The record under `key` in the store (filling memory), if usable at `now_ms`.
+    /// The record under `key` in the store (filling memory), if usable at `now_ms`; a store
+    /// that fails is a miss (it is logged once per outage).
     pub(crate) async fn get_store<T: Record>(&self, key: &CacheKey, now_ms: u64) -> Option<Rc<T>> {
+        self.read_store(key, now_ms).await.unwrap_or(None)
+    }
+
+    /// Like [`get_store`](Self::get_store), but a store that fails is an error, not a miss: for
+    /// state whose absence means something (a session that was never started or was ended).
+    pub(crate) async fn read_store<T: Record>(
+        &self,
+        key: &CacheKey,
+        now_ms: u64,
+    ) -> Result<Option<Rc<T>>, StoreError> {
         let Some(store) = &self.store else {
             self.count(|s| s.misses += 1);
-            return None;
+            return Ok(None);
         };
         self.count(|s| s.l2_reads += 1);
-        let bytes = self.store_outcome(store.get(key.as_str()).await, "get").flatten();
-        let Some(bytes) = bytes else {
+        let read = store.get(key.as_str()).await;
+        let failure = read.as_ref().err().cloned();
+        let bytes = self.store_outcome(read, "get");
+        if let Some(failure) = failure {
             self.count(|s| s.misses += 1);
-            return None;
+            return Err(failure);
+        }
+        let Some(bytes) = bytes.flatten() else {
+            self.count(|s| s.misses += 1);
+            return Ok(None);
         };
         let horizon = now_ms.saturating_add(millis(T::max_life(&self.options)));
         match serde_json::from_slice::<T>(&bytes).ok().filter(|r| r.expires_at_ms() <= horizon) {
@@ -290,20 +299,20 @@ impl TokenCache {
                 let record = Rc::new(record);
                 let size = record.size();
                 self.l1.borrow_mut().insert(key.as_str(), record.clone(), size);
-                Some(record)
+                Ok(Some(record))
             }
             Some(_) => {
                 // Expired: stores without expiry (Spin) keep it; remove it.
                 self.count(|s| s.misses += 1);
                 let _ = self.store_outcome(store.delete(key.as_str()).await, "delete");
-                None
+                Ok(None)
             }
             None => {
                 self.count(|s| {
                     s.l2_rejected += 1;
                     s.misses += 1
                 });
-                None
+                Ok(None)
             }
         }
     }
