@@ -14,6 +14,7 @@ use crate::secret::{SealSecret, Secret};
 pub(crate) const IDENTITY_CONFIG: &str = "IDENTITY_CONFIG";
 pub(crate) const CLIENT_SECRET: &str = "CLIENT_SECRET";
 pub(crate) const TOKEN_CACHE_KEY: &str = "TOKEN_CACHE_KEY";
+pub(crate) const TOKEN_CACHE_KEY_PREVIOUS: &str = "TOKEN_CACHE_KEY_PREVIOUS";
 
 /// Everything token validation, acquisition and downstream calls need, checked.
 #[derive(Debug, Clone)]
@@ -26,6 +27,10 @@ pub struct HostSettings {
     /// (`TOKEN_CACHE_KEY`); without it nothing is shared (pass it to the platform's
     /// `with_store`, or to `platform::worker::platform` / `platform::spin::platform`).
     pub seal_secret: Option<SealSecret>,
+    /// During a rotation of the seal secret, the one before it (`TOKEN_CACHE_KEY_PREVIOUS`):
+    /// values it sealed are still opened, and sealed again under `seal_secret`
+    /// ([`Platform::with_rotating_store`](crate::Platform::with_rotating_store)).
+    pub previous_seal_secret: Option<SealSecret>,
 }
 
 impl HostSettings {
@@ -60,7 +65,23 @@ impl HostSettings {
             Some(key) => Some(SealSecret::new(Secret::new(key), TOKEN_CACHE_KEY)?),
             None => None,
         };
-        Ok(HostSettings { config, acquisition, seal_secret })
+        Ok(HostSettings { config, acquisition, seal_secret, previous_seal_secret: None })
+    }
+
+    /// The same settings during a rotation of the seal secret: `previous` is the secret before
+    /// the current `TOKEN_CACHE_KEY` (`TOKEN_CACHE_KEY_PREVIOUS`; empty or absent: no rotation).
+    /// Rotate in three deployments: add the new secret as `TOKEN_CACHE_KEY_PREVIOUS` to every
+    /// version; swap the two; remove `TOKEN_CACHE_KEY_PREVIOUS` once every version seals with
+    /// the new one. A version meeting a value sealed with a secret it lacks leaves it in place.
+    pub fn with_previous_seal_secret(
+        mut self,
+        previous: Option<&str>,
+    ) -> Result<HostSettings, ConfigError> {
+        self.previous_seal_secret = match previous.filter(|k| !k.is_empty()) {
+            Some(key) => Some(SealSecret::new(Secret::new(key), TOKEN_CACHE_KEY_PREVIOUS)?),
+            None => None,
+        };
+        Ok(self)
     }
 
     /// Fails naming `DownstreamApis.<name>` for the first of `names` the config lacks.

@@ -53,6 +53,10 @@ impl WebApi {
     /// Builds the API from checked host settings and a platform (whose store should be sealed
     /// with `settings.seal_secret`).
     pub fn new(settings: HostSettings, platform: Platform) -> Result<WebApi, Error> {
+        // A seal secret rotation under way: the previous secret's values open too.
+        if let (Some(previous), Some(store)) = (&settings.previous_seal_secret, &platform.store) {
+            store.accept_previous(previous);
+        }
         let validator = TokenValidator::from_config(&settings.config.azure_ad, platform.clone())?;
         let acquirer = TokenAcquirer::new(platform, settings.acquisition);
         let apis = DownstreamApis::from_config(acquirer, &settings.config)?;

@@ -195,7 +195,7 @@ fn a_rotated_refresh_token_is_kept_and_the_session_record_is_sealed() {
     }
     for key in store.keys() {
         let (value, _) = store.entry(&key).unwrap();
-        assert!(value.starts_with(b"EI2s"), "{key} is sealed");
+        assert!(value.starts_with(b"EI3s"), "{key} is sealed");
         for secret in [&b"rt-"[..], b"at-", b"job-42"] {
             assert!(!value.windows(secret.len()).any(|w| w == secret));
         }

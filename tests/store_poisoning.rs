@@ -121,7 +121,7 @@ fn a_planted_key_set_never_verifies_a_token_in_any_entry_format() {
         );
         assert!(block_on(cold.validate(&world.legit())).is_ok(), "{what}: the issuer's keys are");
         assert_eq!(world.idp.jwks_fetches(), 1, "{what}: fetched from the issuer");
-        assert!(world.store.entry(&key).unwrap().0.starts_with(b"EI2s"), "{what}: replaced");
+        assert!(world.store.entry(&key).unwrap().0.starts_with(b"EI3s"), "{what}: replaced");
     }
 }
 

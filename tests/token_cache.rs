@@ -221,7 +221,7 @@ fn sealed_entries_hide_the_token_and_open_only_with_the_same_secret() {
         .unwrap();
     let key = store.keys()[0].clone();
     let (value, _) = store.entry(&key).unwrap();
-    assert!(value.starts_with(b"EI2s"));
+    assert!(value.starts_with(b"EI3s"));
     assert!(!value.windows(4).any(|w| w == b"at-1"), "the token is not in clear");
 
     let same = sealed_acquirer(&iso, &store, CACHE_KEY_SECRET);
@@ -230,8 +230,10 @@ fn sealed_entries_hide_the_token_and_open_only_with_the_same_secret() {
 
     let other = sealed_acquirer(&iso, &store, "another-secret-of-at-least-32-characters");
     assert_eq!(block_on(other.token_for_user(&user, &request())).unwrap().secret(), "at-2");
-    assert_eq!(other.stats().cache.l2_rejected, 1);
-    assert_ne!(store.entry(&key).unwrap().0, value, "the undecryptable entry was replaced");
+    // Another secret's value may be another version's during a rotation: a miss, not deleted
+    // as a forgery would be, and replaced by this version's next write.
+    assert_eq!(other.stats().cache.l2_rejected, 0);
+    assert_ne!(store.entry(&key).unwrap().0, value, "the unreadable entry was replaced");
 }
 
 #[test]
@@ -268,7 +270,7 @@ fn tampered_planted_swapped_and_corrupt_store_values_are_misses_and_get_replaced
         let cold = sealed_acquirer(&iso, &store, CACHE_KEY_SECRET);
         let token = block_on(cold.token_for_user(&user, &request())).unwrap();
         assert_eq!(token.secret(), "at-2", "{what}: a miss, not the stored value");
-        assert!(store.entry(&key).unwrap().0.starts_with(b"EI2s"), "{what}: replaced");
+        assert!(store.entry(&key).unwrap().0.starts_with(b"EI3s"), "{what}: replaced");
     }
 
     // A sealed value copied under another key does not open (the key is the associated data).

@@ -26,7 +26,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::platform::{millis, KeyValueStore, Logger, SealedStore, StoreError};
+use crate::platform::{millis, KeyValueStore, Logger, SealedEntry, SealedStore, StoreError};
 use crate::secret::{AccessToken, RefreshToken};
 pub use key::CacheKey;
 use lru::Lru;
@@ -281,21 +281,39 @@ impl TokenCache {
             return Ok(None);
         };
         self.count(|s| s.l2_reads += 1);
-        let read = store.get(key.as_str()).await;
+        let read = store.entry(key.as_str()).await;
         let failure = read.as_ref().err().cloned();
-        let bytes = self.store_outcome(read, "get");
+        let entry = self.store_outcome(read, "get");
         if let Some(failure) = failure {
             self.count(|s| s.misses += 1);
             return Err(failure);
         }
-        let Some(bytes) = bytes.flatten() else {
-            self.count(|s| s.misses += 1);
-            return Ok(None);
+        let (bytes, stale) = match entry {
+            Some(SealedEntry::Open { value, stale }) => (value, stale),
+            Some(SealedEntry::Foreign) => {
+                // Another version's secret (a rotation under way): not believed, not deleted,
+                // and not "absent" either for callers that must know.
+                self.count(|s| s.misses += 1);
+                return Err(StoreError(
+                    "sealed with a seal secret this version does not have".into(),
+                ));
+            }
+            Some(SealedEntry::Missing) | None => {
+                self.count(|s| s.misses += 1);
+                return Ok(None);
+            }
         };
         let horizon = now_ms.saturating_add(millis(T::max_life(&self.options)));
         match serde_json::from_slice::<T>(&bytes).ok().filter(|r| r.expires_at_ms() <= horizon) {
             Some(record) if record.expires_at_ms() > now_ms => {
                 self.count(|s| s.l2_hits += 1);
+                if stale {
+                    // Opened with the previous seal secret: sealed again under the current one,
+                    // for the rest of its life, so the rotation loses nothing.
+                    let ttl = Duration::from_millis(record.expires_at_ms().saturating_sub(now_ms));
+                    self.count(|s| s.l2_writes += 1);
+                    let _ = self.store_outcome(store.put(key.as_str(), bytes, ttl).await, "put");
+                }
                 let record = Rc::new(record);
                 let size = record.size();
                 self.l1.borrow_mut().insert(key.as_str(), record.clone(), size);

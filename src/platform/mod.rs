@@ -29,7 +29,7 @@ use crate::secret::SealSecret;
 mod memory;
 pub use memory::MemoryStore;
 mod sealed_store;
-pub use sealed_store::{SealedStore, MAX_SEALED_VALUE_BYTES};
+pub use sealed_store::{SealedEntry, SealedStore, MAX_SEALED_VALUE_BYTES};
 mod ttl_envelope;
 pub use ttl_envelope::TtlEnvelope;
 
@@ -518,15 +518,28 @@ impl Platform {
     /// ([`SealedStore`]). Without a seal secret nothing security-relevant is shared: the store is
     /// not used (keys and tokens stay in isolate memory), and that is logged once, here. Set the
     /// logger first.
-    pub fn with_store(mut self, store: Rc<dyn KeyValueStore>, seal: Option<&SealSecret>) -> Self {
+    pub fn with_store(self, store: Rc<dyn KeyValueStore>, seal: Option<&SealSecret>) -> Self {
+        self.with_rotating_store(store, seal, None)
+    }
+
+    /// [`with_store`](Platform::with_store) during a rotation of the seal secret: values sealed
+    /// with `previous` (`TOKEN_CACHE_KEY_PREVIOUS`) are opened too and sealed again under `seal`;
+    /// values sealed with a secret this version does not have are left in place
+    /// ([`SealedStore::with_previous`]).
+    pub fn with_rotating_store(
+        mut self,
+        store: Rc<dyn KeyValueStore>,
+        seal: Option<&SealSecret>,
+        previous: Option<&SealSecret>,
+    ) -> Self {
         match seal {
             Some(secret) => {
-                self.store = Some(Rc::new(SealedStore::new(
-                    store,
-                    secret,
-                    self.crypto.clone(),
-                    self.logger.clone(),
-                )));
+                let sealed =
+                    SealedStore::new(store, secret, self.crypto.clone(), self.logger.clone());
+                self.store = Some(Rc::new(match previous {
+                    Some(previous) => sealed.with_previous(previous),
+                    None => sealed,
+                }));
             }
             None => {
                 self.store = None;

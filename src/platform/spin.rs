@@ -216,7 +216,8 @@ pub fn web_api() -> Result<crate::WebApi, crate::Error> {
         variable("identity_config").as_deref(),
         variable("client_secret").as_deref(),
         variable("token_cache_key").as_deref(),
-    )?;
+    )?
+    .with_previous_seal_secret(variable("token_cache_key_previous").as_deref())?;
     // Without a seal secret nothing is shared through the store, and Spin keeps no memory
     // between requests: every request, even one with a token that can never be valid, would
     // fetch the issuer's documents again (and wait on them through an outage). Refuse instead.

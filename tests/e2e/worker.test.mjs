@@ -119,7 +119,7 @@ describe('the example worker', () => {
     assert.ok(keys.length >= 1);
     for (const key of keys) {
       const value = Buffer.from(await kv.get(key.name, 'arrayBuffer'));
-      assert.equal(value.subarray(0, 4).toString(), 'EI2s');
+      assert.equal(value.subarray(0, 4).toString(), 'EI3s');
       assert.ok(!value.includes(Buffer.from('eyJ')), 'no token in clear');
     }
   });
@@ -357,7 +357,7 @@ describe('the example worker on a hostile KV namespace', () => {
       const real = await call(mf, 'GET', '/api/me', await idp.mint({ claims: { oid: newOid() } }));
       assert.equal(real.status, 200, `format ${format}: ${await real.clone().text()}`);
       const stored = Buffer.from(await kv.get(keySetKey(), 'arrayBuffer'));
-      assert.equal(stored.subarray(0, 4).toString(), 'EI2s', 'replaced by the sealed real set');
+      assert.equal(stored.subarray(0, 4).toString(), 'EI3s', 'replaced by the sealed real set');
     }
   });
 

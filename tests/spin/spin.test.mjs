@@ -115,7 +115,7 @@ test('the second request is served from the key-value store: no provider call', 
     const value = readFileSync(join(kvDir, name));
     const expiresAt = Number(value.readBigUInt64BE(0));
     assert.ok(expiresAt > Date.now() && expiresAt < Date.now() + 3600_000, key);
-    assert.equal(value.subarray(8, 12).toString(), 'EI2s');
+    assert.equal(value.subarray(8, 12).toString(), 'EI3s');
     checked += 1;
   }
   assert.ok(checked >= 1, 'token entries are in the store');

@@ -83,7 +83,7 @@ test('the KV entry is sealed, lives for the token lifetime minus the margin, and
   assert.ok(keys.length >= 1);
   for (const key of keys) {
     const value = Buffer.from(await kv.get(key.name, 'arrayBuffer'));
-    assert.equal(value.subarray(0, 4).toString(), 'EI2s', 'sealed with AES-256-GCM');
+    assert.equal(value.subarray(0, 4).toString(), 'EI3s', 'sealed with AES-256-GCM');
     assert.ok(!value.includes(Buffer.from('eyJ')), 'no JWT in clear');
     assert.ok(!key.name.includes(token.slice(0, 20)));
     const ttl = key.expiration - Date.now() / 1000;

@@ -12,7 +12,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::secret::SealSecret;
-use crate::settings::{CLIENT_SECRET, IDENTITY_CONFIG, TOKEN_CACHE_KEY};
+use crate::settings::{CLIENT_SECRET, IDENTITY_CONFIG, TOKEN_CACHE_KEY, TOKEN_CACHE_KEY_PREVIOUS};
 
 use super::webcrypto::{JsClock, WebCrypto};
 use super::{
@@ -445,6 +445,8 @@ pub struct Bindings {
     pub client_secret: String,
     /// The secret sealing what KV shares. Default `TOKEN_CACHE_KEY`.
     pub seal_secret: String,
+    /// During a rotation, the seal secret before it. Default `TOKEN_CACHE_KEY_PREVIOUS`.
+    pub previous_seal_secret: String,
     /// The KV namespace binding, if any. Default `TOKEN_CACHE`.
     pub kv: Option<String>,
 }
@@ -458,6 +460,7 @@ impl Default for Bindings {
             identity_config: IDENTITY_CONFIG.into(),
             client_secret: CLIENT_SECRET.into(),
             seal_secret: TOKEN_CACHE_KEY.into(),
+            previous_seal_secret: TOKEN_CACHE_KEY_PREVIOUS.into(),
             kv: Some(TOKEN_CACHE.into()),
         }
     }
@@ -470,6 +473,7 @@ impl Bindings {
         self.identity_config == IDENTITY_CONFIG
             && self.client_secret == CLIENT_SECRET
             && self.seal_secret == TOKEN_CACHE_KEY
+            && self.previous_seal_secret == TOKEN_CACHE_KEY_PREVIOUS
             && self.kv.as_deref() == Some(TOKEN_CACHE)
     }
 }
@@ -521,6 +525,9 @@ pub fn web_api_with(
                 setting(env, &bindings.client_secret).as_deref(),
                 setting(env, &bindings.seal_secret).as_deref(),
             )
+            .and_then(|s| {
+                s.with_previous_seal_secret(setting(env, &bindings.previous_seal_secret).as_deref())
+            })
             .map_err(|e| rename(e, bindings))?;
             let platform = platform(env, bindings.kv.as_deref(), settings.seal_secret.as_ref())
                 .map_err(|e| {
@@ -540,6 +547,7 @@ fn rename(error: crate::ConfigError, bindings: &Bindings) -> crate::ConfigError 
         IDENTITY_CONFIG => bindings.identity_config.clone(),
         CLIENT_SECRET => bindings.client_secret.clone(),
         TOKEN_CACHE_KEY => bindings.seal_secret.clone(),
+        TOKEN_CACHE_KEY_PREVIOUS => bindings.previous_seal_secret.clone(),
         _ => error.field.clone(),
     };
     crate::ConfigError { field, ..error }
