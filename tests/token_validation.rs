@@ -739,3 +739,26 @@ fn one_error_type_answers_for_every_failure_and_keeps_its_source() {
         assert!(!String::from_utf8_lossy(response.body()).contains("AzureAd"), "{code}");
     }
 }
+
+#[test]
+fn a_sender_constrained_token_presented_as_a_bearer_token_is_refused() {
+    // RFC 9449 §7.2: a DPoP-bound token (its `cnf.jkt`, the shape of RFC 9449 §6.1's example)
+    // used as a bearer token must be refused; the same for a mutual-TLS-bound one (RFC 8705
+    // §3.1's `cnf.x5t#S256`). Without the proof of the key, a stolen sender-constrained token
+    // would work as a plain one (issue 21: it did, against oidc-provider's DPoP tokens).
+    let api = api(json!({}));
+    for cnf in [
+        json!({"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}),
+        json!({"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}),
+    ] {
+        let token = rs256(&with(entra_claims(T0), json!({ "cnf": cnf })));
+        let err = api.check(&token).unwrap_err();
+        assert_eq!(err, ValidationError::SenderConstrained, "{cnf}");
+        assert_eq!(err.status(), 401);
+        assert_eq!(err.code(), "token_sender_constrained");
+        assert!(err.www_authenticate().unwrap().starts_with("Bearer error=\"invalid_token\""));
+        assert_eq!(api.validator.verified_tokens(), 0, "a refused token is not remembered");
+    }
+    // The same claims without `cnf` are an ordinary bearer token.
+    assert!(api.check(&rs256(&entra_claims(T0))).is_ok());
+}

@@ -311,6 +311,9 @@ pub(crate) struct ClaimSet {
     pub(crate) nonce: bool,
     pub(crate) at_hash: bool,
     pub(crate) c_hash: bool,
+    /// A confirmation claim (RFC 7800 `cnf`: DPoP's `jkt`, mutual TLS's `x5t#S256`): the token is
+    /// bound to a key its sender must prove, so it is no bearer token.
+    pub(crate) cnf: bool,
     /// What other providers mark their tokens with (see `provider.rs`), boxed and allocated only
     /// when the token has one of them: an Entra token carries none, and keeps the set small.
     pub(crate) extra: Option<Box<ProviderClaims>>,
@@ -424,6 +427,7 @@ enum Member {
     Nonce,
     AtHash,
     CHash,
+    Cnf,
     // Other providers' members (see `provider.rs`), kept only for the provider that reads them.
     ClientId,
     ClientIdLegacy,
@@ -484,6 +488,7 @@ impl Member {
             const NONCE: u64 = packed(b"nonce");
             const AT_HASH: u64 = packed(b"at_hash");
             const C_HASH: u64 = packed(b"c_hash");
+            const CNF: u64 = packed(b"cnf");
             const CLIENT_ID_LEGACY: u64 = packed(b"clientId");
             const GTY: u64 = packed(b"gty");
             const CID: u64 = packed(b"cid");
@@ -513,6 +518,7 @@ impl Member {
                 NONCE => Nonce,
                 AT_HASH => AtHash,
                 C_HASH => CHash,
+                CNF => Cnf,
                 CLIENT_ID_LEGACY => ClientIdLegacy,
                 GTY => Gty,
                 CID => Cid,
@@ -668,6 +674,7 @@ impl<'de> DeserializeSeed<'de> for ClaimSetFor {
                                 Member::Nonce => c.nonce = true,
                                 Member::AtHash => c.at_hash = true,
                                 Member::CHash => c.c_hash = true,
+                                Member::Cnf => c.cnf = true,
                                 Member::ClientIdLegacy => {
                                     c.extra.get_or_insert_with(Default::default).client_id_legacy =
                                         true
@@ -706,6 +713,7 @@ mod tests {
             ("typ", Member::Typ),
             ("type", Member::Kind),
             ("at_hash", Member::AtHash),
+            ("cnf", Member::Cnf),
             ("clientId", Member::ClientIdLegacy),
             ("client_id", Member::ClientId),
             ("cognito:groups", Member::CognitoGroups),

@@ -119,6 +119,10 @@ pub enum ValidationError {
     /// The token is not an access token: an ID token (`nonce`, `at_hash`, `c_hash`; for Entra,
     /// also no client claim `azp`/`appid`), which must never authorize an API call.
     NotAnAccessToken,
+    /// The token is bound to a key (a `cnf` claim: DPoP, RFC 9449; mutual TLS, RFC 8705) and
+    /// was presented as a bearer token: without the proof of that key it is refused (RFC 9449
+    /// §7.2), or a stolen sender-constrained token would work as a plain one.
+    SenderConstrained,
     /// The token lacks every required scope and app role.
     InsufficientScope {
         /// The delegated scopes any one of which would have been enough.
@@ -178,6 +182,7 @@ impl ValidationError {
             ValidationError::InvalidAudience => "token_audience_invalid",
             ValidationError::TenantNotAllowed => "token_tenant_not_allowed",
             ValidationError::NotAnAccessToken => "token_not_an_access_token",
+            ValidationError::SenderConstrained => "token_sender_constrained",
             ValidationError::InsufficientScope { .. } => "insufficient_scope",
             ValidationError::NoScopeOrRole => "token_has_no_scope_or_role",
             ValidationError::KeysUnavailable(_) => "signing_keys_unavailable",
@@ -239,6 +244,9 @@ impl ValidationError {
             ValidationError::InvalidAudience => "the token audience is not accepted".into(),
             ValidationError::TenantNotAllowed => "the token tenant is not allowed".into(),
             ValidationError::NotAnAccessToken => "the token is not an access token".into(),
+            ValidationError::SenderConstrained => {
+                "the token is bound to a key and can't be used as a bearer token".into()
+            }
             ValidationError::InsufficientScope { .. } => {
                 "the token does not grant a required scope or app role".into()
             }
