@@ -119,6 +119,24 @@ fn its_users_are_served_its_daemons_are_app_only_and_its_id_tokens_refused() {
 }
 
 #[test]
+fn its_dpop_bound_token_is_refused_as_a_bearer_token() {
+    // oidc-provider with RFC 9449 enabled, asked with a DPoP proof: the token is bound to the
+    // proof's key. Sent to us as a bearer token (no proof) it must be refused (§7.2), where it
+    // used to be accepted and could be exchanged for an unbound downstream token.
+    let op = OpenIdProvider::start();
+    let token = op.token("dpopBound");
+    let jkt = claims_of(&token)["cnf"]["jkt"].as_str().map(str::len);
+    assert_eq!(jkt, Some(43), "the server's own shape: cnf.jkt, a base64url SHA-256");
+    let validator = validator(&op.config(&op.client("post"), None));
+    assert_eq!(
+        block_on(validator.validate(&token)).unwrap_err(),
+        ValidationError::SenderConstrained
+    );
+    // The same client's unbound token is accepted: only the binding is refused.
+    assert!(block_on(validator.validate(&op.token("app"))).is_ok());
+}
+
+#[test]
 fn each_client_authentication_method_is_accepted_by_the_real_server() {
     let op = OpenIdProvider::start();
     let exchange = TokenRequest::new(["read"]).with_resource(op.get("downstreamResource"));

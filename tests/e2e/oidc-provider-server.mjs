@@ -10,6 +10,8 @@
 //                  (sub = client_id: no user)
 //   idToken        the ID token of a code flow by `clients.post` (aud = its client id)
 //   otherAudience  a user's access token for downstreamResource (scope read)
+//   dpopBound      client credentials of `clients.post` with a DPoP proof: bound to the proof's
+//                  key (`cnf.jkt`), as RFC 9449 issues it
 // Commands, one per stdin line:
 //   rotate         restarts the server on the same port with a new signing key and prints one
 //                  JSON line {"rotated": true, "kid", "tokens": {"user": <a user token signed by it>}}
@@ -40,6 +42,7 @@ print({
     app: await op.appToken(op.clients.post),
     idToken: await op.mintIdToken({ sub: 'user-1', clientId: op.clients.post.id }),
     otherAudience: await op.mintUser({ sub: 'user-1', scope: 'read', resource: op.downstreamResource }),
+    dpopBound: await op.appToken(op.clients.post, { dpop: true }),
   },
 });
 

@@ -34,7 +34,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { SignJWT, createLocalJWKSet, decodeJwt, importPKCS8, jwtVerify } from 'jose';
+import { SignJWT, createLocalJWKSet, decodeJwt, exportJWK, generateKeyPair, importPKCS8, jwtVerify } from 'jose';
 import Provider, { errors } from 'oidc-provider';
 
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -242,6 +242,9 @@ export async function startOidcProvider({ port = 0 } = {}) {
         // The headless test page below answers interactions; no development forms.
         devInteractions: { enabled: false },
         clientCredentials: { enabled: true },
+        // RFC 9449: a token request with a DPoP proof gets an access token bound to the proof's
+        // key (`cnf.jkt`, token_type DPoP), as Okta, Auth0, Keycloak and Ping issue them.
+        dPoP: { enabled: true },
         rpInitiatedLogout: { enabled: false },
         resourceIndicators: {
           enabled: true,
@@ -445,17 +448,15 @@ export async function startOidcProvider({ port = 0 } = {}) {
    * `clientAuthentication` for `assertionKeyOf`): `{status, body}`. Array values are sent as
    * repeated parameters.
    */
-  async function requestToken(client, params, { method, assertionKeyOf } = {}) {
+  async function requestToken(client, params, { method, assertionKeyOf, dpop = false } = {}) {
     const auth = await clientAuthentication(client, method, assertionKeyOf);
     const form = new URLSearchParams();
     for (const [name, value] of Object.entries({ ...params, ...auth.params })) {
       for (const v of [value].flat()) if (v !== undefined) form.append(name, v);
     }
-    const response = await fetch(tokenEndpoint, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth.headers },
-      body: form,
-    });
+    const headers = { 'content-type': 'application/x-www-form-urlencoded', ...auth.headers };
+    if (dpop) headers.dpop = await dpopProof('POST', tokenEndpoint);
+    const response = await fetch(tokenEndpoint, { method: 'POST', headers, body: form });
     return { status: response.status, body: await response.json() };
   }
 
@@ -543,8 +544,8 @@ export async function startOidcProvider({ port = 0 } = {}) {
      * `resource` with `scope`: by default our API's user scope, which oidc-provider grants an
      * app as well (the daemon token that must not pass as a user's).
      */
-    appToken: async (client, { resource = API_RESOURCE, scope = 'access_as_user' } = {}) => {
-      const { status, body } = await requestToken(client, { grant_type: 'client_credentials', resource, scope });
+    appToken: async (client, { resource = API_RESOURCE, scope = 'access_as_user', dpop = false } = {}) => {
+      const { status, body } = await requestToken(client, { grant_type: 'client_credentials', resource, scope }, { dpop });
       if (status !== 200) throw new Error(`client_credentials for ${client.id} failed: ${status} ${JSON.stringify(body)}`);
       return body.access_token;
     },
@@ -564,6 +565,16 @@ export async function startOidcProvider({ port = 0 } = {}) {
     },
     close: () => stop(server),
   };
+}
+
+/** An RFC 9449 §4.2 proof for `htm` `htu`, signed with a new ES256 key (its public `jwk` in the header). */
+async function dpopProof(htm, htu) {
+  const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
+  const jwk = await exportJWK(publicKey);
+  return new SignJWT({ htm, htu, jti: randomUUID() })
+    .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
+    .setIssuedAt()
+    .sign(privateKey);
 }
 
 function stop(server) {
