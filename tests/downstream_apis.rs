@@ -196,6 +196,39 @@ fn a_claims_challenge_from_the_api_is_retried_once_with_a_token_for_those_claims
     assert_eq!(iso.web.requests_to(PROFILE).len(), 2, "exactly one retry");
 }
 
+#[test]
+fn a_claims_challenge_that_stands_after_the_retry_is_passed_up_to_the_caller_as_a_401() {
+    // A downstream that keeps challenging (an authentication context the user's sign-in lacks):
+    // the SDK retries once with the claims, then the caller must step up. Microsoft documents
+    // the answer for APIs that call APIs: 401, error="insufficient_claims", the claims. It was a
+    // 502 downstream_error (issue 21, item 9).
+    use base64::Engine as _;
+    let claims = r#"{"access_token":{"acrs":{"essential":true,"value":"c1"}}}"#;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(claims);
+    let iso = isolate();
+    let challenge = format!(r#"Bearer realm="", error="insufficient_claims", claims="{encoded}""#);
+    iso.web.route(&format!("{PROFILE}/me"), move |_| {
+        Ok(http::Response::builder()
+            .status(401)
+            .header("www-authenticate", challenge.as_str())
+            .body(Vec::new())
+            .unwrap())
+    });
+    let apis = apis(&iso);
+    let user = user();
+    let err = block_on(apis.get_json::<Me>("Profile", CallAs::User(&user), None)).unwrap_err();
+    assert_eq!(iso.web.requests_to(PROFILE).len(), 2, "one retry, then up to the caller");
+    let answer = edge_identity::Error::from(err).to_response();
+    assert_eq!(answer.status(), 401);
+    let www = answer.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    assert!(www.contains(r#"error="insufficient_claims""#), "{www}");
+    assert!(www.contains(&format!(r#"claims="{encoded}""#)), "{www}");
+    assert!(www.contains(r#"client_id=""#), "{www}");
+    // An app-only call can't step up: the API's own answer stands (502).
+    let err = block_on(apis.get_json::<Me>("Profile", CallAs::App, None)).unwrap_err();
+    assert_eq!(edge_identity::Error::from(err).status(), 502);
+}
+
 /// On a host whose client reads every body (the trait's default; Spin, native), `pass_through`
 /// answers what `bytes` answers: a success with its bytes (and its headers), the same errors for
 /// other statuses, after the same claims-challenge retry. (Workers' stream hand-over is tested

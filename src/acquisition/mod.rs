@@ -258,6 +258,32 @@ impl TokenAcquirer {
         }
     }
 
+    /// A downstream API's claims challenge that stood after the SDK's retry with those claims:
+    /// only the caller can satisfy it (by signing in again with `claims`), so it is answered as
+    /// the provider's own claims challenge would be (401 `insufficient_claims`, the challenge,
+    /// this API's client id and, for Entra, the authorization endpoint), as Microsoft documents
+    /// for APIs that call APIs. `tenant` is the caller's, `request` the call's token request.
+    pub(crate) async fn claims_challenge(
+        &self,
+        tenant: Option<&str>,
+        request: &TokenRequest,
+        claims: String,
+    ) -> AcquisitionError {
+        let details = IdentityError {
+            status: 401,
+            error: "interaction_required".into(),
+            claims: Some(claims),
+            ..IdentityError::default()
+        };
+        let endpoint = self.inner.endpoint(tenant).await.map(|(e, _)| e).unwrap_or_default();
+        flow::for_the_client(
+            AcquisitionError::InteractionRequired(Box::new(details)),
+            &canonical_scopes(&request.scopes),
+            &endpoint,
+            &self.inner.options.client_id,
+        )
+    }
+
     /// A clone that runs background refreshes on `background` (Workers: the request's
     /// `ctx.wait_until`).
     pub fn with_background(&self, background: Rc<dyn Background>) -> TokenAcquirer {

@@ -354,17 +354,24 @@ impl DownstreamApis {
         if response.status() != StatusCode::UNAUTHORIZED {
             return Ok(response);
         }
-        let challenge = response
-            .headers()
-            .get_all(http::header::WWW_AUTHENTICATE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find_map(challenge_from_www_authenticate);
+        let challenge = claims_challenge_of(&response);
         let Some(claims) = challenge else {
             return Ok(response);
         };
         let token = self.token(api, who, &options, Some(claims)).await?;
-        self.send(api, &url, &token, &options, reading).await
+        let response = self.send(api, &url, &token, &options, reading).await?;
+        // Challenged again with a token that carries the claims: a user calling in has to step
+        // up (sign in again with them). An app, or a session's scheduler, can't: the answer
+        // stays the API's own.
+        match (who, claims_challenge_of(&response)) {
+            (CallAs::User(user), Some(claims)) => {
+                let request = token_request(api, &options, None);
+                let challenge =
+                    self.acquirer.claims_challenge(user.tenant_id(), &request, claims).await;
+                Err(challenge.into())
+            }
+            _ => Ok(response),
+        }
     }
 
     async fn send(
@@ -507,6 +514,20 @@ impl DownstreamApis {
 
 /// The token request for a call to `api`: its scopes unless the call names others, its
 /// audience or resource, and the call's tenant and correlation id.
+/// The claims challenge of a 401 answer (`WWW-Authenticate: Bearer error="insufficient_claims",
+/// claims="…"`), decoded, if it carries one.
+fn claims_challenge_of<B>(response: &http::Response<B>) -> Option<String> {
+    if response.status() != StatusCode::UNAUTHORIZED {
+        return None;
+    }
+    response
+        .headers()
+        .get_all(http::header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(challenge_from_www_authenticate)
+}
+
 fn token_request(
     api: &DownstreamApiOptions,
     options: &CallOptions,

@@ -9,8 +9,9 @@
 // scp / scope, roles, azp / client_id) so tests can check the token was obtained on behalf of
 // the same user.
 //
-// Test routes: GET /__seen (recorded calls), POST /__behave {path, status, delayMs, times}
-// (make the next `times` calls to `path` answer `status` or wait `delayMs`), POST /__reset.
+// Test routes: GET /__seen (recorded calls), POST /__behave {path, status, delayMs,
+// wwwAuthenticate, times} (make the next `times` calls to `path` answer `status`, with that
+// `WWW-Authenticate` challenge, or wait `delayMs`), POST /__reset.
 import { createServer } from 'node:http';
 import { checkJwt } from './jwt.mjs';
 
@@ -87,6 +88,10 @@ export async function startDownstreamApi({ issuer, jwksUrl = `${issuer}/jwks`, p
     if (behaviour) {
       behaviour.times -= 1;
       if (behaviour.delayMs) await new Promise((resolve) => setTimeout(resolve, behaviour.delayMs));
+      if (behaviour.wwwAuthenticate) {
+        res.writeHead(behaviour.status ?? 401, { 'www-authenticate': behaviour.wwwAuthenticate });
+        return res.end();
+      }
       if (behaviour.status) return send(res, behaviour.status, { error: `scripted ${behaviour.status}` });
     }
     const route = `${req.method} ${url.pathname}`;

@@ -181,6 +181,27 @@ describe('the example worker', () => {
     assert.deepEqual([body.error, body.scopes], ['consent_required', ['api://profile/read']]);
   });
 
+  test('a downstream claims challenge that stands after the one retry reaches the caller as a 401 step-up', async () => {
+    // A downstream asking for an authentication context the user's sign-in lacks keeps
+    // challenging: after the SDK's retry with the claims, the caller must sign in again with
+    // them (401 insufficient_claims + claims, as Microsoft documents for APIs that call APIs).
+    const claims = JSON.stringify({ access_token: { acrs: { essential: true, value: 'c1' } } });
+    const encoded = Buffer.from(claims).toString('base64');
+    const oid = newOid();
+    await fetch(`${api.base}/__behave`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ path: '/profile/me', status: 401, wwwAuthenticate: `Bearer realm="", error="insufficient_claims", claims="${encoded}"`, times: 2 }),
+    });
+    const response = await call(mf, 'GET', '/api/me', await idp.mint({ claims: { oid } }));
+    assert.equal(response.status, 401);
+    const challenge = challengeParameters(response.headers.get('www-authenticate'));
+    assert.deepEqual([challenge.error, Buffer.from(challenge.claims, 'base64').toString()], ['insufficient_claims', claims]);
+    const body = await response.json();
+    assert.equal(body.error, 'insufficient_claims');
+    const calls = (await (await fetch(`${api.base}/__seen`)).json()).filter((c) => c.path === '/profile/me' && c.oid === oid);
+    assert.equal(calls.length, 2, 'the first call and one retry with the claims');
+  });
+
   test('a provider that is down answers 503', async () => {
     const down = { status: 503, body: { error: 'temporarily_unavailable' } };
     await fetch(`${idp.issuer}/__script`, {
