@@ -25,6 +25,8 @@ say "the example worker on a Generic authority at a real OpenID Certified server
 node --test tests/e2e/generic-provider.test.mjs
 say "the example worker with each provider preset, on the providers' documented token shapes (node --test)"
 node --test tests/e2e/provider-presets.test.mjs
+say "two isolates of the example worker on one coordinator Durable Object and one KV namespace (node --test)"
+node --test tests/e2e/coordinator.test.mjs
 
 say "the small examples (examples/*) end to end inside workerd (node --test)"
 build_worker examples/protect-route

@@ -93,6 +93,8 @@ pub(super) struct FlowState {
     scheduled: RefCell<HashSet<String>>,
     backoff: RefCell<HashMap<String, Backoff>>,
     background_refreshes: Cell<u64>,
+    /// Whether the coordinator's last call failed (its failures are logged once per run).
+    pub(super) coordinator_failing: Cell<bool>,
 }
 
 impl FlowState {
@@ -204,6 +206,19 @@ impl TokenAcquirer {
         if let Some(error) = self.shared_backing_off(&flight_key).await {
             return Err(error);
         }
+        // One provider call for this token in all isolates, where a coordinator says who asks.
+        let coordinate = plan.claims.is_none() && !plan.force_refresh;
+        let holder = match coordinate {
+            true => match self.lease_token(&plan.key).await {
+                coordinated::Lease::Served(token) => {
+                    inner.cache.put_memory(&plan.key, token.clone());
+                    return Ok((token, true));
+                }
+                coordinated::Lease::Held(holder) => Some(holder),
+                coordinated::Lease::Alone => None,
+            },
+            false => None,
+        };
         let outcome = match &plan.subject {
             Subject::Session { record_key } => self.refresh_session(&plan, record_key).await,
             _ => self.request_token(&plan, None).await,
@@ -214,12 +229,18 @@ impl TokenAcquirer {
                 answer
             }
             Err(error) => {
+                if let Some(holder) = &holder {
+                    self.hand_over(&plan.key, holder, None).await;
+                }
                 self.back_off(&flight_key, &error);
                 self.share_back_off(&flight_key).await;
                 return Err(error);
             }
         };
         let token = Rc::new(self.cached_token(&response));
+        if let Some(holder) = &holder {
+            self.hand_over(&plan.key, holder, Some(&token)).await;
+        }
         self.store_token(&plan.key, &token).await;
         Ok((token, false))
     }

@@ -24,6 +24,7 @@
 pub mod claims;
 pub mod client_assertion;
 pub mod client_auth;
+mod coordinated;
 pub mod credential;
 pub mod error;
 mod flow;

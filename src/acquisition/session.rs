@@ -160,13 +160,18 @@ impl TokenAcquirer {
             }
         };
         let record_key = self.record_key(&session_key);
-        if let Some(record) = self.fresh_record(&record_key).await? {
+        let (existing, version) = self.read_record(&record_key).await?;
+        if let Some(record) = existing {
             if !record.ended {
                 if record.owner != owner_of(user) || user.is_app_only() {
                     return Err(AcquisitionError::SessionNotFound);
                 }
                 let token = self.token_for_session(user, &session_key, request).await?;
                 return Ok(Session { key: session_key, token });
+            }
+            // With a coordinator an ended key stays ended: it is never started again.
+            if self.coordination().is_some() {
+                return Err(AcquisitionError::SessionNotFound);
             }
         }
 
@@ -184,7 +189,6 @@ impl TokenAcquirer {
         let authority = self.inner.key_authority(user_plan.tenant.as_deref());
         let token_key = self.session_token_key(&session_key, &authority, request);
         let cached = Rc::new(self.cached_token(&response));
-        self.store_token(&token_key, &cached).await;
         let record = SessionRecord {
             refresh_token,
             tenant,
@@ -194,7 +198,19 @@ impl TokenAcquirer {
             apps,
             ended: false,
         };
-        self.save_record(&record_key, record).await;
+        // The key is bound to its owner atomically where a coordinator says so: a start that
+        // loses the race to another user's is refused, and its token is never cached under the
+        // session's key. The owner's own second start continues the session.
+        if !self.save_record(&record_key, record, version).await? {
+            return match self.fresh_record(&record_key).await? {
+                Some(r) if !r.ended && r.owner == owner_of(user) => {
+                    let token = self.token_for_session(user, &session_key, request).await?;
+                    Ok(Session { key: session_key, token })
+                }
+                _ => Err(AcquisitionError::SessionNotFound),
+            };
+        }
+        self.store_token(&token_key, &cached).await;
         Ok(Session { key: session_key, token: AcquiredToken { token: cached, from_cache: false } })
     }
 
@@ -228,28 +244,36 @@ impl TokenAcquirer {
         let _one_at_a_time = self.lock_session(&record_key).await;
         // A store that can't be read ends nothing here (see SECURITY.md: KV alone can't promise
         // an end everywhere); the record is left as it is rather than guessed at.
-        let Ok(Some(record)) = self.fresh_record(&record_key).await else {
-            return;
-        };
-        if record.ended {
-            return;
+        // With a coordinator the tombstone goes over the version read (an end racing a refresh
+        // is tried again once on the refreshed record).
+        for _ in 0..2 {
+            let Ok((Some(record), version)) = self.read_record(&record_key).await else {
+                break;
+            };
+            if record.ended || !may_continue(&record, caller) {
+                return;
+            }
+            for token_key in &record.token_keys {
+                self.inner.cache.remove(&CacheKey::from_stored(token_key)).await;
+            }
+            let tombstone = SessionRecord {
+                refresh_token: RefreshToken::new(""),
+                tenant: None,
+                token_keys: Vec::new(),
+                expires_at_ms: 0,
+                owner: record.owner.clone(),
+                apps: Vec::new(),
+                ended: true,
+            };
+            match self.save_record(&record_key, tombstone, version).await {
+                Ok(true) => return,
+                Ok(false) => continue,
+                Err(_) => break,
+            }
         }
-        if !may_continue(&record, caller) {
-            return;
-        }
-        for token_key in &record.token_keys {
-            self.inner.cache.remove(&CacheKey::from_stored(token_key)).await;
-        }
-        let tombstone = SessionRecord {
-            refresh_token: RefreshToken::new(""),
-            tenant: None,
-            token_keys: Vec::new(),
-            expires_at_ms: 0,
-            owner: record.owner.clone(),
-            apps: Vec::new(),
-            ended: true,
-        };
-        self.save_record(&record_key, tombstone).await;
+        self.inner.platform.logger.warn(
+            "a session could not be ended: its store did not answer, or kept changing; end it again",
+        );
     }
 
     /// The session's lock, one refresh at a time. Where requests wait on their own timer
@@ -289,16 +313,38 @@ impl TokenAcquirer {
         &self,
         record_key: &CacheKey,
     ) -> Result<Option<Rc<SessionRecord>>, AcquisitionError> {
+        Ok(self.read_record(record_key).await?.0)
+    }
+
+    /// [`fresh_record`](Self::fresh_record) and the record's version: with a coordinator, the
+    /// record lives there (one version, the same everywhere, at once); without one, in the
+    /// store (version 0: KV has no versions).
+    async fn read_record(
+        &self,
+        record_key: &CacheKey,
+    ) -> Result<(Option<Rc<SessionRecord>>, u64), AcquisitionError> {
         let now = self.inner.now();
-        if self.inner.platform.store.is_some() {
+        if let Some(c) = self.coordination() {
+            let (bytes, version) = self
+                .coordinated_get(&c, record_key)
+                .await
+                .map_err(|_| AcquisitionError::StoreUnavailable)?;
+            let record = bytes
+                .and_then(|b| serde_json::from_slice::<SessionRecord>(&b).ok())
+                .filter(|r| r.ended || r.expires_at_ms > now)
+                .map(Rc::new);
+            return Ok((record, version));
+        }
+        let record = if self.inner.platform.store.is_some() {
             self.inner
                 .cache
                 .read_store::<SessionRecord>(record_key, now)
                 .await
-                .map_err(|_| AcquisitionError::StoreUnavailable)
+                .map_err(|_| AcquisitionError::StoreUnavailable)?
         } else {
-            Ok(self.inner.cache.get_memory::<SessionRecord>(record_key, now))
-        }
+            self.inner.cache.get_memory::<SessionRecord>(record_key, now)
+        };
+        Ok((record, 0))
     }
 
     /// One refresh of the session under `record_key` for `plan`, one at a time per session:
@@ -316,14 +362,18 @@ impl TokenAcquirer {
             .filter(|r| !r.ended)
             .ok_or(AcquisitionError::SessionNotFound)?;
         let response = self.request_token(plan, Some(&record)).await?;
-        // Ended in another isolate while the request ran: the token is not kept either.
-        let current = self
-            .fresh_record(record_key)
-            .await?
-            .filter(|r| !r.ended)
-            .ok_or(AcquisitionError::SessionNotFound)?;
-        self.update_session(record_key, &current, response.refresh_token.clone(), &plan.key).await;
-        Ok(response)
+        // Ended in another isolate while the request ran: the token is not kept either. With a
+        // coordinator the rotated refresh token is written only over the version just read, so
+        // an end that lands in between wins, and the write is tried again once otherwise.
+        for _ in 0..2 {
+            let (current, version) = self.read_record(record_key).await?;
+            let current = current.filter(|r| !r.ended).ok_or(AcquisitionError::SessionNotFound)?;
+            let rotated = response.refresh_token.clone();
+            if self.update_session(record_key, &current, rotated, &plan.key, version).await? {
+                return Ok(response);
+            }
+        }
+        Err(AcquisitionError::StoreUnavailable)
     }
 
     fn record_key(&self, session_key: &str) -> CacheKey {
@@ -350,6 +400,14 @@ impl TokenAcquirer {
         &self,
         record_key: &CacheKey,
     ) -> Result<Rc<SessionRecord>, AcquisitionError> {
+        if self.coordination().is_some() {
+            // The coordinator's record, every time: an end anywhere is seen on the next request.
+            return self
+                .fresh_record(record_key)
+                .await?
+                .filter(|r| !r.ended)
+                .ok_or(AcquisitionError::SessionNotFound);
+        }
         let now = self.inner.now();
         let cache = &self.inner.cache;
         let record = match cache.get_memory::<SessionRecord>(record_key, now) {
@@ -370,7 +428,8 @@ impl TokenAcquirer {
         record: &SessionRecord,
         rotated: Option<RefreshToken>,
         token_key: &CacheKey,
-    ) {
+        version: u64,
+    ) -> Result<bool, AcquisitionError> {
         let mut record = record.clone();
         if let Some(refresh_token) = rotated {
             record.refresh_token = refresh_token;
@@ -378,13 +437,30 @@ impl TokenAcquirer {
         if !record.token_keys.iter().any(|k| k == token_key.as_str()) {
             record.token_keys.push(token_key.as_str().to_owned());
         }
-        self.save_record(record_key, record).await;
+        self.save_record(record_key, record, version).await
     }
 
-    async fn save_record(&self, record_key: &CacheKey, mut record: SessionRecord) {
+    /// Writes `record` for another `SessionMaxIdleDays`. With a coordinator, only over
+    /// `version` (whether it was written: another isolate may have written first); without
+    /// one, into the store (always "written": KV can't tell).
+    async fn save_record(
+        &self,
+        record_key: &CacheKey,
+        mut record: SessionRecord,
+        version: u64,
+    ) -> Result<bool, AcquisitionError> {
         let idle = self.inner.options.cache.session_max_idle;
         let now = self.inner.now();
         record.expires_at_ms = now.saturating_add(millis(idle));
+        if let Some(c) = self.coordination() {
+            let bytes =
+                serde_json::to_vec(&record).map_err(|_| AcquisitionError::StoreUnavailable)?;
+            return self
+                .coordinated_put(&c, record_key, version, &bytes, idle)
+                .await
+                .map_err(|_| AcquisitionError::StoreUnavailable);
+        }
         self.inner.cache.put(record_key, Rc::new(record), idle.max(Duration::from_secs(60))).await;
+        Ok(true)
     }
 }

@@ -33,7 +33,7 @@ use lru::Lru;
 
 /// The longest an access token read back from the store may claim to live: Entra's longest
 /// configurable access-token lifetime is a day; nothing legitimate is written for longer.
-const MAX_TOKEN_LIFE: Duration = Duration::from_secs(48 * 3600);
+pub(crate) const MAX_TOKEN_LIFE: Duration = Duration::from_secs(48 * 3600);
 
 /// A value the cache keeps.
 pub(crate) trait Record: Serialize + DeserializeOwned + 'static {
@@ -333,6 +333,12 @@ impl TokenCache {
                 Ok(None)
             }
         }
+    }
+
+    /// Keeps `record` in isolate memory only (it is in the store already, or somewhere else).
+    pub(crate) fn put_memory<T: Record>(&self, key: &CacheKey, record: Rc<T>) {
+        let size = record.size();
+        self.l1.borrow_mut().insert(key.as_str(), record, size);
     }
 
     /// Stores `record` in memory and, for `store_ttl`, in the store.

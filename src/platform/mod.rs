@@ -385,6 +385,52 @@ impl Logger for StderrLogger {
     }
 }
 
+/// A value as a [`Coordinator`] holds it: its version (0: never written) and, if it is live,
+/// its bytes; after a [`put`](Coordinator::put), whether the write was made.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Versioned {
+    /// The version now: after a successful put, the new one.
+    pub version: u64,
+    /// The live value, if any (a refused put: the value that won).
+    pub value: Option<Vec<u8>>,
+    /// Whether the put was made (always `true` for a get).
+    pub written: bool,
+}
+
+/// A strongly consistent place shared by every isolate and location: versioned values with a
+/// compare-and-swap, and leases. Workers: a Durable Object
+/// ([`worker::WorkerCoordinator`]). Where there is none, what the SDK shares goes through the
+/// [`KeyValueStore`] alone, which promises less (see `SECURITY.md`).
+///
+/// Values are sealed by the SDK before they are put, and opened after they are read: a
+/// coordinator never sees a token in clear. Every call must end within its own bound (the SDK
+/// also times each one out) and fail with a [`StoreError`] rather than hang.
+pub trait Coordinator {
+    /// The value under `key`.
+    fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<Versioned, StoreError>>;
+    /// Writes `value` under `key` for `ttl` if its version is still `expect`.
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        expect: u64,
+        value: Vec<u8>,
+        ttl: Duration,
+    ) -> LocalFuture<'a, Result<Versioned, StoreError>>;
+    /// Takes the lease on `key` for `ttl` unless another `holder` has it; whether it did.
+    fn lease<'a>(
+        &'a self,
+        key: &'a str,
+        holder: &'a str,
+        ttl: Duration,
+    ) -> LocalFuture<'a, Result<bool, StoreError>>;
+    /// Gives the lease on `key` back, if `holder` has it.
+    fn release<'a>(
+        &'a self,
+        key: &'a str,
+        holder: &'a str,
+    ) -> LocalFuture<'a, Result<(), StoreError>>;
+}
+
 /// Why a key-value store operation failed. The SDK treats every store as best-effort.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreError(pub String);
@@ -457,6 +503,12 @@ pub struct Platform {
     /// memory between requests: a provider's back-off (its `Retry-After`), so the next request
     /// does not ask a throttled provider again. `spin::platform()` sets it.
     pub memory_per_request: bool,
+    /// A strongly consistent place every isolate shares ([`Coordinator`]: on Workers, the
+    /// coordinator Durable Object), if the deployment has one. With it, one isolate asks the
+    /// provider for a token while the others wait for its answer, and long-running sessions
+    /// (their owner, their end, their refresh token) live there, immediate everywhere. It is used
+    /// only with a sealed store ([`with_store`](Platform::with_store)): what it holds is sealed.
+    pub coordinator: Option<Rc<dyn Coordinator>>,
     /// What everything built on this platform (and its clones) shares in the isolate (one
     /// discovery document and key set per authority, for validation and acquisition alike):
     /// typed by the floor that owns it, which the seam does not name (see [`Platform::shared`]).
@@ -474,6 +526,7 @@ impl Platform {
             logger: Rc::new(NoLogger),
             join_poll_interval: None,
             memory_per_request: false,
+            coordinator: None,
             shared: Rc::default(),
         }
     }
@@ -498,6 +551,12 @@ impl Platform {
         let made = Rc::new(make());
         self.shared.borrow_mut().push(made.clone());
         made
+    }
+
+    /// The same platform, coordinating through `coordinator` ([`Platform::coordinator`]).
+    pub fn with_coordinator(mut self, coordinator: Rc<dyn Coordinator>) -> Self {
+        self.coordinator = Some(coordinator);
+        self
     }
 
     /// The same platform, on a host whose memory lasts one request

@@ -156,6 +156,28 @@ impl SealedStore {
         self.rejected.get()
     }
 
+    /// `value` sealed for `key` under the current secret, as [`put`](KeyValueStore::put) writes
+    /// it: for a value kept somewhere else than this store (the coordinator).
+    pub async fn seal(&self, key: &str, value: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let failed = |e: CryptoError| StoreError(format!("sealing: {e}"));
+        let sealing_key = self.current.key(self.crypto.as_ref()).await.map_err(failed)?;
+        let mut nonce = [0u8; SEAL_NONCE_LEN];
+        self.crypto.random(&mut nonce).map_err(failed)?;
+        let sealed =
+            self.crypto.seal(&sealing_key, &nonce, &aad(key), value).await.map_err(failed)?;
+        Ok([&FRAME[..], &self.current.id, &nonce, &sealed].concat())
+    }
+
+    /// A sealed `value` read for `key` from somewhere else than this store, opened (see
+    /// [`SealedEntry`]; a value that does not open is [`SealedEntry::Missing`], not deleted).
+    pub async fn open_sealed(&self, key: &str, value: &[u8]) -> SealedEntry {
+        match self.open(key, value).await {
+            Opened::Value(value, stale) => SealedEntry::Open { value, stale },
+            Opened::Foreign => SealedEntry::Foreign,
+            Opened::Refused => SealedEntry::Missing,
+        }
+    }
+
     /// The entry under `key`, as this deployment can read it (see [`SealedEntry`]).
     pub async fn entry(&self, key: &str) -> Result<SealedEntry, StoreError> {
         let Some(value) = self.inner.get(key).await? else { return Ok(SealedEntry::Missing) };
@@ -262,19 +284,7 @@ impl KeyValueStore for SealedStore {
         ttl: Duration,
     ) -> LocalFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
-            let sealing_key = self
-                .current
-                .key(self.crypto.as_ref())
-                .await
-                .map_err(|e| StoreError(format!("sealing: {e}")))?;
-            let mut nonce = [0u8; SEAL_NONCE_LEN];
-            self.crypto.random(&mut nonce).map_err(|e| StoreError(format!("sealing: {e}")))?;
-            let sealed = self
-                .crypto
-                .seal(&sealing_key, &nonce, &aad(key), &value)
-                .await
-                .map_err(|e| StoreError(format!("sealing: {e}")))?;
-            let frame = [&FRAME[..], &self.current.id, &nonce, &sealed].concat();
+            let frame = self.seal(key, &value).await?;
             self.inner.put(key, frame, ttl).await
         })
     }

@@ -45,6 +45,7 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<Response
         ("POST", ["api", "process"]) => process(&api, &mut Request::from(req)).await,
         ("POST", ["api", "jobs"]) => start_job(&api, &mut Request::from(req)).await,
         ("POST", ["api", "jobs", key, "resume"]) => resume_job(&api, &req, key).await,
+        ("DELETE", ["api", "jobs", key]) => end_job(&api, &req, key).await,
         // An anonymous caller learns no routes: the token first, then the 404.
         _ => match api.authorize(&req, Requirement::Authenticated).await {
             Ok(_) => Ok(json(404, &json!({"error": "not_found"}))),
@@ -86,7 +87,13 @@ async fn start_job(api: &WebApi, req: &mut Request) -> Answer {
     let body = json_body(req).await?;
     // Jobs are resumed by this API's own scheduler (client credentials as this app), so its
     // app-only tokens carry this app's client id. Only it and the user may continue the session.
-    let start = SessionStart::from(SessionKey::AllocateForMe).continued_by_app(api.client_id());
+    // A job may name its own id (`jobId`): the session key is then that id, bound to the first
+    // user who starts it. Otherwise the SDK allocates one from the user's token.
+    let key = match body.get("jobId").and_then(Value::as_str) {
+        Some(id) => SessionKey::Key(id.to_owned()),
+        None => SessionKey::AllocateForMe,
+    };
+    let start = SessionStart::from(key).continued_by_app(api.client_id());
     let session = api.start_session(&caller, PARTNER, start).await?;
     let (worker_api, key) = (api.clone(), session.key.clone());
     api.spawn(Box::pin(async move {
@@ -116,6 +123,15 @@ async fn resume_job(api: &WebApi, req: &web_sys::Request, key: &str) -> Answer {
         .post("api/process/complete")
         .json_body(&json!({"sessionKey": key}))?;
     Ok(json_bytes(call.for_session(key, &caller).bytes().await?))
+}
+
+/// Ends a job's session, for its user or the scheduler app: no isolate continues it after.
+async fn end_job(api: &WebApi, req: &web_sys::Request, key: &str) -> Answer {
+    let caller = api.authorize(req, Requirement::Authenticated).await?;
+    api.acquirer().end_session(&caller, key).await;
+    let mut ended = http::Response::new(Vec::new());
+    *ended.status_mut() = http::StatusCode::NO_CONTENT;
+    Ok(ended)
 }
 
 /// The path of a serialized WHATWG URL (`https://host/a/b?q` → `/a/b`).

@@ -7,6 +7,11 @@
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
+#[cfg(feature = "coordinator")]
+#[cfg_attr(docsrs, doc(cfg(feature = "coordinator")))]
+pub mod coordinator;
+mod coordinator_client;
+pub use coordinator_client::WorkerCoordinator;
 
 use std::rc::Rc;
 use std::time::Duration;
@@ -449,10 +454,17 @@ pub struct Bindings {
     pub previous_seal_secret: String,
     /// The KV namespace binding, if any. Default `TOKEN_CACHE`.
     pub kv: Option<String>,
+    /// The coordinator's Durable Object namespace binding, used if it is bound (see
+    /// [`coordinator`](crate::platform::worker::WorkerCoordinator)). Default
+    /// `IDENTITY_COORDINATOR`.
+    pub coordinator: Option<String>,
 }
 
 /// The default KV binding (the settings' own names are `HostSettings`'s).
 const TOKEN_CACHE: &str = "TOKEN_CACHE";
+
+/// The default binding of the coordinator's Durable Object namespace.
+const IDENTITY_COORDINATOR: &str = "IDENTITY_COORDINATOR";
 
 impl Default for Bindings {
     fn default() -> Self {
@@ -462,6 +474,7 @@ impl Default for Bindings {
             seal_secret: TOKEN_CACHE_KEY.into(),
             previous_seal_secret: TOKEN_CACHE_KEY_PREVIOUS.into(),
             kv: Some(TOKEN_CACHE.into()),
+            coordinator: Some(IDENTITY_COORDINATOR.into()),
         }
     }
 }
@@ -475,6 +488,7 @@ impl Bindings {
             && self.seal_secret == TOKEN_CACHE_KEY
             && self.previous_seal_secret == TOKEN_CACHE_KEY_PREVIOUS
             && self.kv.as_deref() == Some(TOKEN_CACHE)
+            && self.coordinator.as_deref() == Some(IDENTITY_COORDINATOR)
     }
 }
 
@@ -529,10 +543,19 @@ pub fn web_api_with(
                 s.with_previous_seal_secret(setting(env, &bindings.previous_seal_secret).as_deref())
             })
             .map_err(|e| rename(e, bindings))?;
-            let platform = platform(env, bindings.kv.as_deref(), settings.seal_secret.as_ref())
+            let mut platform = platform(env, bindings.kv.as_deref(), settings.seal_secret.as_ref())
                 .map_err(|e| {
                     crate::ConfigError::new(bindings.kv.clone().unwrap_or_default(), e.to_string())
                 })?;
+            // The coordinator, where the deployment binds one (and seals what is shared).
+            if let Some(namespace) = bindings
+                .coordinator
+                .as_deref()
+                .filter(|_| settings.seal_secret.is_some())
+                .and_then(|name| env.durable_object(name).ok())
+            {
+                platform = platform.with_coordinator(Rc::new(WorkerCoordinator::new(namespace)));
+            }
             let api = crate::WebApi::new(settings, platform)?;
             WEB_API.with(|kept| *kept.borrow_mut() = Some((bindings.clone(), api.clone())));
             api
@@ -568,5 +591,13 @@ pub fn to_worker_response(response: http::Response<Vec<u8>>) -> worker::Result<w
             headers.append(name.as_str(), value)?;
         }
     }
-    Ok(worker::Response::from_bytes(body)?.with_status(parts.status.as_u16()).with_headers(headers))
+    let status = parts.status.as_u16();
+    // A null-body status (204, 205, 304) must carry no body at all: workerd refuses even an
+    // empty one (and workers-rs's `with_status` then panics).
+    let response = if matches!(status, 204 | 205 | 304) {
+        worker::Response::empty()?
+    } else {
+        worker::Response::from_bytes(body)?
+    };
+    Ok(response.with_status(status).with_headers(headers))
 }

@@ -9,11 +9,14 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use edge_identity::platform::worker::{
-    pass_on, platform, to_worker_response, WaitUntil, WorkerFetch, WorkersKv,
+    pass_on, platform, to_worker_response, WaitUntil, WorkerCoordinator, WorkerFetch, WorkersKv,
 };
 use edge_identity::platform::{
-    Background, HttpClient, HttpError, KeyValueStore, PassedBodyTimeout, ResponseLimit,
+    Background, Coordinator, HttpClient, HttpError, KeyValueStore, PassedBodyTimeout, ResponseLimit,
 };
+
+/// The coordinator class, exported for the tests' Durable Object binding.
+pub use edge_identity::platform::worker::coordinator::EdgeIdentityCoordinator;
 use edge_identity::{
     AcquisitionOptions, IdentityConfig, TokenAcquirer, TokenRequest, TokenValidator,
 };
@@ -129,6 +132,31 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
                 }
                 Err(HttpError::Timeout) => Response::error("timeout", 504),
                 Err(_) => Response::error("failed", 502),
+            }
+        }
+        // The coordinator's calls as the SDK makes them (`WorkerCoordinator`), through the
+        // `IDENTITY_COORDINATOR` binding: `op` get, put (`expect`, `value`) or lease (`holder`).
+        "/coordinator" => {
+            let coordinator = WorkerCoordinator::new(env.durable_object("IDENTITY_COORDINATOR")?);
+            let key = param("key");
+            let ttl = Duration::from_secs(60);
+            let answer = match param("op").as_str() {
+                "get" => coordinator.get(&key).await.map(|v| {
+                    json!({"version": v.version, "value": v.value.map(|b| String::from_utf8_lossy(&b).into_owned())})
+                }),
+                "put" => coordinator
+                    .put(&key, param("expect").parse().unwrap_or(0), param("value").into_bytes(), ttl)
+                    .await
+                    .map(|v| json!({"version": v.version, "written": v.written})),
+                "lease" => coordinator
+                    .lease(&key, &param("holder"), ttl)
+                    .await
+                    .map(|granted| json!({"granted": granted})),
+                _ => return Response::error("no such op", 400),
+            };
+            match answer {
+                Ok(answer) => Response::from_json(&answer),
+                Err(e) => Response::error(e.to_string(), 502),
             }
         }
         // One `WorkersKv::put` with the asked TTL (the adapter raises it to KV's minimum).
