@@ -160,6 +160,33 @@ test('an older sealed session record put back into KV is not believed', async ()
   assert.equal((await call(b, 'POST', `/api/jobs/${jobId}/resume`, await clientCredentialsToken(idp))).status, 404);
 });
 
+test('concurrent refreshes of one session through both isolates make one provider call and keep the rotated refresh token', async () => {
+  const { a, b } = twoIsolates();
+  const lifetime = (seconds) => fetch(`${idp.issuer}/__lifetime`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ seconds }),
+  });
+  await lifetime(2);
+  try {
+    const oid = newOid();
+    const jobId = `job-refresh-${oid}`;
+    assert.equal((await call(a, 'POST', '/api/jobs', await idp.mint({ claims: { oid } }), { jobId })).status, 202);
+    const refreshes = () => idp.stats.byGrant.refresh_token ?? 0;
+    for (let round = 0; round < 2; round++) {
+      // The session's token has expired: eight resumes at once, through both isolates (the
+      // scheduler's own token is fresh).
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      const app = await clientCredentialsToken(idp);
+      const before = refreshes();
+      const answers = await Promise.all(Array.from({ length: 8 }, (_, i) =>
+        call(i % 2 ? b : a, 'POST', `/api/jobs/${jobId}/resume`, app)));
+      for (const answer of answers) assert.equal(answer.status, 200, await answer.clone().text());
+      assert.equal(refreshes() - before, 1, `round ${round}: one refresh for all of them`);
+    }
+  } finally {
+    await lifetime(null);
+  }
+});
+
 for (const broken of ['failing', 'hanging']) {
   test(`a ${broken} coordinator: tokens are still served, session operations answer 503`, async () => {
     const { a, b } = twoIsolates({ coordinator: broken });

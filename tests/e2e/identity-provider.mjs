@@ -11,7 +11,8 @@
 // - With offline_access the answer carries a refresh token; the refresh_token grant continues
 //   as the same user. client_credentials gives app tokens with roles.
 // - Test routes: GET /__stats (token requests by grant), POST /__mint (a user token; JSON body
-//   with optional claims and expiresIn), POST /__script (queue the next token answers).
+//   with optional claims and expiresIn), POST /__script (queue the next token answers),
+//   POST /__lifetime {seconds} (the lifetime of the tokens it issues from now on; null: default).
 //
 // - Entra-shaped mode (`entra: true`): the server answers at Entra's paths under
 //   http://127.0.0.1:<port>/ as an Entra *instance* for one tenant: the v2.0 discovery document
@@ -58,6 +59,7 @@ export async function startIdentityProvider({
   const stats = { tokenRequests: 0, byGrant: {}, refused: 0 };
   const refreshTokens = new Map(); // refresh token -> user claims
   const scripted = []; // queued {status, body} answers
+  let accessLifetime = null; // seconds, for the tokens the token endpoint issues (POST /__lifetime)
 
   /** Verifies one of this server's RS256 tokens; returns its claims or a reason. */
   const checkOwnToken = (jwt) => checkJwt(jwt, server.issuer.keys.toJSON(),
@@ -89,6 +91,7 @@ export async function startIdentityProvider({
     }
     delete token.payload.scope;
     delete token.payload.client_id;
+    if (accessLifetime !== null) token.payload.exp = Math.floor(Date.now() / 1000) + accessLifetime;
   });
 
   server.service.on('beforeResponse', (response, req) => {
@@ -138,6 +141,7 @@ export async function startIdentityProvider({
       return refuse(400, 'unsupported_grant_type', 70003, 'The grant type is not supported here.');
     }
     response.body.scope = body.scope;
+    if (accessLifetime !== null) response.body.expires_in = accessLifetime;
   });
 
   const sendJson = (res, status, value) => {
@@ -148,6 +152,10 @@ export async function startIdentityProvider({
   server.service.addRoute('POST', '/__script', (req, res) => {
     for (const answer of req.body?.answers ?? []) scripted.push(answer);
     sendJson(res, 200, { queued: scripted.length });
+  });
+  server.service.addRoute('POST', '/__lifetime', (req, res) => {
+    accessLifetime = req.body?.seconds ?? null;
+    sendJson(res, 200, { seconds: accessLifetime });
   });
   server.service.addRoute('POST', '/__mint', async (req, res) => {
     sendJson(res, 200, { token: await mint(req.body ?? {}) });
