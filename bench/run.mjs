@@ -403,6 +403,22 @@ a passed body's own time limit, which needs a pipe of its own in workerd, is tak
 faster than the crate's at the shipped level: \`bash bench/base64url/run.sh\`, 1.19 against
 4.92 µs per Entra-sized token (4.1×), both in Node's V8 at \`opt-level = "z"\`.
 
+## Issue 20: the coordinator, two isolates with and without it
+
+\`bash bench/coordinator.sh\` (the example worker as two isolates in one workerd, one KV
+namespace; 4 users × 25 concurrent first \`GET /api/me\` split across the isolates, 5 rounds; the
+warm path under autocannon, 20 connections, 4 runs × 4 s; the two setups alternating):
+
+| two isolates | provider calls per round | burst p50 ms | burst p99 ms | warm req/s (median) |
+|---|---|---|---|---|
+| KV alone | 8, 8, 8, 8, 8 (4 users) | 127 | 243 | 2399 |
+| with the coordinator | 4, 4, 4, 4, 4 (4 users) | 143 | 231 | 2391 |
+
+With the coordinator one provider call serves a user in both isolates (one per isolate without
+it); a first request pays its lease and hand-over, about 16 ms at p50 here (the Durable Object
+is local, so this is its own cost, not distance), and the burst's tail is no longer. The warm path
+never calls it: 1.00 with it bound (target: under 5 % overhead).
+
 ## 4. End to end under load (autocannon, ${loadResult.connections} connections)
 
 \`GET /api/me\` of the example worker against the local stack (identity provider and downstream
