@@ -209,14 +209,20 @@ impl TokenAcquirer {
         // One provider call for this token in all isolates, where a coordinator says who asks.
         let coordinate = plan.claims.is_none() && !plan.force_refresh;
         let holder = match coordinate {
-            true => match self.lease_token(&plan.key).await {
-                coordinated::Lease::Served(token) => {
-                    inner.cache.put_memory(&plan.key, token.clone());
-                    return Ok((token, true));
+            // Boxed as `dyn`: the coordination is rare (a provider call) and its code stays out
+            // of this state machine, which every acquisition polls (upload size).
+            true => {
+                let lease: crate::platform::LocalFuture<'_, coordinated::Lease> =
+                    Box::pin(self.lease_token(&plan.key));
+                match lease.await {
+                    coordinated::Lease::Served(token) => {
+                        inner.cache.put_memory(&plan.key, token.clone());
+                        return Ok((token, true));
+                    }
+                    coordinated::Lease::Held(holder) => Some(holder),
+                    coordinated::Lease::Alone => None,
                 }
-                coordinated::Lease::Held(holder) => Some(holder),
-                coordinated::Lease::Alone => None,
-            },
+            }
             false => None,
         };
         let outcome = match &plan.subject {
@@ -230,7 +236,9 @@ impl TokenAcquirer {
             }
             Err(error) => {
                 if let Some(holder) = &holder {
-                    self.hand_over(&plan.key, holder, None).await;
+                    let hand_over: crate::platform::LocalFuture<'_, ()> =
+                        Box::pin(self.hand_over(&plan.key, holder, None));
+                    hand_over.await;
                 }
                 self.back_off(&flight_key, &error);
                 self.share_back_off(&flight_key).await;
@@ -239,7 +247,9 @@ impl TokenAcquirer {
         };
         let token = Rc::new(self.cached_token(&response));
         if let Some(holder) = &holder {
-            self.hand_over(&plan.key, holder, Some(&token)).await;
+            let hand_over: crate::platform::LocalFuture<'_, ()> =
+                Box::pin(self.hand_over(&plan.key, holder, Some(&token)));
+            hand_over.await;
         }
         self.store_token(&plan.key, &token).await;
         Ok((token, false))

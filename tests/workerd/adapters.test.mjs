@@ -322,3 +322,28 @@ test('WaitUntil runs work after the response has been sent', async () => {
   }
   assert.equal(value, 'written after the response');
 });
+
+test('the coordinator object: versions only grow, a stale put is refused, one lease holder at a time, across two workers', async () => {
+  // The SDK's Durable Object class (exported by the probe) bound in two workers of one workerd:
+  // its protocol as WorkerCoordinator speaks it.
+  const worker = (name, own) => ({
+    name, modules: true, scriptPath: 'tests/workerd/probe/build/index.js',
+    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }], compatibilityDate: '2025-09-01',
+    durableObjects: { IDENTITY_COORDINATOR: own ? 'EdgeIdentityCoordinator' : { className: 'EdgeIdentityCoordinator', scriptName: 'one' } },
+    bindings: { IDENTITY_CONFIG: '{}', CLIENT_SECRET: 'x' },
+  });
+  const mf = new Miniflare({ workers: [worker('one', true), worker('two', false)] });
+  workers.push(mf);
+  const [one, two] = [await mf.getWorker('one'), await mf.getWorker('two')];
+  const ask = async (w, query) => (await w.fetch(`http://probe/coordinator?${query}`)).json();
+  assert.deepEqual(await ask(one, 'op=get&key=k'), { version: 0, value: null });
+  assert.deepEqual(await ask(one, 'op=put&key=k&expect=0&value=first'), { version: 1, written: true });
+  assert.deepEqual(await ask(two, 'op=get&key=k'), { version: 1, value: 'first' }, 'the other worker sees it at once');
+  assert.deepEqual(await ask(two, 'op=put&key=k&expect=0&value=stale'), { version: 1, written: false });
+  assert.deepEqual(await ask(two, 'op=put&key=k&expect=1&value=second'), { version: 2, written: true });
+  assert.deepEqual(await ask(one, 'op=get&key=k'), { version: 2, value: 'second' });
+  assert.deepEqual(await ask(one, 'op=lease&key=k&holder=h1'), { granted: true });
+  assert.deepEqual(await ask(two, 'op=lease&key=k&holder=h2'), { granted: false });
+  assert.deepEqual(await ask(one, 'op=lease&key=k&holder=h1'), { granted: true }, 'its holder may renew it');
+  assert.deepEqual(await ask(one, 'op=get&key=other'), { version: 0, value: null }, 'one object per key');
+});

@@ -10,9 +10,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::platform::{Coordinator, LocalFuture, StoreError, Versioned};
 
-/// The protocol path; kept equal to the object's (`coordinator::PATH`).
-const PATH: &str = "https://coordinator/v1";
-
 /// One call, as the object reads it (`coordinator::Call`).
 #[derive(Serialize)]
 #[serde(tag = "op", rename_all = "lowercase")]
@@ -34,10 +31,29 @@ struct Answer {
     ok: bool,
 }
 
+#[wasm_bindgen::prelude::wasm_bindgen(inline_js = r#"
+export async function coordinatorCall(namespace, key, body) {
+  const stub = namespace.get(namespace.idFromName(key));
+  const response = await stub.fetch('https://coordinator/v1', { method: 'POST', body });
+  return [response.status, await response.text()];
+}
+"#)]
+extern "C" {
+    /// One call to the object for `key` of `namespace`: `[status, body text]`. One crossing
+    /// into JavaScript per call (workers-rs's `Request`/`Stub` wrappers cost the Worker's
+    /// upload several times this).
+    #[wasm_bindgen::prelude::wasm_bindgen(js_name = coordinatorCall)]
+    fn coordinator_call(
+        namespace: &wasm_bindgen::JsValue,
+        key: &str,
+        body: &str,
+    ) -> js_sys::Promise;
+}
+
 /// The coordinator Durable Object namespace bound to the Worker (default binding
-/// `IDENTITY_COORDINATOR`). Each key is its own object (`id_from_name`).
+/// `IDENTITY_COORDINATOR`). Each key is its own object (`idFromName`).
 pub struct WorkerCoordinator {
-    namespace: worker::ObjectNamespace,
+    namespace: wasm_bindgen::JsValue,
 }
 
 impl std::fmt::Debug for WorkerCoordinator {
@@ -49,27 +65,24 @@ impl std::fmt::Debug for WorkerCoordinator {
 impl WorkerCoordinator {
     /// Calls the objects of `namespace`.
     pub fn new(namespace: worker::ObjectNamespace) -> WorkerCoordinator {
-        WorkerCoordinator { namespace }
+        WorkerCoordinator { namespace: AsRef::<wasm_bindgen::JsValue>::as_ref(&namespace).clone() }
     }
 
     async fn call(&self, key: &str, call: &Call<'_>) -> Result<Answer, StoreError> {
-        let failed = |what: &str, e: worker::Error| StoreError(format!("coordinator {what}: {e}"));
-        let stub = self
-            .namespace
-            .id_from_name(key)
-            .and_then(|id| id.get_stub())
-            .map_err(|e| failed("stub", e))?;
-        let body = serde_json::to_string(call).map_err(|e| StoreError(e.to_string()))?;
-        let mut init = worker::RequestInit::new();
-        init.with_method(worker::Method::Post).with_body(Some(body.into()));
-        let request =
-            worker::Request::new_with_init(PATH, &init).map_err(|e| failed("request", e))?;
-        let mut response =
-            stub.fetch_with_request(request).await.map_err(|e| failed("fetch", e))?;
-        if response.status_code() != 200 {
-            return Err(StoreError(format!("coordinator answered {}", response.status_code())));
+        let failed = |what: &str| StoreError(format!("coordinator: {what}"));
+        let body = serde_json::to_string(call).map_err(|_| failed("the call"))?;
+        let answer =
+            wasm_bindgen_futures::JsFuture::from(coordinator_call(&self.namespace, key, &body))
+                .await
+                .map_err(|_| failed("the call was rejected"))?;
+        let answer = js_sys::Array::from(&answer);
+        // A status as an integer: formatting an `f64` would link the float formatter.
+        let status = answer.get(0).as_f64().map_or(0, |s| s as u16);
+        if status != 200 {
+            return Err(StoreError(format!("coordinator answered {status}")));
         }
-        response.json::<Answer>().await.map_err(|e| failed("answer", e))
+        let text = answer.get(1).as_string().unwrap_or_default();
+        serde_json::from_str::<Answer>(&text).map_err(|_| failed("an unreadable answer"))
     }
 }
 
