@@ -403,6 +403,21 @@ a passed body's own time limit, which needs a pipe of its own in workerd, is tak
 faster than the crate's at the shipped level: \`bash bench/base64url/run.sh\`, 1.19 against
 4.92 µs per Entra-sized token (4.1×), both in Node's V8 at \`opt-level = "z"\`.
 
+At the end of the session (the coordinator included), against 4bd7a5a in the same A/Bs:
+first sight 32.9 against 34.0 µs (0.97), parse 0.99, a repeat token 0.93
+(\`bash bench/ab-validation.sh 4bd7a5a HEAD\`), and the example's warm \`GET /api/me\` 2400
+against 2428 req/s (0.99, \`bash bench/ab.sh 4bd7a5a HEAD\`): parity. This run's whole-run
+warm/baseline (0.87) moved with the JavaScript baseline (2050 → 2323 req/s between two runs),
+not with the SDK (2051 → 2012).
+
+**Size:** issue 19 left the example at 292 KB gzipped (its run above, at 07e2f3e). Issue 20's
+coordinator, which the example exports and binds, adds 15 KB (its client and the leased
+acquisition and versioned sessions 12 KB, the Durable Object class 3 KB once its logic became
+one inline JavaScript function; written over workers-rs's wrappers it was 38 KB): 308 KB, over
+the 300 KB budget. Not trimmed here; the largest candidates are \`serde_path_to_error\`'s
+wrappers around every configuration type (34 KB before compression), \`http\`'s header tables
+and the acquisition's async state machines.
+
 ## Issue 20: the coordinator, two isolates with and without it
 
 \`bash bench/coordinator.sh\` (the example worker as two isolates in one workerd, one KV
