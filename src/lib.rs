@@ -217,6 +217,28 @@
 //! | `rust-crypto` | RustCrypto verification, signing, AES-GCM and OS random (Spin, native) |
 //! | `spin` | `rust-crypto` + Spin outbound HTTP, key-value store (with expiry in values) and variables (wasm32-wasip2) |
 //! | `axum` | `worker` + workers-rs's `http` feature: `platform::worker::axum` (`serve`, the `Authorized<R>` extractor, `Error` as `IntoResponse`) |
+//! | `coordinator` | `worker` + the coordinator Durable Object class, `platform::worker::coordinator::EdgeIdentityCoordinator` |
+//!
+//! ## Beyond one isolate
+//!
+//! Workers KV is eventually consistent, so on KV alone each isolate asks the provider for a
+//! user's token once, and a session's end or owner reaches other locations late. A Worker that
+//! turns on `coordinator`, exports the class (`pub use
+//! edge_identity::platform::worker::coordinator::EdgeIdentityCoordinator;`) and binds a namespace
+//! of it as `IDENTITY_COORDINATOR` gets, from the same `web_api(&env, ctx)`: one provider call per
+//! token across isolates, and long-running sessions whose owner, end and refresh token are the
+//! same everywhere at once. On any other host, [`platform::Coordinator`] is the seam to implement;
+//! without one, nothing changes.
+//!
+//! ```text
+//! [[durable_objects.bindings]]
+//! name = "IDENTITY_COORDINATOR"
+//! class_name = "EdgeIdentityCoordinator"
+//!
+//! [[migrations]]
+//! tag = "v1"
+//! new_sqlite_classes = ["EdgeIdentityCoordinator"]
+//! ```
 //!
 //! See `docs/ARCHITECTURE.md` for where each concern lives.
 
