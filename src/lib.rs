@@ -175,7 +175,7 @@
 //!     // ... hours later, the scheduler (an app-only token from `scheduler-id`):
 //!     let token = acquirer.token_for_session(scheduler, &session.key, &request).await?;
 //!     # let _ = token;
-//!     acquirer.end_session(scheduler, &session.key).await;
+//!     acquirer.end_session(scheduler, &session.key).await?;
 //!     Ok(())
 //! }
 //! ```

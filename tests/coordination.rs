@@ -181,7 +181,7 @@ fn a_session_is_owned_ended_and_refreshed_by_the_coordinators_record_in_every_is
     block_on(a.token_for_session(&owner, "job-1", &request())).unwrap();
     assert_eq!(web.token_requests().last().unwrap().form()["refresh_token"], "rt-2");
     // Ended through a: b, which holds the session's token in memory, refuses at once.
-    block_on(a.end_session(&owner, "job-1"));
+    block_on(a.end_session(&owner, "job-1")).unwrap();
     let err = block_on(b.token_for_session(&owner, "job-1", &request())).unwrap_err();
     assert_eq!(err.code(), "session_not_found");
     // And the key is never started again.
@@ -205,5 +205,8 @@ fn a_failing_or_hanging_coordinator_serves_tokens_per_isolate_and_answers_sessio
             ("store_unavailable", 503),
             "hangs: {hangs}"
         );
+        // Nor is a session "ended" that could not be: the caller hears it and ends it again.
+        let err = block_on(acquirer.end_session(&user(), "j")).unwrap_err();
+        assert_eq!(err.code(), "store_unavailable", "hangs: {hangs}");
     }
 }

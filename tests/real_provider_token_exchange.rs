@@ -167,7 +167,7 @@ fn a_session_started_against_the_real_provider_continues_with_its_refresh_token(
     assert_eq!(downstream.object_id(), Some(ALICE_OID), "the session acts for the same user");
     assert!(downstream.require_scope(&["write"]).is_ok());
 
-    block_on(acquirer.end_session(&user, &session.key));
+    block_on(acquirer.end_session(&user, &session.key)).unwrap();
     let err = block_on(acquirer.token_for_session(
         &user,
         &session.key,

@@ -219,7 +219,7 @@ fn ending_a_session_deletes_its_tokens_and_leaves_only_a_tombstone() {
     ))
     .unwrap();
     assert_eq!(store.keys().len(), 3, "record + two tokens");
-    block_on(acquirer.end_session(&user(), &session.key));
+    block_on(acquirer.end_session(&user(), &session.key)).unwrap();
     let left = store.keys();
     assert_eq!(left.len(), 1, "only the record, now a tombstone: {left:?}");
     assert!(left[0].contains("/session/"));
@@ -322,7 +322,7 @@ fn a_session_is_continued_only_by_its_owner_and_the_apps_it_names() {
         assert_eq!(err, AcquisitionError::SessionNotFound, "{who}");
         assert_eq!(err.to_response().status(), 404);
         // Nor may they end it.
-        block_on(acquirer.end_session(&caller, &session.key));
+        block_on(acquirer.end_session(&caller, &session.key)).unwrap();
         assert!(block_on(acquirer.token_for_session(&user(), &session.key, &request)).is_ok());
     }
 
@@ -347,7 +347,7 @@ fn an_ended_session_stays_ended_in_every_isolate() {
     let other = isolate(&store, &clock);
     let other_acquirer = sealed(&other);
     block_on(other_acquirer.token_for_session(&scheduler(), &session.key, &request)).unwrap();
-    block_on(acquirer.end_session(&user(), &session.key));
+    block_on(acquirer.end_session(&user(), &session.key)).unwrap();
 
     // Hours later the other isolate's token has expired: it must not refresh (and so rewrite)
     // the ended session.

@@ -238,21 +238,26 @@ impl TokenAcquirer {
     /// Ends the session under `key` for `caller` (its owner or an allowed app): deletes its
     /// cached tokens (memory and store) and replaces its record with a tombstone, so no isolate
     /// continues it or writes it back. Ending an unknown session, or someone else's, does
-    /// nothing.
-    pub async fn end_session(&self, caller: &ValidatedToken, key: &str) {
+    /// nothing (and says so no differently, so a key's existence is not disclosed).
+    ///
+    /// A store that can't be read, or (with a coordinator) a tombstone that can't be written, is
+    /// [`AcquisitionError::StoreUnavailable`] (503): the session is not ended, and the caller
+    /// should end it again. On KV alone a failed tombstone write is not seen (KV's writes are
+    /// best-effort); see `SECURITY.md`.
+    pub async fn end_session(
+        &self,
+        caller: &ValidatedToken,
+        key: &str,
+    ) -> Result<(), AcquisitionError> {
         let record_key = self.record_key(key);
         let _one_at_a_time = self.lock_session(&record_key).await;
-        // A store that can't be read ends nothing here (see SECURITY.md: KV alone can't promise
-        // an end everywhere); the record is left as it is rather than guessed at.
         // With a coordinator the tombstone goes over the version read (an end racing a refresh
         // is tried again once on the refreshed record).
         for _ in 0..2 {
-            let Ok((Some(record), version)) = self.read_record(&record_key).await else {
-                break;
+            let (record, version) = self.read_record(&record_key).await?;
+            let Some(record) = record.filter(|r| !r.ended && may_continue(r, caller)) else {
+                return Ok(());
             };
-            if record.ended || !may_continue(&record, caller) {
-                return;
-            }
             for token_key in &record.token_keys {
                 self.inner.cache.remove(&CacheKey::from_stored(token_key)).await;
             }
@@ -265,15 +270,11 @@ impl TokenAcquirer {
                 apps: Vec::new(),
                 ended: true,
             };
-            match self.save_record(&record_key, tombstone, version).await {
-                Ok(true) => return,
-                Ok(false) => continue,
-                Err(_) => break,
+            if self.save_record(&record_key, tombstone, version).await? {
+                return Ok(());
             }
         }
-        self.inner.platform.logger.warn(
-            "a session could not be ended: its store did not answer, or kept changing; end it again",
-        );
+        Err(AcquisitionError::StoreUnavailable)
     }
 
     /// The session's lock, one refresh at a time. Where requests wait on their own timer

@@ -198,5 +198,7 @@ for (const broken of ['failing', 'hanging']) {
     const job = await call(b, 'POST', '/api/jobs', user, { jobId: `job-${broken}-${newOid()}` });
     assert.equal(job.status, 503, await job.clone().text());
     assert.ok(job.headers.get('retry-after'));
+    // An end that can't be recorded is not answered as done.
+    assert.equal((await call(a, 'DELETE', `/api/jobs/job-${broken}`, user)).status, 503);
   });
 }

@@ -128,7 +128,7 @@ async fn resume_job(api: &WebApi, req: &web_sys::Request, key: &str) -> Answer {
 /// Ends a job's session, for its user or the scheduler app: no isolate continues it after.
 async fn end_job(api: &WebApi, req: &web_sys::Request, key: &str) -> Answer {
     let caller = api.authorize(req, Requirement::Authenticated).await?;
-    api.acquirer().end_session(&caller, key).await;
+    api.acquirer().end_session(&caller, key).await?;
     let mut ended = http::Response::new(Vec::new());
     *ended.status_mut() = http::StatusCode::NO_CONTENT;
     Ok(ended)
