@@ -20,6 +20,15 @@ use support::*;
 const PARTNER: &str = "api://partner/read";
 const CACHE_KEY_SECRET: &str = "0123456789abcdef0123456789abcdef-seal";
 
+/// The token endpoint's 429 with `Retry-After: retry_after` and `body`.
+fn too_many_requests(retry_after: &str, body: &[u8]) -> Answer {
+    Ok(http::Response::builder()
+        .status(429)
+        .header("retry-after", retry_after)
+        .body(body.to_vec())
+        .unwrap())
+}
+
 fn request() -> TokenRequest {
     TokenRequest::new([PARTNER])
 }
@@ -455,11 +464,7 @@ fn where_memory_lasts_one_request_a_retry_after_is_honoured_by_the_next_requests
     let user = user();
     iso.web.queue(
         &token_endpoint(TENANT),
-        Ok(http::Response::builder()
-            .status(429)
-            .header("retry-after", "30")
-            .body(br#"{"error":"temporarily_unavailable","error_codes":[50196]}"#.to_vec())
-            .unwrap()),
+        too_many_requests("30", br#"{"error":"temporarily_unavailable","error_codes":[50196]}"#),
     );
     let err = block_on(request_scoped(&iso, &store).token_for_user(&user, &request())).unwrap_err();
     assert_eq!(err.status(), 503);
@@ -483,14 +488,7 @@ fn a_shared_back_off_lasts_no_longer_than_the_longest_retry_after_the_sdk_honour
     // (300 s) by every later instance, then asked again.
     let (iso, store) = with_store();
     let user = user();
-    iso.web.queue(
-        &token_endpoint(TENANT),
-        Ok(http::Response::builder()
-            .status(429)
-            .header("retry-after", "31536000")
-            .body(b"{}".to_vec())
-            .unwrap()),
-    );
+    iso.web.queue(&token_endpoint(TENANT), too_many_requests("31536000", b"{}"));
     let _ = block_on(request_scoped(&iso, &store).token_for_user(&user, &request()));
     let asked = iso.web.token_requests().len();
     iso.clock.advance(Duration::from_secs(299));
@@ -506,14 +504,7 @@ fn where_memory_outlives_requests_the_back_off_costs_no_store_operation() {
     // Workers: the isolate remembers the back-off; the store is neither read nor written for it.
     let (iso, store) = with_store();
     let acquirer = iso.acquirer(&config(json!({}), json!({})));
-    iso.web.queue(
-        &token_endpoint(TENANT),
-        Ok(http::Response::builder()
-            .status(429)
-            .header("retry-after", "30")
-            .body(b"{}".to_vec())
-            .unwrap()),
-    );
+    iso.web.queue(&token_endpoint(TENANT), too_many_requests("30", b"{}"));
     let _ = block_on(acquirer.token_for_user(&user(), &request()));
     let stats = acquirer.stats().cache;
     let _ = block_on(acquirer.token_for_user(&user(), &request()));
@@ -529,14 +520,7 @@ fn a_failed_background_refresh_backs_off_instead_of_retrying_on_every_request() 
     let user = user();
     block_on(acquirer.token_for_user(&user, &request())).unwrap();
     iso.clock.advance(Duration::from_secs(2701));
-    iso.web.queue(
-        &token_endpoint(TENANT),
-        Ok(http::Response::builder()
-            .status(429)
-            .header("retry-after", "120")
-            .body(b"{}".to_vec())
-            .unwrap()),
-    );
+    iso.web.queue(&token_endpoint(TENANT), too_many_requests("120", b"{}"));
     block_on(acquirer.token_for_user(&user, &request())).unwrap();
     assert_eq!(deferred.pending(), 1);
     deferred.run_all();

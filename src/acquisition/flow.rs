@@ -207,24 +207,17 @@ impl TokenAcquirer {
             return Err(error);
         }
         // One provider call for this token in all isolates, where a coordinator says who asks.
-        let coordinate = plan.claims.is_none() && !plan.force_refresh;
-        let holder = match coordinate {
-            // Boxed as `dyn`: the coordination is rare (a provider call) and its code stays out
-            // of this state machine, which every acquisition polls (upload size).
-            true => {
-                let lease: crate::platform::LocalFuture<'_, coordinated::Lease> =
-                    Box::pin(self.lease_token(&plan.key));
-                match lease.await {
-                    coordinated::Lease::Served(token) => {
-                        inner.cache.put_memory(&plan.key, token.clone());
-                        return Ok((token, true));
-                    }
-                    coordinated::Lease::Held(holder) => Some(holder),
-                    coordinated::Lease::Alone => None,
+        let mut holder = None;
+        if plan.claims.is_none() && !plan.force_refresh {
+            match self.lease_token(&plan.key).await {
+                coordinated::Lease::Served(token) => {
+                    inner.cache.put_memory(&plan.key, token.clone());
+                    return Ok((token, true));
                 }
+                coordinated::Lease::Held(held) => holder = Some(held),
+                coordinated::Lease::Alone => {}
             }
-            false => None,
-        };
+        }
         let outcome = match &plan.subject {
             Subject::Session { record_key } => self.refresh_session(&plan, record_key).await,
             _ => self.request_token(&plan, None).await,
@@ -236,9 +229,7 @@ impl TokenAcquirer {
             }
             Err(error) => {
                 if let Some(holder) = &holder {
-                    let hand_over: crate::platform::LocalFuture<'_, ()> =
-                        Box::pin(self.hand_over(&plan.key, holder, None));
-                    hand_over.await;
+                    self.hand_over(&plan.key, holder, None).await;
                 }
                 self.back_off(&flight_key, &error);
                 self.share_back_off(&flight_key).await;
@@ -247,9 +238,7 @@ impl TokenAcquirer {
         };
         let token = Rc::new(self.cached_token(&response));
         if let Some(holder) = &holder {
-            let hand_over: crate::platform::LocalFuture<'_, ()> =
-                Box::pin(self.hand_over(&plan.key, holder, Some(&token)));
-            hand_over.await;
+            self.hand_over(&plan.key, holder, Some(&token)).await;
         }
         self.store_token(&plan.key, &token).await;
         Ok((token, false))

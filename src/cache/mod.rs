@@ -343,8 +343,7 @@ impl TokenCache {
 
     /// Stores `record` in memory and, for `store_ttl`, in the store.
     pub(crate) async fn put<T: Record>(&self, key: &CacheKey, record: Rc<T>, store_ttl: Duration) {
-        let size = record.size();
-        self.l1.borrow_mut().insert(key.as_str(), record.clone(), size);
+        self.put_memory(key, record.clone());
         let Some(store) = &self.store else { return };
         let Ok(bytes) = serde_json::to_vec(record.as_ref()) else {
             return;

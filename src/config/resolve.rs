@@ -83,6 +83,7 @@ const SESSION_MAX_IDLE_DAYS: Bound =
     Bound { name: "SessionMaxIdleDays", default: 90, min: 1, max: 365 };
 const DOWNSTREAM_TIMEOUT_MS: Bound =
     Bound { name: "TimeoutMs", default: 10_000, min: 100, max: 120_000 };
+// Read only when set (unset: a passed body has no limit of its own), so its default is never used.
 const DOWNSTREAM_BODY_TIMEOUT_MS: Bound =
     Bound { name: "BodyTimeoutMs", default: 0, min: 1000, max: 3_600_000 };
 const DOWNSTREAM_MAX_RESPONSE_BYTES: Bound = Bound {

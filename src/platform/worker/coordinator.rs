@@ -20,9 +20,6 @@
 use wasm_bindgen::JsCast as _;
 use worker::{DurableObject, Env, Request, Response, Result, State};
 
-/// The protocol path of version 1.
-pub const PATH: &str = "/v1";
-
 #[wasm_bindgen::prelude::wasm_bindgen(inline_js = r#"
 export async function coordinatorObject(storage, request) {
   if (new URL(request.url).pathname !== '/v1') {

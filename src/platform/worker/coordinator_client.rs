@@ -4,10 +4,9 @@
 
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
+use crate::base64url;
 use crate::platform::{Coordinator, LocalFuture, StoreError, Versioned};
 
 /// One call, as the object reads it (`coordinator::Call`).
@@ -92,7 +91,7 @@ fn millis(duration: Duration) -> u64 {
 
 fn decoded(value: Option<String>) -> Result<Option<Vec<u8>>, StoreError> {
     value
-        .map(|v| URL_SAFE_NO_PAD.decode(v).map_err(|_| StoreError("coordinator value".into())))
+        .map(|v| base64url::decode(&v).ok_or_else(|| StoreError("coordinator value".into())))
         .transpose()
 }
 
@@ -112,12 +111,8 @@ impl Coordinator for WorkerCoordinator {
         ttl: Duration,
     ) -> LocalFuture<'a, Result<Versioned, StoreError>> {
         Box::pin(async move {
-            let call = Call::Put {
-                key,
-                expect,
-                value: URL_SAFE_NO_PAD.encode(value),
-                ttl_ms: millis(ttl),
-            };
+            let call =
+                Call::Put { key, expect, value: base64url::encode(&value), ttl_ms: millis(ttl) };
             let answer = self.call(key, &call).await?;
             Ok(Versioned {
                 version: answer.version,
