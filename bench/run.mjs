@@ -426,13 +426,15 @@ warm path under autocannon, 20 connections, 4 runs × 4 s; the two setups altern
 
 | two isolates | provider calls per round | burst p50 ms | burst p99 ms | warm req/s (median) |
 |---|---|---|---|---|
-| KV alone | 8, 8, 8, 8, 8 (4 users) | 127 | 243 | 2399 |
-| with the coordinator | 4, 4, 4, 4, 4 (4 users) | 143 | 231 | 2391 |
+| KV alone | 7, 8, 8, 8, 8 (4 users) | 138 | 266 | 1992 |
+| with the coordinator | 4, 4, 4, 4, 4 (4 users) | 151 | 266 | 2054 |
 
 With the coordinator one provider call serves a user in both isolates (one per isolate without
-it); a first request pays its lease and hand-over, about 16 ms at p50 here (the Durable Object
-is local, so this is its own cost, not distance), and the burst's tail is no longer. The warm path
-never calls it: 1.00 with it bound (target: under 5 % overhead).
+it; a round of 7 is a burst whose second isolate found the first's token in KV in time); a first
+request pays its lease and hand-over, about 13 ms at p50 here (the Durable Object is local, so
+this is its own cost, not distance; an isolate waiting on another's call asks again every
+50 ms), and the burst's tail is no longer. The warm path never calls it: 1.03 with it bound in
+this run, 1.00 in the one before (target: under 5 % overhead).
 
 ## 4. End to end under load (autocannon, ${loadResult.connections} connections)
 

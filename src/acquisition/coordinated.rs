@@ -23,6 +23,9 @@ use crate::platform::{Coordinator, LocalFuture, SealedEntry, SealedStore, StoreE
 /// The longest one call to the coordinator may take before the request goes on without it.
 pub const COORDINATOR_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// How often an isolate waiting on another's provider call asks the coordinator again.
+const LEASE_POLL_INTERVAL: Duration = Duration::from_millis(50);
+
 /// The coordinator and the seal, when both are there.
 pub(super) struct Coordination<'a> {
     pub(super) coordinator: &'a dyn Coordinator,
@@ -130,7 +133,10 @@ impl TokenAcquirer {
         let holder = base64url::encode(&id);
         let budget = self.inner.options.timeout.saturating_mul(2);
         let clock = &self.inner.platform.clock;
-        let interval = self.inner.platform.join_poll_interval.unwrap_or(Duration::from_millis(25));
+        // Each wait costs the coordinator two requests (the lease, the answer): not at the
+        // isolate's own poll interval (10 ms on Workers), at most every LEASE_POLL_INTERVAL.
+        let interval =
+            self.inner.platform.join_poll_interval.unwrap_or_default().max(LEASE_POLL_INTERVAL);
         let started = clock.now_millis();
         loop {
             match self.bounded(c.coordinator.lease(key.as_str(), &holder, budget)).await {
