@@ -6,10 +6,11 @@ use std::fmt;
 use crate::acquisition::AcquisitionError;
 use crate::config_error::ConfigError;
 use crate::downstream::DownstreamError;
+use crate::validation::challenge::Refusal;
 use crate::validation::error::ValidationError;
 
 /// Everything the SDK answers a request with, as one type: a rejected token
-/// ([`ValidationError`]), a token that could not be acquired
+/// ([`Refusal`]: a [`ValidationError`] with its challenges), a token that could not be acquired
 /// ([`AcquisitionError`](crate::AcquisitionError)), a failed downstream call
 /// ([`DownstreamError`](crate::DownstreamError)) or a configuration problem
 /// ([`ConfigError`](crate::ConfigError)). Each has a stable [`code`](Error::code), a
@@ -30,8 +31,9 @@ use crate::validation::error::ValidationError;
 #[non_exhaustive]
 pub enum Error {
     /// The request's token was refused (401, 403, 400; 503 when the issuer's keys are out of
-    /// reach).
-    Validation(ValidationError),
+    /// reach): the reason (the [`Refusal`] dereferences to its [`ValidationError`]) and the
+    /// challenges of the API that refused it.
+    Validation(Refusal),
     /// No token could be acquired for a downstream call.
     Acquisition(AcquisitionError),
     /// A downstream call failed.
@@ -97,7 +99,14 @@ impl std::error::Error for Error {
 }
 
 impl From<ValidationError> for Error {
+    /// A refusal answered with the error's own `Bearer` challenge (see [`Refusal`]).
     fn from(e: ValidationError) -> Self {
+        Error::Validation(Refusal::from(e))
+    }
+}
+
+impl From<Refusal> for Error {
+    fn from(e: Refusal) -> Self {
         Error::Validation(e)
     }
 }

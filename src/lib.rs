@@ -278,21 +278,27 @@ pub use web_api::WebApi;
 
 // Configuration (Microsoft.Identity.Web's `AzureAd`, `DownstreamApis` and token cache sections).
 pub use config::{
-    AzureAdConfig, CredentialDescription, DownstreamApiConfig, IdentityConfig, TokenCacheConfig,
-    DEFAULT_INSTANCE,
+    AzureAdConfig, CredentialDescription, DownstreamApiConfig, DpopConfig, IdentityConfig,
+    TokenCacheConfig, DEFAULT_INSTANCE,
 };
 pub use config_error::ConfigError;
 pub use secret::{SealSecret, Secret};
 pub use validation::authority::{Authority, TenantSpec};
-pub use validation::options::ValidationOptions;
+pub use validation::options::{DpopMode, DpopOptions, ValidationOptions};
 
 // Validation.
 pub use jose::{Algorithm, Curve, KeyMaterial};
 pub use validation::authorize::BearerToken;
-pub use validation::error::{KeySourceError, Malformation, TokenPart, ValidationError};
+pub use validation::challenge::{Refusal, Scheme};
+/// DPoP proofs (RFC 9449): the checks, thumbprints and `ath` (see
+/// [`TokenValidator::validate_request`]).
+pub use validation::dpop;
+pub use validation::error::{DpopError, KeySourceError, Malformation, TokenPart, ValidationError};
 pub use validation::jwk::JwkSetError;
 pub use validation::keys::KeySourcePolicy;
 pub use validation::provider::Provider;
+/// Protected-resource metadata (RFC 9728) (see [`TokenValidator::resource_metadata`]).
+pub use validation::resource_metadata;
 pub use validation::TokenValidator;
 
 // Token acquisition.

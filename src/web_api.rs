@@ -19,6 +19,7 @@
 use std::rc::Rc;
 
 use crate::acquisition::{Session, SessionStart};
+use crate::config_error::ConfigError;
 use crate::downstream::{DownstreamApis, DownstreamCall};
 use crate::error::Error;
 use crate::platform::{Background, Platform};
@@ -57,7 +58,18 @@ impl WebApi {
         if let (Some(previous), Some(store)) = (&settings.previous_seal_secret, &platform.store) {
             store.accept_previous(previous);
         }
-        let validator = TokenValidator::from_config(&settings.config.azure_ad, platform.clone())?;
+        let mut validator =
+            TokenValidator::from_config(&settings.config.azure_ad, platform.clone())?;
+        if validator.options().dpop.nonce {
+            // Nonces are made with the seal secret, so every isolate accepts the others'.
+            let secret = settings.seal_secret.as_ref().ok_or_else(|| {
+                ConfigError::new(
+                    "AzureAd.Dpop.Nonce",
+                    "needs the seal secret (TOKEN_CACHE_KEY) the nonces are made with",
+                )
+            })?;
+            validator = validator.with_dpop_nonce_secret(secret);
+        }
         let acquirer = TokenAcquirer::new(platform, settings.acquisition);
         let apis = DownstreamApis::from_config(acquirer, &settings.config)?;
         Ok(WebApi { validator: Rc::new(validator), apis })
@@ -81,14 +93,36 @@ impl WebApi {
         }
     }
 
-    /// Authorizes `request` in one call: its bearer token validated, then `requirement`
-    /// checked. The rejection is an [`Error`] that is its own answer (400, 401, 403 or 503).
+    /// Authorizes `request` in one call: its access token validated (`Bearer`, or `DPoP` with
+    /// its proof where `AzureAd.Dpop` takes it), then `requirement` checked. The rejection is
+    /// an [`Error`] that is its own answer (400, 401, 403 or 503, with every challenge the API
+    /// gives and its `resource_metadata`).
     pub async fn authorize(
         &self,
         request: &impl AuthorizationHeaders,
         requirement: Requirement<'_>,
     ) -> Result<ValidatedToken, Error> {
         Ok(self.validator.authorize(request, requirement).await?)
+    }
+
+    /// The answer to a request for this API's protected-resource metadata (RFC 9728) at
+    /// `/.well-known/oauth-protected-resource` (followed by `AzureAd.PublicUrl`'s path where it
+    /// has one); `None` for any other request. Route it first: clients read it without a token.
+    ///
+    /// ```no_run
+    /// # async fn route(api: edge_identity::WebApi, request: http::Request<Vec<u8>>)
+    /// #     -> Result<http::Response<Vec<u8>>, edge_identity::Error> {
+    /// if let Some(metadata) = api.resource_metadata(&request) {
+    ///     return Ok(metadata);
+    /// }
+    /// # Ok(http::Response::new(Vec::new()))
+    /// # }
+    /// ```
+    pub fn resource_metadata(
+        &self,
+        request: &impl AuthorizationHeaders,
+    ) -> Option<http::Response<Vec<u8>>> {
+        self.validator.resource_metadata(request)
     }
 
     /// Starts a long-running session for `caller` (Microsoft.Identity.Web's

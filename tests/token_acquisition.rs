@@ -78,6 +78,28 @@ fn an_app_only_caller_is_never_exchanged_on_a_users_behalf() {
 }
 
 #[test]
+fn a_caller_bound_to_its_key_is_not_exchanged_for_an_unbound_token_unless_configured() {
+    // RFC 9449 §6.1's `cnf.jkt` shape: the SDK proves no key at the token endpoint, so On-Behalf-Of
+    // or token exchange would turn a DPoP-bound caller into a bearer token downstream.
+    let iso = isolate();
+    let bound = user_at(T0, json!({"cnf": {"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}}));
+    assert!(bound.is_sender_constrained());
+    for grant in ["JwtBearer", "TokenExchange"] {
+        let acquirer = iso.acquirer(&config(json!({"OnBehalfOfGrant": grant}), json!({})));
+        let err =
+            block_on(acquirer.token_for_user(&bound, &TokenRequest::new([PARTNER]))).unwrap_err();
+        assert_eq!(err, AcquisitionError::BoundCaller, "{grant}");
+        assert_eq!((err.status().as_u16(), err.code()), (403, "bound_caller"));
+    }
+    assert!(iso.web.token_requests().is_empty(), "nothing was sent to the token endpoint");
+
+    let knowingly =
+        iso.acquirer(&config(json!({"Dpop": {"ExchangeBoundTokens": true}}), json!({})));
+    block_on(knowingly.token_for_user(&bound, &TokenRequest::new([PARTNER]))).unwrap();
+    assert_eq!(iso.web.token_requests().len(), 1);
+}
+
+#[test]
 fn a_multi_tenant_app_asks_the_callers_tenant() {
     let iso = isolate();
     let acquirer = iso.acquirer(&config(json!({"TenantId": "organizations"}), json!({})));

@@ -122,6 +122,10 @@ pub enum AcquisitionError {
     /// The caller's token is an application's own (client credentials): there is no user to
     /// act for, so it is never sent through On-Behalf-Of or token exchange.
     AppOnlyCaller,
+    /// The caller's token is bound to its key (DPoP, RFC 9449; mutual TLS): exchanging it
+    /// would give a downstream token that is not, so it is refused unless
+    /// `AzureAd.Dpop.ExchangeBoundTokens` says otherwise.
+    BoundCaller,
 }
 
 impl fmt::Display for AcquisitionError {
@@ -202,6 +206,7 @@ impl AcquisitionError {
             AcquisitionError::SessionNotFound => "session_not_found",
             AcquisitionError::StoreUnavailable => "store_unavailable",
             AcquisitionError::AppOnlyCaller => "app_only_caller",
+            AcquisitionError::BoundCaller => "bound_caller",
         }
     }
 
@@ -227,6 +232,9 @@ impl AcquisitionError {
             AcquisitionError::AppOnlyCaller => {
                 "an application's own token can't be used to act on a user's behalf"
             }
+            AcquisitionError::BoundCaller => {
+                "a token bound to the caller's key is not exchanged for one that is not"
+            }
         }
     }
 
@@ -244,7 +252,9 @@ impl AcquisitionError {
             | AcquisitionError::ProviderUnavailable(_)
             | AcquisitionError::StoreUnavailable => http::StatusCode::SERVICE_UNAVAILABLE,
             AcquisitionError::SessionNotFound => http::StatusCode::NOT_FOUND,
-            AcquisitionError::AppOnlyCaller => http::StatusCode::FORBIDDEN,
+            AcquisitionError::AppOnlyCaller | AcquisitionError::BoundCaller => {
+                http::StatusCode::FORBIDDEN
+            }
             AcquisitionError::InvalidClient(_)
             | AcquisitionError::Rejected(_)
             | AcquisitionError::Configuration(_) => http::StatusCode::INTERNAL_SERVER_ERROR,

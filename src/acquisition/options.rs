@@ -42,6 +42,10 @@ pub struct AcquisitionOptions {
     pub credential: Option<ClientCredential>,
     /// Client capabilities sent in the `claims` parameter.
     pub client_capabilities: Vec<String>,
+    /// Whether a caller's token bound to a key (DPoP, mutual TLS) is exchanged: the SDK proves
+    /// no key at the token endpoint, so the downstream token it gets is unbound. Off unless
+    /// `AzureAd.Dpop.ExchangeBoundTokens`: a bound caller is refused (`bound_caller`).
+    pub exchange_bound_tokens: bool,
     /// Time budget of one acquisition, retry included.
     pub timeout: Duration,
     /// Token cache bounds and margins.

@@ -122,6 +122,11 @@ impl TokenAcquirer {
         if user.is_app_only() {
             return Err(AcquisitionError::AppOnlyCaller);
         }
+        // A token bound to the caller's key (DPoP, mutual TLS) is never silently turned into an
+        // unbound one: the SDK proves no key at the token endpoint (README, "Bound tokens").
+        if user.is_sender_constrained() && !self.inner.options.exchange_bound_tokens {
+            return Err(AcquisitionError::BoundCaller);
+        }
         // Only a hash of the incoming token enters the key (computed once per validated
         // token, so a repeat caller's OBO key costs no hashing); the token itself stays typed.
         let tenant = match &request.tenant {

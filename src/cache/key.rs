@@ -104,6 +104,12 @@ pub fn backoff_key(flight_key: &str) -> CacheKey {
     hashed("backoff", &[flight_key])
 }
 
+/// The key under which a DPoP proof's use is remembered (`replay_id`: a hash of its key's
+/// thumbprint and `jti`), so another isolate refuses it a second time.
+pub fn dpop_proof_key(replay_id: &[u8]) -> CacheKey {
+    CacheKey(format!("edge-identity/v1/dpop-proof/{}", base64url::encode(replay_id)))
+}
+
 /// The key of a long-running session's record.
 pub fn session_record_key(client_id: &str, authority: &str, session_key: &str) -> CacheKey {
     hashed("session", &[client_id, authority, session_key])

@@ -262,6 +262,49 @@ pub struct AzureAdConfig {
     /// key set `…/discovery/v2.0/keys?appid={ClientId}` (default `false`).
     #[serde(default)]
     pub use_app_specific_signing_keys: bool,
+    /// DPoP-bound tokens (RFC 9449): `{"Mode": "Off" | "Allowed" | "Required", ...}`. Default
+    /// mode: `Off` with Entra (which issues none), `Allowed` with any other provider.
+    #[serde(default)]
+    pub dpop: Option<DpopConfig>,
+    /// The URL clients call this API at, e.g. `https://api.example.com` or
+    /// `https://example.com/mcp`: the `resource` of its protected-resource metadata (RFC 9728)
+    /// and the origin DPoP proofs must name (`htu`) behind a proxy. Default: the URL each request
+    /// arrived at.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// The scopes the protected-resource metadata lists (`scopes_supported`). Default: none listed.
+    #[serde(default)]
+    pub scopes_supported: Option<Vec<String>>,
+}
+
+/// The `AzureAd.Dpop` section (RFC 9449).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct DpopConfig {
+    /// `Off` (bearer tokens only; bound tokens refused), `Allowed` (DPoP and bearer) or
+    /// `Required` (DPoP only).
+    #[serde(default)]
+    pub mode: Option<String>,
+    /// The algorithms a proof may be signed with. Default: `ES256`, `RS256`, `PS256`, `EdDSA`.
+    #[serde(default)]
+    pub algorithms: Option<Vec<String>>,
+    /// How old a proof may be, in seconds (default 300); its `jti` is remembered that long.
+    #[serde(default)]
+    pub proof_max_age_seconds: Option<u64>,
+    /// Require a nonce this API issued in every proof (`DPoP-Nonce`, RFC 9449 §8). Needs the
+    /// seal secret (`TOKEN_CACHE_KEY`), which the nonces are made with. Default `false`.
+    #[serde(default)]
+    pub nonce: bool,
+    /// Take a token bound to a key (`cnf`) as a bearer token without any proof: only where the
+    /// binding is checked elsewhere (mutual TLS at a proxy). Default `false`.
+    #[serde(default)]
+    pub bound_tokens_as_bearer: bool,
+    /// Exchange a caller's bound token (On-Behalf-Of, token exchange) for a downstream token
+    /// that is not bound: the SDK proves no key at the token endpoint. Default `false`: a
+    /// bound caller is refused with 403 `bound_caller` rather than silently turned into an
+    /// unbound one.
+    #[serde(default)]
+    pub exchange_bound_tokens: bool,
 }
 
 impl AzureAdConfig {

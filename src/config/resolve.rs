@@ -32,7 +32,7 @@ use crate::platform::{AssertionAlgorithm, DEFAULT_MAX_RESPONSE_BYTES};
 use crate::secret::ClientSecret;
 use crate::secret::Secret;
 use crate::validation::authority::{is_guid, Authority, TenantSpec};
-use crate::validation::options::ValidationOptions;
+use crate::validation::options::{DpopMode, DpopOptions, ValidationOptions};
 use crate::validation::parse::DEFAULT_MAX_TOKEN_BYTES;
 use crate::validation::provider::Provider;
 use crate::validation::TokenValidator;
@@ -71,6 +71,8 @@ const VERIFIED_TOKEN_CACHE_MAX_BYTES: Bound = Bound {
     min: 0,
     max: 256 * 1024 * 1024,
 };
+const DPOP_PROOF_MAX_AGE_SECONDS: Bound =
+    Bound { name: "ProofMaxAgeSeconds", default: 300, min: 5, max: 3600 };
 const TOKEN_REQUEST_TIMEOUT_MS: Bound =
     Bound { name: "TokenRequestTimeoutMs", default: 10_000, min: 500, max: 60_000 };
 const CACHE_MAX_ENTRIES: Bound =
@@ -258,6 +260,36 @@ impl AzureAdConfig {
             }
         };
 
+        let dpop = self.dpop_options(provider)?;
+        let public_url = match self.public_url.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            None => None,
+            Some(text) => {
+                let url = url::Url::parse(text).ok().filter(|u| {
+                    matches!(u.scheme(), "https" | "http")
+                        && u.host_str().is_some()
+                        && u.query().is_none()
+                        && u.fragment().is_none()
+                });
+                Some(url.ok_or_else(|| {
+                    ConfigError::new(
+                        "AzureAd.PublicUrl",
+                        "must be an absolute http(s) URL without query or fragment",
+                    )
+                })?)
+            }
+        };
+        let mut scopes_supported = Vec::new();
+        for (i, scope) in self.scopes_supported.iter().flatten().enumerate() {
+            let scope = non_empty(Some(scope), &format!("AzureAd.ScopesSupported[{i}]"))?;
+            if scope.contains(|c: char| c.is_whitespace() || c == '"' || c == '\\') {
+                return Err(ConfigError::new(
+                    format!("AzureAd.ScopesSupported[{i}]"),
+                    "must be one scope, without spaces or quotes",
+                ));
+            }
+            scopes_supported.push(scope.to_owned());
+        }
+
         Ok(ValidationOptions {
             client_id: client_id.to_owned(),
             authority,
@@ -281,7 +313,51 @@ impl AzureAdConfig {
                 .size(AZURE_AD, self.verified_token_cache_max_entries)?,
             verified_cache_max_bytes: VERIFIED_TOKEN_CACHE_MAX_BYTES
                 .size(AZURE_AD, self.verified_token_cache_max_bytes)?,
+            dpop,
+            public_url,
+            scopes_supported,
         })
+    }
+
+    /// The `Dpop` section, with the defaults for `provider`.
+    fn dpop_options(&self, provider: Provider) -> Result<DpopOptions, ConfigError> {
+        const SECTION: &str = "AzureAd.Dpop";
+        let default_mode =
+            if provider == Provider::Entra { DpopMode::Off } else { DpopMode::Allowed };
+        let Some(section) = &self.dpop else { return Ok(DpopOptions::new(default_mode)) };
+        let mode = match section.mode.as_deref() {
+            None => default_mode,
+            Some("Off") => DpopMode::Off,
+            Some("Allowed") => DpopMode::Allowed,
+            Some("Required") => DpopMode::Required,
+            Some(_) => {
+                return Err(ConfigError::new(
+                    format!("{SECTION}.Mode"),
+                    "must be Off, Allowed or Required",
+                ))
+            }
+        };
+        let mut options = DpopOptions::new(mode);
+        if let Some(names) = &section.algorithms {
+            let mut algs = Vec::new();
+            for (i, name) in names.iter().enumerate() {
+                algs.push(Algorithm::from_name(name).ok_or_else(|| {
+                    ConfigError::new(
+                        format!("{SECTION}.Algorithms[{i}]"),
+                        "must be one of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA",
+                    )
+                })?);
+            }
+            if algs.is_empty() {
+                return Err(ConfigError::new(format!("{SECTION}.Algorithms"), "must not be empty"));
+            }
+            options.algorithms = algs;
+        }
+        options.proof_max_age =
+            DPOP_PROOF_MAX_AGE_SECONDS.seconds(SECTION, section.proof_max_age_seconds)?;
+        options.nonce = section.nonce;
+        options.bound_tokens_as_bearer = section.bound_tokens_as_bearer;
+        Ok(options)
     }
 }
 
@@ -355,6 +431,7 @@ impl AcquisitionOptions {
             grant,
             credential,
             client_capabilities: section.client_capabilities.clone(),
+            exchange_bound_tokens: section.dpop.as_ref().is_some_and(|d| d.exchange_bound_tokens),
             timeout: TOKEN_REQUEST_TIMEOUT_MS.millis(AZURE_AD, section.token_request_timeout_ms)?,
             cache: CacheOptions {
                 max_entries: CACHE_MAX_ENTRIES.size(TOKEN_CACHE, cache.max_entries)?,

@@ -204,6 +204,21 @@ impl crate::AuthorizationHeaders for spin_sdk::http::IncomingRequest {
             .collect::<Result<_, _>>()
             .map_err(|_| crate::ValidationError::InvalidRequest("a credential header is not ASCII"))
     }
+
+    fn method(&self) -> Option<String> {
+        Some(spin_sdk::http::IncomingRequest::method(self).to_string())
+    }
+
+    /// The request's URL; where the host gives no scheme and authority, `https://` and the
+    /// `Host` header.
+    fn url(&self) -> Option<String> {
+        let uri = self.uri();
+        if uri.starts_with("http://") || uri.starts_with("https://") {
+            return Some(uri);
+        }
+        let host = self.header_values("host").ok()?.pop()?;
+        Some(format!("https://{host}{uri}"))
+    }
 }
 
 /// The [`WebApi`](crate::WebApi) from Spin's variables (`identity_config`, `client_secret`,

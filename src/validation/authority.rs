@@ -23,6 +23,18 @@ pub enum Authority {
 }
 
 impl Authority {
+    /// The authorization server clients get tokens from, as protected-resource metadata
+    /// names it (RFC 9728 `authorization_servers`): its issuer URL, whose discovery document
+    /// clients read (for Entra, the tenant's v2.0 endpoint).
+    pub fn issuer_url(&self) -> String {
+        match self {
+            Authority::Entra { instance, tenant, .. } => {
+                format!("{instance}{}/v2.0", tenant.as_str())
+            }
+            Authority::Oidc { issuer_url } => issuer_url.clone(),
+        }
+    }
+
     /// The OpenID Connect discovery document's URL (for Entra, the v2.0 one).
     pub fn metadata_url(&self) -> String {
         match self {

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use super::claim_set::{ClaimSet, Loose};
 use super::provider::Provider;
+use crate::validation::challenge::Scheme;
 use crate::validation::error::ValidationError;
 
 /// An incoming access token, kept for acquiring tokens on the caller's behalf. Its `Debug` and
@@ -88,7 +89,7 @@ impl<'a> Requirement<'a> {
 /// Cheap to clone (clones share the claims): the isolate's verified-token cache hands out the
 /// same one for every request that presents the same token.
 #[derive(Clone)]
-pub struct ValidatedToken(Arc<Validated>);
+pub struct ValidatedToken(Arc<Validated>, Scheme);
 
 struct Validated {
     token: BearerToken,
@@ -128,15 +129,41 @@ impl ValidatedToken {
     ) -> Self {
         let app_only = provider.is_app_only(&read);
         let extra_roles = provider.extra_roles(&read, app_only, client_id);
-        ValidatedToken(Arc::new(Validated {
-            token: BearerToken::new(token),
-            read,
-            payload,
-            claims: OnceLock::new(),
-            hash: OnceLock::new(),
-            app_only,
-            extra_roles,
-        }))
+        ValidatedToken(
+            Arc::new(Validated {
+                token: BearerToken::new(token),
+                read,
+                payload,
+                claims: OnceLock::new(),
+                hash: OnceLock::new(),
+                app_only,
+                extra_roles,
+            }),
+            Scheme::Bearer,
+        )
+    }
+
+    /// The same token, as presented with `scheme`.
+    pub(crate) fn presented_with(mut self, scheme: Scheme) -> Self {
+        self.1 = scheme;
+        self
+    }
+
+    /// How the request presented the token: `Bearer`, or `DPoP` with a proof of the key it is
+    /// bound to, checked on this request.
+    pub fn scheme(&self) -> Scheme {
+        self.1
+    }
+
+    /// Whether the token is bound to a key (a `cnf` claim: DPoP's `jkt`, mutual TLS's
+    /// `x5t#S256`, RFC 7800).
+    pub fn is_sender_constrained(&self) -> bool {
+        self.0.read.cnf.is_some()
+    }
+
+    /// The thumbprint of the DPoP key the token is bound to (`cnf.jkt`, RFC 9449 §6.1).
+    pub fn dpop_key_thumbprint(&self) -> Option<&str> {
+        self.0.read.cnf.as_ref().and_then(|c| c.jkt.as_deref())
     }
 
     /// The claims the validator's rules read.

@@ -1,5 +1,7 @@
-//! Reading the bearer token out of a request's `Authorization` header (RFC 6750 §2.1).
+//! Reading the access token out of a request's `Authorization` header (RFC 6750 §2.1, and
+//! RFC 9449 §7.1's `DPoP` scheme), and what else of the request its checks need.
 
+use crate::validation::challenge::Scheme;
 use crate::validation::error::ValidationError;
 
 /// The token from the values of a request's `Authorization` headers.
@@ -28,6 +30,28 @@ pub(crate) fn bearer_value<'a>(authorization: &[&'a str]) -> Result<&'a str, Val
         return Err(ValidationError::MissingToken);
     }
     Ok(rest.trim_start_matches(' '))
+}
+
+/// The scheme and token of the `Authorization` headers: `Bearer`, or `DPoP` where `dpop` is
+/// taken (elsewhere a `DPoP` value is no credentials, as any other scheme).
+pub(crate) fn credentials<'a>(
+    authorization: &[&'a str],
+    dpop: bool,
+) -> Result<(Scheme, &'a str), ValidationError> {
+    let value = match authorization {
+        [] => return Err(ValidationError::MissingToken),
+        [one] => *one,
+        _ => return Err(ValidationError::InvalidRequest("more than one Authorization header")),
+    };
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    let scheme = if scheme.eq_ignore_ascii_case("bearer") {
+        Scheme::Bearer
+    } else if dpop && scheme.eq_ignore_ascii_case("dpop") {
+        Scheme::Dpop
+    } else {
+        return Err(ValidationError::MissingToken);
+    };
+    Ok((scheme, rest.trim_start_matches(' ')))
 }
 
 /// `error` for a bearer `value` that failed validation, or a 400 if the value is not even a
@@ -61,6 +85,32 @@ pub trait AuthorizationHeaders {
         let _ = name;
         Ok(Vec::new())
     }
+
+    /// The request's method (`GET`), which a DPoP proof's `htm` must name. The default has
+    /// none: a host type that does not implement it can't take DPoP requests (they are refused
+    /// with `dpop_request_unknown`).
+    fn method(&self) -> Option<String> {
+        None
+    }
+
+    /// The absolute URL the request arrived at, which a DPoP proof's `htu` must name and the
+    /// challenges' `resource_metadata` is built from (`AzureAd.PublicUrl` overrides its scheme,
+    /// host and port). The default has none.
+    fn url(&self) -> Option<String> {
+        None
+    }
+}
+
+/// The absolute URL of a request with `uri`: itself when absolute (workers-rs, Spin), else
+/// `https://` and the `Host` header before it (a server behind TLS termination; configure
+/// `AzureAd.PublicUrl` where that is not the URL clients call).
+fn absolute_url(uri: &http::Uri, headers: &http::HeaderMap) -> Option<String> {
+    if uri.scheme().is_some() && uri.authority().is_some() {
+        return Some(uri.to_string());
+    }
+    let host = headers.get(http::header::HOST)?.to_str().ok()?;
+    let path = uri.path_and_query().map(http::uri::PathAndQuery::as_str).unwrap_or("/");
+    Some(format!("https://{host}{path}"))
 }
 
 impl AuthorizationHeaders for http::HeaderMap {
@@ -85,6 +135,14 @@ impl<B> AuthorizationHeaders for http::Request<B> {
     fn header_values(&self, name: &str) -> Result<Vec<String>, ValidationError> {
         self.headers().header_values(name)
     }
+
+    fn method(&self) -> Option<String> {
+        Some(self.method().as_str().to_owned())
+    }
+
+    fn url(&self) -> Option<String> {
+        absolute_url(self.uri(), self.headers())
+    }
 }
 
 impl AuthorizationHeaders for http::request::Parts {
@@ -94,6 +152,14 @@ impl AuthorizationHeaders for http::request::Parts {
 
     fn header_values(&self, name: &str) -> Result<Vec<String>, ValidationError> {
         self.headers.header_values(name)
+    }
+
+    fn method(&self) -> Option<String> {
+        Some(self.method.as_str().to_owned())
+    }
+
+    fn url(&self) -> Option<String> {
+        absolute_url(&self.uri, &self.headers)
     }
 }
 

@@ -312,11 +312,19 @@ pub(crate) struct ClaimSet {
     pub(crate) at_hash: bool,
     pub(crate) c_hash: bool,
     /// A confirmation claim (RFC 7800 `cnf`: DPoP's `jkt`, mutual TLS's `x5t#S256`): the token is
-    /// bound to a key its sender must prove, so it is no bearer token.
-    pub(crate) cnf: bool,
+    /// bound to a key its sender must prove, so it is no bearer token. Present whatever its
+    /// shape; `jkt` read when it is a string (RFC 9449 §6.1).
+    pub(crate) cnf: Option<Confirmation>,
     /// What other providers mark their tokens with (see `provider.rs`), boxed and allocated only
     /// when the token has one of them: an Entra token carries none, and keeps the set small.
     pub(crate) extra: Option<Box<ProviderClaims>>,
+}
+
+/// A token's `cnf` claim (RFC 7800): what the SDK reads of the key it is bound to.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Confirmation {
+    /// The RFC 7638 SHA-256 thumbprint of the DPoP key (`cnf.jkt`), if the claim carries one.
+    pub(crate) jkt: Option<String>,
 }
 
 /// The members only other providers than Entra put in their tokens.
@@ -659,6 +667,12 @@ impl<'de> DeserializeSeed<'de> for ClaimSetFor {
                                 role_names(&value);
                             return Ok(());
                         }
+                        Member::Cnf => {
+                            let value: Value = access.next_value()?;
+                            let jkt = value.get("jkt").and_then(Value::as_str).map(str::to_owned);
+                            c.cnf = Some(Confirmation { jkt });
+                            return Ok(());
+                        }
                         Member::ResourceAccess => {
                             let value: Value = access.next_value()?;
                             if let Value::Object(clients) = &value {
@@ -674,7 +688,6 @@ impl<'de> DeserializeSeed<'de> for ClaimSetFor {
                                 Member::Nonce => c.nonce = true,
                                 Member::AtHash => c.at_hash = true,
                                 Member::CHash => c.c_hash = true,
-                                Member::Cnf => c.cnf = true,
                                 Member::ClientIdLegacy => {
                                     c.extra.get_or_insert_with(Default::default).client_id_legacy =
                                         true

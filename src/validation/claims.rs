@@ -38,11 +38,6 @@ pub(crate) fn check(
 ) -> Result<(), ValidationError> {
     check_lifetime(claims, options.clock_skew.as_secs(), now_ms)?;
     options.provider.check_access_token(claims)?;
-    // Every token reaches here as a bearer token (the SDK verifies no proof of possession yet):
-    // one bound to a key is refused (RFC 9449 §7.2, RFC 8705 §3).
-    if claims.cnf {
-        return Err(ValidationError::SenderConstrained);
-    }
     let issuer = string_claim(&claims.iss, "iss")?.ok_or(ValidationError::InvalidIssuer)?;
     let tenant = string_claim(&claims.tid, "tid")?;
     check_issuer(issuer, tenant, options, issuers)?;

@@ -134,6 +134,114 @@ pub enum ValidationError {
     NoScopeOrRole,
     /// The issuer's metadata or key set could not be had and none is cached.
     KeysUnavailable(KeySourceError),
+    /// A DPoP-bound token (RFC 9449) was not proven: its `DPoP` proof is missing or fails one of
+    /// the checks of RFC 9449 §4.3, or the API takes only DPoP and a bearer token came.
+    Dpop(DpopError),
+}
+
+/// Why a DPoP request (RFC 9449) was refused. Each check of §4.3 and §7.1 has its own code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DpopError {
+    /// `Authorization: DPoP` without a `DPoP` proof header.
+    ProofMissing,
+    /// More than one `DPoP` header (§4.3 check 1).
+    ProofRepeated,
+    /// The proof is not a JWT with the members §4.2 requires (the part named).
+    ProofMalformed(&'static str),
+    /// The proof's `typ` is not `dpop+jwt`.
+    ProofType,
+    /// The proof's `alg` is not an accepted asymmetric algorithm.
+    ProofAlgorithm,
+    /// The proof's `jwk` is not a usable public key for its `alg` (missing, private, weak).
+    ProofKey,
+    /// The proof's signature does not verify with its `jwk`.
+    ProofSignature,
+    /// `htm` is not the request's method.
+    ProofMethod,
+    /// `htu` is not the request's URL (without query and fragment).
+    ProofUrl,
+    /// `iat` is outside the accepted window.
+    ProofIssuedAt,
+    /// `ath` is not the hash of the access token presented with it.
+    ProofTokenHash,
+    /// The proof's key is not the key the token is bound to (`cnf.jkt`).
+    ProofKeyMismatch,
+    /// The proof's `jti` was seen before within the window.
+    ProofReplayed,
+    /// The API requires a server nonce and the proof carries none, or a stale one
+    /// (`use_dpop_nonce`, §8: the answer carries a fresh `DPoP-Nonce`).
+    NonceRequired,
+    /// `Authorization: DPoP` with a token bound to no key (no `cnf.jkt`).
+    TokenNotBound,
+    /// The API accepts DPoP-bound tokens only, and a bearer token came.
+    Required,
+    /// The host's request type gives no method and URL, so no proof can be checked.
+    RequestUnknown,
+}
+
+impl DpopError {
+    /// The stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            DpopError::ProofMissing => "dpop_proof_missing",
+            DpopError::ProofRepeated => "dpop_proof_repeated",
+            DpopError::ProofMalformed(_) => "dpop_proof_malformed",
+            DpopError::ProofType => "dpop_proof_type_invalid",
+            DpopError::ProofAlgorithm => "dpop_proof_alg_not_allowed",
+            DpopError::ProofKey => "dpop_proof_key_invalid",
+            DpopError::ProofSignature => "dpop_proof_signature_invalid",
+            DpopError::ProofMethod => "dpop_proof_htm_mismatch",
+            DpopError::ProofUrl => "dpop_proof_htu_mismatch",
+            DpopError::ProofIssuedAt => "dpop_proof_iat_invalid",
+            DpopError::ProofTokenHash => "dpop_proof_ath_mismatch",
+            DpopError::ProofKeyMismatch => "dpop_proof_key_mismatch",
+            DpopError::ProofReplayed => "dpop_proof_replayed",
+            DpopError::NonceRequired => "dpop_nonce_required",
+            DpopError::TokenNotBound => "dpop_token_not_bound",
+            DpopError::Required => "dpop_required",
+            DpopError::RequestUnknown => "dpop_request_unknown",
+        }
+    }
+
+    /// The RFC 9449 / RFC 6750 `error` of the `DPoP` challenge.
+    pub fn oauth_error(self) -> &'static str {
+        match self {
+            DpopError::NonceRequired => "use_dpop_nonce",
+            DpopError::TokenNotBound | DpopError::Required => "invalid_token",
+            _ => "invalid_dpop_proof",
+        }
+    }
+
+    fn description(self) -> String {
+        match self {
+            DpopError::ProofMissing => "the DPoP proof is missing".into(),
+            DpopError::ProofRepeated => "more than one DPoP proof was presented".into(),
+            DpopError::ProofMalformed(why) => format!("the DPoP proof is malformed: {why}"),
+            DpopError::ProofType => "the DPoP proof's typ is not dpop+jwt".into(),
+            DpopError::ProofAlgorithm => "the DPoP proof's algorithm is not accepted".into(),
+            DpopError::ProofKey => "the DPoP proof's jwk is not a usable public key".into(),
+            DpopError::ProofSignature => "the DPoP proof's signature is invalid".into(),
+            DpopError::ProofMethod => "the DPoP proof's htm is not this request's method".into(),
+            DpopError::ProofUrl => "the DPoP proof's htu is not this request's URL".into(),
+            DpopError::ProofIssuedAt => {
+                "the DPoP proof's iat is outside the accepted window".into()
+            }
+            DpopError::ProofTokenHash => {
+                "the DPoP proof's ath is not the hash of the access token".into()
+            }
+            DpopError::ProofKeyMismatch => {
+                "the DPoP proof's key is not the key the token is bound to".into()
+            }
+            DpopError::ProofReplayed => "the DPoP proof was used before".into(),
+            DpopError::NonceRequired => "a DPoP proof with the server's nonce is required".into(),
+            DpopError::TokenNotBound => "the DPoP token is not bound to a key".into(),
+            DpopError::Required => "this API accepts DPoP-bound tokens only".into(),
+            DpopError::RequestUnknown => {
+                "the request's method and URL are not known, so no DPoP proof can be checked".into()
+            }
+        }
+    }
 }
 
 /// Why discovery metadata or a key set could not be obtained. Carries no response bodies.
@@ -186,6 +294,7 @@ impl ValidationError {
             ValidationError::InsufficientScope { .. } => "insufficient_scope",
             ValidationError::NoScopeOrRole => "token_has_no_scope_or_role",
             ValidationError::KeysUnavailable(_) => "signing_keys_unavailable",
+            ValidationError::Dpop(e) => e.code(),
         }
     }
 
@@ -197,6 +306,10 @@ impl ValidationError {
                 http::StatusCode::FORBIDDEN
             }
             ValidationError::KeysUnavailable(_) => http::StatusCode::SERVICE_UNAVAILABLE,
+            ValidationError::Dpop(DpopError::RequestUnknown) => {
+                http::StatusCode::INTERNAL_SERVER_ERROR
+            }
+            ValidationError::Dpop(DpopError::ProofRepeated) => http::StatusCode::BAD_REQUEST,
             _ => http::StatusCode::UNAUTHORIZED,
         }
     }
@@ -209,6 +322,8 @@ impl ValidationError {
             ValidationError::InsufficientScope { .. } | ValidationError::NoScopeOrRole => {
                 Some("insufficient_scope")
             }
+            ValidationError::Dpop(DpopError::ProofRepeated) => Some("invalid_request"),
+            ValidationError::Dpop(e) => Some(e.oauth_error()),
             _ => Some("invalid_token"),
         }
     }
@@ -256,19 +371,31 @@ impl ValidationError {
             ValidationError::KeysUnavailable(_) => {
                 "the token issuer's signing keys are temporarily unavailable".into()
             }
+            ValidationError::Dpop(e) => e.description(),
         }
     }
 
-    /// The `WWW-Authenticate` header value, if the answer carries one.
+    /// The scheme whose challenge carries this error: `DPoP` for a DPoP failure, else `Bearer`.
+    pub fn scheme(&self) -> &'static str {
+        match self {
+            ValidationError::Dpop(_) => "DPoP",
+            _ => "Bearer",
+        }
+    }
+
+    /// The `WWW-Authenticate` header value, if the answer carries one: one challenge, in the
+    /// error's [`scheme`](Self::scheme). (A [`Refusal`](crate::validation::challenge::Refusal)
+    /// answers with every scheme the API accepts, and the protected-resource metadata.)
     pub fn www_authenticate(&self) -> Option<String> {
         if let ValidationError::KeysUnavailable(_) = self {
             return None;
         }
         let Some(error) = self.oauth_error() else {
-            return Some("Bearer".to_owned());
+            return Some(self.scheme().to_owned());
         };
         let mut value = format!(
-            "Bearer error=\"{error}\", error_description=\"{}\"",
+            "{} error=\"{error}\", error_description=\"{}\"",
+            self.scheme(),
             quote_safe(&self.description())
         );
         if let ValidationError::InsufficientScope { scopes, .. } = self {
@@ -311,3 +438,9 @@ impl fmt::Display for ValidationError {
 }
 
 impl std::error::Error for ValidationError {}
+
+impl From<DpopError> for ValidationError {
+    fn from(e: DpopError) -> Self {
+        ValidationError::Dpop(e)
+    }
+}

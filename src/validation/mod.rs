@@ -10,6 +10,10 @@
 //! | [`claims`](self) | lifetime, issuer, audience, tenant |
 //! | [`provider`] | each provider's token shapes: app-only, ID tokens, scopes and roles |
 //! | [`authorize`] | scopes and app roles |
+//! | [`dpop`] | a DPoP proof (RFC 9449) against its request and token; server nonces |
+//! | [`replay`](self) | a DPoP proof is good once: the isolate's memory and the shared store |
+//! | [`challenge`] | the answer to a refused request: every scheme's challenge, `resource_metadata` |
+//! | [`resource_metadata`] | the protected-resource metadata document (RFC 9728) |
 //!
 //! [`TokenValidator::validate`] runs them in that order: cheap structural checks first, then the
 //! key, the signature, and only then the claims of a token known to come from the issuer.
@@ -17,22 +21,28 @@
 pub mod authority;
 pub mod authorize;
 pub mod bearer;
+pub mod challenge;
 mod claim_set;
 mod claims;
+pub mod dpop;
 pub mod error;
 pub mod jwk;
 pub mod keys;
 pub mod options;
 pub mod parse;
 pub mod provider;
+mod replay;
+pub mod resource_metadata;
 pub mod signature;
 mod verified;
 
 use std::rc::Rc;
 
 use crate::platform::Platform;
-use crate::validation::error::ValidationError;
-use crate::validation::options::ValidationOptions;
+use crate::secret::SealSecret;
+use crate::validation::challenge::{Refusal, Scheme};
+use crate::validation::error::{DpopError, ValidationError};
+use crate::validation::options::{DpopMode, ValidationOptions};
 use authorize::{Requirement, ValidatedToken};
 use keys::{KeyLookup, KeySnapshot, KeySource, KeySourcePolicy};
 use parse::Jws;
@@ -68,6 +78,10 @@ pub struct TokenValidator {
     platform: Platform,
     keys: Rc<KeySource>,
     verified: verified::VerifiedTokens,
+    /// DPoP proofs seen in this isolate, until their window ends.
+    proofs: replay::SeenProofs,
+    /// Where DPoP proofs must carry a server nonce: the nonces' secret.
+    nonces: Option<dpop::NonceIssuer>,
 }
 
 impl std::fmt::Debug for TokenValidator {
@@ -91,7 +105,23 @@ impl TokenValidator {
             options.verified_cache_max_entries,
             options.verified_cache_max_bytes,
         );
-        TokenValidator { options, platform, keys, verified }
+        TokenValidator {
+            options,
+            platform,
+            keys,
+            verified,
+            proofs: replay::SeenProofs::default(),
+            nonces: None,
+        }
+    }
+
+    /// The same validator, giving out and accepting DPoP server nonces made with `secret` (the
+    /// seal secret: every isolate that holds it accepts the others' nonces). Used where
+    /// `AzureAd.Dpop.Nonce` asks for nonces; without it, such a validator refuses every proof.
+    pub fn with_dpop_nonce_secret(mut self, secret: &SealSecret) -> Self {
+        let slot_ms = crate::platform::millis(self.options.dpop.proof_max_age);
+        self.nonces = Some(dpop::NonceIssuer::new(secret.expose().as_bytes(), slot_ms));
+        self
     }
 
     /// The options in force.
@@ -109,28 +139,137 @@ impl TokenValidator {
         &self.keys
     }
 
-    /// Validates the bearer token of `request`: an `http::Request`, or any other
-    /// [`AuthorizationHeaders`](bearer::AuthorizationHeaders).
+    /// Validates the access token of `request` (an `http::Request`, or any other
+    /// [`AuthorizationHeaders`](bearer::AuthorizationHeaders)): `Authorization: Bearer`, or
+    /// `Authorization: DPoP` with its `DPoP` proof where `AzureAd.Dpop.Mode` takes it (RFC 9449:
+    /// the proof is checked on every request, replay included). A refusal carries the answer:
+    /// its [`to_response`](Refusal::to_response) has every challenge the API gives.
     pub async fn validate_request(
         &self,
         request: &impl bearer::AuthorizationHeaders,
+    ) -> Result<ValidatedToken, Refusal> {
+        let mut presented = None;
+        match self.validate_presented(request, &mut presented).await {
+            Ok(token) => Ok(token),
+            Err(error) => Err(self.refusal(error, presented, request)),
+        }
+    }
+
+    async fn validate_presented(
+        &self,
+        request: &impl bearer::AuthorizationHeaders,
+        presented: &mut Option<Scheme>,
     ) -> Result<ValidatedToken, ValidationError> {
         if self.options.provider == provider::Provider::CloudflareAccess {
             if let Some(assertion) = bearer::access_assertion(request)? {
+                *presented = Some(Scheme::Bearer);
                 return self.validate_bearer(&assertion).await;
             }
         }
         let values = request.authorization()?;
         let values: Vec<&str> = values.iter().map(String::as_str).collect();
-        self.validate_bearer(bearer::bearer_value(&values)?).await
+        let dpop = self.options.dpop.mode != DpopMode::Off;
+        let (scheme, value) = bearer::credentials(&values, dpop)?;
+        *presented = Some(scheme);
+        match scheme {
+            Scheme::Bearer if self.options.dpop.mode == DpopMode::Required => {
+                Err(ValidationError::Dpop(DpopError::Required))
+            }
+            Scheme::Bearer => self.validate_bearer(value).await,
+            Scheme::Dpop => self.validate_dpop(value, request).await,
+        }
     }
 
-    /// Authorizes `request` in one call: its bearer token validated, then `requirement` checked.
+    /// A DPoP request: the token (from the verified cache or checked whole), bound to a key,
+    /// then the proof of that key, on every request (RFC 9449 §7.1).
+    async fn validate_dpop(
+        &self,
+        value: &str,
+        request: &impl bearer::AuthorizationHeaders,
+    ) -> Result<ValidatedToken, ValidationError> {
+        let token =
+            self.validate_token(value).await.map_err(|e| bearer::or_not_token68(value, e))?;
+        let jkt =
+            token.dpop_key_thumbprint().ok_or(ValidationError::Dpop(DpopError::TokenNotBound))?;
+        let mut proofs = request.header_values(dpop::DPOP_HEADER)?;
+        let proof = match proofs.len() {
+            0 => return Err(ValidationError::Dpop(DpopError::ProofMissing)),
+            1 => proofs.pop().unwrap_or_default(),
+            _ => return Err(ValidationError::Dpop(DpopError::ProofRepeated)),
+        };
+        // Fetch joins repeated headers with ", ": two proofs arrive as one value.
+        if proof.contains(',') {
+            return Err(ValidationError::Dpop(DpopError::ProofRepeated));
+        }
+        let unknown = ValidationError::Dpop(DpopError::RequestUnknown);
+        let method = request.method().ok_or(unknown.clone())?;
+        let url = self.client_url(request.url().as_deref()).ok_or(unknown)?;
+        let now_ms = self.platform.clock.now_millis();
+        let context = dpop::ProofContext { method: &method, url: &url, token: value, jkt, now_ms };
+        let dpop_options = &self.options.dpop;
+        let proof =
+            dpop::check_proof(&proof, context, dpop_options, self.platform.crypto.as_ref()).await?;
+        if dpop_options.nonce {
+            let fresh = proof.nonce.as_deref().is_some_and(|nonce| {
+                self.nonces.as_ref().is_some_and(|issuer| issuer.accepts(nonce, now_ms))
+            });
+            if !fresh {
+                return Err(ValidationError::Dpop(DpopError::NonceRequired));
+            }
+        }
+        let window_ends_ms = proof
+            .issued_at
+            .saturating_add(dpop_options.proof_max_age.as_secs())
+            .saturating_mul(1000)
+            .max(now_ms);
+        if !replay::first_use(&self.platform, &self.proofs, proof.replay_id, window_ends_ms).await {
+            return Err(ValidationError::Dpop(DpopError::ProofReplayed));
+        }
+        Ok(token.presented_with(Scheme::Dpop))
+    }
+
+    /// The URL the client called, from the URL the request arrived at: with the scheme, host
+    /// and port of `AzureAd.PublicUrl` where it is configured.
+    fn client_url(&self, arrived: Option<&str>) -> Option<url::Url> {
+        let mut url = url::Url::parse(arrived?).ok()?;
+        if let Some(public) = &self.options.public_url {
+            url.set_scheme(public.scheme()).ok()?;
+            url.set_host(public.host_str()).ok()?;
+            url.set_port(public.port()).ok()?;
+        }
+        Some(url)
+    }
+
+    /// The answer to `request`, refused for `error`.
+    fn refusal(
+        &self,
+        error: ValidationError,
+        presented: Option<Scheme>,
+        request: &impl bearer::AuthorizationHeaders,
+    ) -> Refusal {
+        let request_url = match &self.options.public_url {
+            Some(_) => None,
+            None => request.url().and_then(|u| url::Url::parse(&u).ok()),
+        };
+        let metadata =
+            resource_metadata::resource(self.options.public_url.as_ref(), request_url.as_ref())
+                .map(|resource| resource_metadata::metadata_url(&resource));
+        let nonce = match (&error, &self.nonces) {
+            (ValidationError::Dpop(DpopError::NonceRequired), Some(issuer)) => {
+                Some(issuer.issue(self.platform.clock.now_millis()))
+            }
+            _ => None,
+        };
+        Refusal::new(error, &self.options.dpop, presented, metadata.as_deref(), nonce)
+    }
+
+    /// Authorizes `request` in one call: its access token validated (as
+    /// [`validate_request`](Self::validate_request)), then `requirement` checked.
     /// `request` is an `http::Request`, or any other
     /// [`AuthorizationHeaders`](bearer::AuthorizationHeaders) (the Workers and Spin request
-    /// types, with their features). The rejection is a [`ValidationError`] whose
-    /// [`to_response`](ValidationError::to_response) is the answer (400, 401, 403 or 503); `?`
-    /// turns it into the crate's [`Error`](crate::Error) where a handler answers with that.
+    /// types, with their features). The [`Refusal`]'s
+    /// [`to_response`](Refusal::to_response) is the answer (400, 401, 403 or 503); `?` turns it
+    /// into the crate's [`Error`](crate::Error) where a handler answers with that.
     ///
     /// ```no_run
     /// # async fn example(validator: &edge_identity::TokenValidator, request: http::Request<Vec<u8>>)
@@ -145,10 +284,35 @@ impl TokenValidator {
         &self,
         request: &impl bearer::AuthorizationHeaders,
         requirement: Requirement<'_>,
-    ) -> Result<ValidatedToken, ValidationError> {
+    ) -> Result<ValidatedToken, Refusal> {
         let caller = self.validate_request(request).await?;
-        requirement.check(&caller)?;
+        if let Err(error) = requirement.check(&caller) {
+            return Err(self.refusal(error, Some(caller.scheme()), request));
+        }
         Ok(caller)
+    }
+
+    /// The protected-resource metadata (RFC 9728) of this API as `request` reaches it: the
+    /// JSON answer when `request` asks for `/.well-known/oauth-protected-resource` (or that
+    /// path followed by `AzureAd.PublicUrl`'s), `None` for any other request.
+    pub fn resource_metadata(
+        &self,
+        request: &impl bearer::AuthorizationHeaders,
+    ) -> Option<http::Response<Vec<u8>>> {
+        let arrived = url::Url::parse(&request.url()?).ok()?;
+        if !arrived.path().starts_with(resource_metadata::WELL_KNOWN_PATH) {
+            return None;
+        }
+        let resource =
+            resource_metadata::resource(self.options.public_url.as_ref(), Some(&arrived))?;
+        let identifier = resource_metadata::requested(arrived.path(), &resource)?;
+        let document = resource_metadata::document(&self.options, &identifier);
+        http::Response::builder()
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .header(http::header::CACHE_CONTROL, "max-age=3600")
+            .header("access-control-allow-origin", "*")
+            .body(serde_json::to_vec(&document).unwrap_or_default())
+            .ok()
     }
 
     /// Validates an `Authorization` header value (`None` when the request had none).
@@ -166,14 +330,28 @@ impl TokenValidator {
         self.validate(value).await.map_err(|e| bearer::or_not_token68(value, e))
     }
 
-    /// Validates a compact JWT access token.
+    /// Validates a compact JWT access token presented as a bearer token. A token bound to a key
+    /// (`cnf`) is refused, since no proof of that key comes with it (RFC 9449 §7.2; unless
+    /// `AzureAd.Dpop.BoundTokensAsBearer`).
     ///
     /// A token this validator verified before, under the issuer's key set still in force, is
     /// accepted again without parsing or a signature check; its lifetime (`exp`, `nbf`, `iat`
     /// with clock skew) is checked again at every use, so it is good until `exp` exactly as
     /// without the cache. Only an exact match of the whole token hits; a new key set voids
     /// every entry; the cache is bounded (`AzureAd.VerifiedTokenCacheMaxEntries`, `…MaxBytes`).
+    /// A DPoP token's proof is never skipped: the cache holds the token, the proof is checked
+    /// on every request ([`validate_request`](Self::validate_request)).
     pub async fn validate(&self, token: &str) -> Result<ValidatedToken, ValidationError> {
+        let validated = self.validate_token(token).await?;
+        if validated.is_sender_constrained() && !self.options.dpop.bound_tokens_as_bearer {
+            return Err(ValidationError::SenderConstrained);
+        }
+        Ok(validated)
+    }
+
+    /// Validates a compact JWT access token, whatever it is bound to (the caller checks the
+    /// binding), through the verified-token cache ([`validate`](Self::validate)).
+    async fn validate_token(&self, token: &str) -> Result<ValidatedToken, ValidationError> {
         let now = self.platform.clock.now_millis();
         if let Some(keys) = self.keys.fresh(now) {
             if let Some(hit) = self.verified.get(token, &keys, now) {

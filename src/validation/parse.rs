@@ -193,6 +193,12 @@ fn object_seeded<'de, S: DeserializeSeed<'de>>(
     }
 }
 
+/// `bytes` as a JSON object whose members are all distinct, or `None`: how a DPoP proof's
+/// header and claims are read (the same rule as a token's, RFC 7515 §4).
+pub(crate) fn unique_object(bytes: &[u8]) -> Option<Map<String, Value>> {
+    object::<UniqueObject>(bytes, TokenPart::Payload).ok().map(|o| o.0)
+}
+
 struct UniqueObject(Map<String, Value>);
 
 impl<'de> Deserialize<'de> for UniqueObject {

@@ -285,7 +285,8 @@ pub fn seal_secret(secret: &str) -> SealSecret {
     SealSecret::new(Secret::new(secret), "TOKEN_CACHE_KEY").expect("a long enough test secret")
 }
 
-/// A validated user token for [`TENANT`] (or the `tid` in `patch`), valid from `now` for an hour.
+/// A validated user token for [`TENANT`] (or the `tid` in `patch`), valid from `now` for an hour
+/// (one with a `cnf` in `patch` is taken as a DPoP request would take it).
 pub fn user_at(now: u64, patch: Value) -> ValidatedToken {
     let claims = with(entra_claims(now), patch);
     let tenant = claims["tid"].as_str().unwrap().to_owned();
@@ -294,7 +295,8 @@ pub fn user_at(now: u64, patch: Value) -> ValidatedToken {
     let platform = Platform::new(idp, Rc::new(RustCrypto), clock);
     let config = IdentityConfig::from_json(
         &json!({"AzureAd": {
-            "Instance": INSTANCE, "TenantId": tenant, "ClientId": CLIENT_ID
+            "Instance": INSTANCE, "TenantId": tenant, "ClientId": CLIENT_ID,
+            "Dpop": {"BoundTokensAsBearer": true}
         }})
         .to_string(),
     )

@@ -4,6 +4,8 @@
 //! | route | what it does |
 //! |---|---|
 //! | `GET /healthz` | 200, no auth |
+//! | `GET /.well-known/oauth-protected-resource` | the API's protected-resource metadata (RFC 9728), no token needed |
+//! | `GET /api/whoami` | scope `access_as_user`; `{"sub", "scheme", "jkt"}`: `Bearer`, or `DPoP` with the bound key's thumbprint |
 //! | `GET /api/me` | scope `access_as_user`; `Profile` `GET me` for the user |
 //! | `GET /api/dashboard` | `Profile` and `Partner` (`GET api/data`) at once: `{"profile", "data"}` |
 //! | `POST /api/process` | forwards the JSON body to `Partner` `POST api/process` |

@@ -35,6 +35,15 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<Response
         }
     };
     let answer = match (method.as_str(), segments.as_slice()) {
+        // RFC 9728: how a client (an MCP client, say) finds where to get a token for this API.
+        // Public, as the 401 challenges point at it.
+        ("GET", [".well-known", "oauth-protected-resource", ..]) => {
+            match api.resource_metadata(&req) {
+                Some(metadata) => Ok(metadata),
+                None => Ok(json(404, &json!({"error": "not_found"}))),
+            }
+        }
+        ("GET", ["api", "whoami"]) => whoami(&api, &req).await,
         ("GET", ["api", "me"]) => {
             return match me(&api, &req).await {
                 Ok(profile) => pass_on(profile),
@@ -63,6 +72,20 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<Response
 async fn me(api: &WebApi, req: &web_sys::Request) -> std::result::Result<PassedResponse, Error> {
     let caller = api.authorize(req, USER).await?;
     Ok(api.call_api(PROFILE).get("me").for_user(&caller).pass_through().await?)
+}
+
+/// Who called, and how: `Bearer`, or `DPoP` with a proof of the key the token is bound to (no
+/// downstream call: a bound caller's token is not exchanged unless configured).
+async fn whoami(api: &WebApi, req: &web_sys::Request) -> Answer {
+    let caller = api.authorize(req, USER).await?;
+    Ok(json(
+        200,
+        &json!({
+            "sub": caller.subject(),
+            "scheme": caller.scheme().name(),
+            "jkt": caller.dpop_key_thumbprint(),
+        }),
+    ))
 }
 
 async fn dashboard(api: &WebApi, req: &web_sys::Request) -> Answer {

@@ -428,6 +428,14 @@ impl crate::AuthorizationHeaders for web_sys::Request {
     fn header_values(&self, name: &str) -> Result<Vec<String>, crate::ValidationError> {
         Ok(self.headers().get(name).ok().flatten().into_iter().collect())
     }
+
+    fn method(&self) -> Option<String> {
+        Some(web_sys::Request::method(self))
+    }
+
+    fn url(&self) -> Option<String> {
+        Some(web_sys::Request::url(self))
+    }
 }
 
 /// workers-rs's `Request`: the same header of the request it wraps.
@@ -438,6 +446,14 @@ impl crate::AuthorizationHeaders for worker::Request {
 
     fn header_values(&self, name: &str) -> Result<Vec<String>, crate::ValidationError> {
         self.inner().header_values(name)
+    }
+
+    fn method(&self) -> Option<String> {
+        Some(self.inner().method())
+    }
+
+    fn url(&self) -> Option<String> {
+        Some(self.inner().url())
     }
 }
 

@@ -1,0 +1,177 @@
+//! The answer to a refused request: a [`Refusal`] is the [`ValidationError`] with the
+//! challenges of every scheme the API takes (RFC 6750 §3 `Bearer`, RFC 9449 §7.1 `DPoP` with its
+//! `algs`), the protected-resource metadata's URL in each (RFC 9728 §5.1 `resource_metadata`),
+//! and a fresh `DPoP-Nonce` where the API asks for one.
+
+use std::fmt;
+
+use crate::error_response::quote_safe;
+use crate::validation::dpop::DPOP_NONCE_HEADER;
+use crate::validation::error::ValidationError;
+use crate::validation::options::{DpopMode, DpopOptions};
+
+/// The authentication scheme a request presented its token with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scheme {
+    /// `Authorization: Bearer` (RFC 6750), or a Cloudflare Access assertion.
+    Bearer,
+    /// `Authorization: DPoP` with a `DPoP` proof (RFC 9449).
+    Dpop,
+}
+
+impl Scheme {
+    /// The scheme's name in `Authorization` and `WWW-Authenticate`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::Bearer => "Bearer",
+            Scheme::Dpop => "DPoP",
+        }
+    }
+}
+
+/// Why a request was refused, and its whole answer: the [`ValidationError`] (its code, status
+/// and description) with the challenges of the API that refused it. It dereferences to the
+/// error and compares equal to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    error: ValidationError,
+    challenges: Vec<String>,
+    dpop_nonce: Option<String>,
+}
+
+impl Refusal {
+    /// The reason.
+    pub fn error(&self) -> &ValidationError {
+        &self.error
+    }
+
+    /// The reason, without the challenges.
+    pub fn into_error(self) -> ValidationError {
+        self.error
+    }
+
+    /// The `WWW-Authenticate` challenges of the answer, in order (none for a 503).
+    pub fn challenges(&self) -> &[String] {
+        &self.challenges
+    }
+
+    /// The nonce the answer gives the client for its next proof (`DPoP-Nonce`), if any.
+    pub fn dpop_nonce(&self) -> Option<&str> {
+        self.dpop_nonce.as_deref()
+    }
+
+    /// The complete HTTP answer: the error's status and JSON body, every challenge, and the
+    /// `DPoP-Nonce` where one is given.
+    pub fn to_response(&self) -> http::Response<Vec<u8>> {
+        let mut response = self.error.to_response();
+        let headers = response.headers_mut();
+        headers.remove(http::header::WWW_AUTHENTICATE);
+        for challenge in &self.challenges {
+            if let Ok(value) = http::HeaderValue::from_str(challenge) {
+                headers.append(http::header::WWW_AUTHENTICATE, value);
+            }
+        }
+        if let Some(nonce) = self.dpop_nonce.as_deref() {
+            if let Ok(value) = http::HeaderValue::from_str(nonce) {
+                headers.insert(DPOP_NONCE_HEADER, value);
+            }
+        }
+        response
+    }
+
+    /// The refusal of an API that takes bearer tokens only, with no metadata to point at: the
+    /// error's own challenge.
+    pub(crate) fn plain(error: ValidationError) -> Refusal {
+        let challenges = error.www_authenticate().into_iter().collect();
+        Refusal { error, challenges, dpop_nonce: None }
+    }
+
+    /// The refusal of an API with `dpop` options for a request presented with `presented`
+    /// (`None`: no credentials), pointing at `resource_metadata` where it is known.
+    pub(crate) fn new(
+        error: ValidationError,
+        dpop: &DpopOptions,
+        presented: Option<Scheme>,
+        resource_metadata: Option<&str>,
+        dpop_nonce: Option<String>,
+    ) -> Refusal {
+        if let ValidationError::KeysUnavailable(_) = error {
+            return Refusal { error, challenges: Vec::new(), dpop_nonce: None };
+        }
+        let error_scheme = match (&error, presented, dpop.mode) {
+            (ValidationError::Dpop(_), _, _) => Scheme::Dpop,
+            (_, Some(scheme), _) => scheme,
+            (_, None, DpopMode::Required) => Scheme::Dpop,
+            (_, None, _) => Scheme::Bearer,
+        };
+        let schemes: &[Scheme] = match dpop.mode {
+            DpopMode::Off => &[Scheme::Bearer],
+            DpopMode::Allowed => &[Scheme::Bearer, Scheme::Dpop],
+            DpopMode::Required => &[Scheme::Dpop],
+        };
+        let challenges = schemes
+            .iter()
+            .map(|&scheme| {
+                let mut params = Vec::new();
+                if scheme == error_scheme {
+                    params.extend(error_params(&error));
+                }
+                if scheme == Scheme::Dpop {
+                    params.push(format!("algs=\"{}\"", dpop.algs()));
+                }
+                if let Some(url) = resource_metadata {
+                    params.push(format!("resource_metadata=\"{}\"", quote_safe(url)));
+                }
+                if params.is_empty() {
+                    scheme.name().to_owned()
+                } else {
+                    format!("{} {}", scheme.name(), params.join(", "))
+                }
+            })
+            .collect();
+        Refusal { error, challenges, dpop_nonce }
+    }
+}
+
+/// `error`, `error_description` and, for insufficient scope, `scope` (RFC 6750 §3).
+fn error_params(error: &ValidationError) -> Vec<String> {
+    let Some(code) = error.oauth_error() else { return Vec::new() };
+    let mut params = vec![
+        format!("error=\"{code}\""),
+        format!("error_description=\"{}\"", quote_safe(&error.description())),
+    ];
+    if let ValidationError::InsufficientScope { scopes, .. } = error {
+        if !scopes.is_empty() {
+            params.push(format!("scope=\"{}\"", quote_safe(&scopes.join(" "))));
+        }
+    }
+    params
+}
+
+impl From<ValidationError> for Refusal {
+    fn from(error: ValidationError) -> Refusal {
+        Refusal::plain(error)
+    }
+}
+
+impl std::ops::Deref for Refusal {
+    type Target = ValidationError;
+
+    fn deref(&self) -> &ValidationError {
+        &self.error
+    }
+}
+
+impl PartialEq<ValidationError> for Refusal {
+    fn eq(&self, other: &ValidationError) -> bool {
+        self.error == *other
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl std::error::Error for Refusal {}
