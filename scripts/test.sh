@@ -23,6 +23,8 @@ build_worker worker-example
 node --test tests/e2e/worker.test.mjs
 say "the example worker on a Generic authority at a real OpenID Certified server (oidc-provider, node --test)"
 node --test tests/e2e/generic-provider.test.mjs
+say "DPoP-bound tokens from oidc-provider and protected-resource metadata, an MCP-style discovery (node --test)"
+node --test tests/e2e/dpop.test.mjs
 say "the example worker with each provider preset, on the providers' documented token shapes (node --test)"
 node --test tests/e2e/provider-presets.test.mjs
 say "two isolates of the example worker on one coordinator Durable Object and one KV namespace (node --test)"

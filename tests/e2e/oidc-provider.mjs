@@ -52,7 +52,8 @@ export const PARTNER_RESOURCE = 'api://partner';
 
 /** The resource servers oidc-provider knows, with the scopes each accepts. */
 const RESOURCE_SERVERS = {
-  [API_RESOURCE]: 'access_as_user',
+  // `read` too: a token for the API without `access_as_user` (the 403 step-up case of tests/e2e/dpop.test.mjs).
+  [API_RESOURCE]: 'access_as_user read',
   [PROFILE_RESOURCE]: 'read',
   [PARTNER_RESOURCE]: 'read write',
 };
@@ -455,7 +456,7 @@ export async function startOidcProvider({ port = 0 } = {}) {
       for (const v of [value].flat()) if (v !== undefined) form.append(name, v);
     }
     const headers = { 'content-type': 'application/x-www-form-urlencoded', ...auth.headers };
-    if (dpop) headers.dpop = await dpopProof('POST', tokenEndpoint);
+    if (dpop) headers.dpop = await dpopProof(dpop === true ? await newDpopKey() : dpop, 'POST', tokenEndpoint);
     const response = await fetch(tokenEndpoint, { method: 'POST', headers, body: form });
     return { status: response.status, body: await response.json() };
   }
@@ -466,7 +467,7 @@ export async function startOidcProvider({ port = 0 } = {}) {
    * exchanged at the token endpoint with the client's own authentication. Answers the token
    * endpoint's JSON (access_token for `resource`, id_token, refresh_token).
    */
-  async function signIn({ sub, clientId = clients.api.id, scope = 'access_as_user', resource = API_RESOURCE, nonce }) {
+  async function signIn({ sub, clientId = clients.api.id, scope = 'access_as_user', resource = API_RESOURCE, nonce, dpop }) {
     const client = clientById(clientId);
     const verifier = randomBytes(32).toString('base64url');
     const authorize = new URL(`${issuer}/auth`);
@@ -504,7 +505,7 @@ export async function startOidcProvider({ port = 0 } = {}) {
     if (!code) throw new Error('the sign-in did not come back with a code');
     const { status, body } = await requestToken(client, {
       grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier, resource,
-    });
+    }, { dpop });
     if (status !== 200) throw new Error(`the code exchange failed: ${status} ${JSON.stringify(body)}`);
     return body;
   }
@@ -531,8 +532,8 @@ export async function startOidcProvider({ port = 0 } = {}) {
      * its grant are exactly what a user's sign-in produces, and the ID token and refresh token of
      * the same flow come with it.
      */
-    mintUser: async ({ sub, scope = 'access_as_user', clientId, resource } = {}) =>
-      (await signIn({ sub, scope, clientId, resource })).access_token,
+    mintUser: async ({ sub, scope = 'access_as_user', clientId, resource, dpop } = {}) =>
+      (await signIn({ sub, scope, clientId, resource, dpop })).access_token,
     /**
      * The ID token of a real code flow for `sub` at `clientId` (aud = clientId), with a `nonce`
      * as an OpenID Connect client sends it (`nonce: null` for none).
@@ -567,14 +568,24 @@ export async function startOidcProvider({ port = 0 } = {}) {
   };
 }
 
-/** An RFC 9449 §4.2 proof for `htm` `htu`, signed with a new ES256 key (its public `jwk` in the header). */
-async function dpopProof(htm, htu) {
-  const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
-  const jwk = await exportJWK(publicKey);
-  return new SignJWT({ htm, htu, jti: randomUUID() })
-    .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
-    .setIssuedAt()
-    .sign(privateKey);
+/** A client's DPoP key pair (RFC 9449 §4.1): `alg` ES256 unless given; its public `jwk`. */
+export async function newDpopKey(alg = 'ES256') {
+  const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
+  return { alg, privateKey, jwk: await exportJWK(publicKey) };
+}
+
+/**
+ * An RFC 9449 §4.2 proof by `key` for `htm` `htu`: a fresh `jti`, `iat` now, and for a resource
+ * request the access token's hash (`ath`, §4.2) and the server's `nonce` where given. Written with
+ * jose, not the SDK: the shape is the RFC's.
+ */
+export async function dpopProof(key, htm, htu, { accessToken, nonce, iat, jti = randomUUID() } = {}) {
+  const claims = { htm, htu, jti };
+  if (accessToken) claims.ath = createHash('sha256').update(accessToken).digest('base64url');
+  if (nonce) claims.nonce = nonce;
+  const jwt = new SignJWT(claims).setProtectedHeader({ alg: key.alg, typ: 'dpop+jwt', jwk: key.jwk });
+  (iat === undefined ? jwt.setIssuedAt() : jwt.setIssuedAt(iat));
+  return jwt.sign(key.privateKey);
 }
 
 function stop(server) {
