@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use edge_identity::dpop::{check_proof, ProofContext};
+use edge_identity::dpop::{access_token_hash, check_proof, ProofContext};
 use edge_identity::platform::rust_crypto::RustCrypto;
 use edge_identity::platform::{MemoryStore, Platform};
 use edge_identity::{
@@ -163,7 +163,8 @@ fn rfc_9449_figure_13s_proof_passes_every_check_for_its_request_and_token() {
     let token = example["access_token"].as_str().unwrap();
     let jkt = rfc["jkt_section_6_1"].as_str().unwrap();
     let iat = example["payload"]["iat"].as_u64().unwrap();
-    let context = ProofContext { method: "GET", url: &url, token, jkt, now_ms: iat * 1000 };
+    let ath = access_token_hash(token);
+    let context = ProofContext { method: "GET", url: &url, ath: &ath, jkt, now_ms: iat * 1000 };
     let options = DpopOptions::new(DpopMode::Allowed);
     let proof = example["proof"].as_str().unwrap();
     let checked = block_on(check_proof(proof, context, &options, &RustCrypto)).unwrap();
@@ -176,10 +177,8 @@ fn rfc_9449_figure_13s_proof_passes_every_check_for_its_request_and_token() {
     assert_eq!(check(ProofContext { method: "POST", ..context }), DpopError::ProofMethod);
     let elsewhere = url::Url::parse("https://resource.example.org/other").unwrap();
     assert_eq!(check(ProofContext { url: &elsewhere, ..context }), DpopError::ProofUrl);
-    assert_eq!(
-        check(ProofContext { token: "another-token", ..context }),
-        DpopError::ProofTokenHash
-    );
+    let other = access_token_hash("another-token");
+    assert_eq!(check(ProofContext { ath: &other, ..context }), DpopError::ProofTokenHash);
     let other_key = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
     assert_eq!(check(ProofContext { jkt: other_key, ..context }), DpopError::ProofKeyMismatch);
     let late = (iat + 301) * 1000;
@@ -203,7 +202,7 @@ fn rfc_9449s_token_endpoint_proofs_are_no_proof_at_a_resource() {
         let url = url::Url::parse(example["request"]["url"].as_str().unwrap()).unwrap();
         let iat = example["payload"]["iat"].as_u64().unwrap();
         let context =
-            ProofContext { method: "POST", url: &url, token: "any", jkt, now_ms: iat * 1000 };
+            ProofContext { method: "POST", url: &url, ath: "any", jkt, now_ms: iat * 1000 };
         let proof = example["proof"].as_str().unwrap();
         let options = DpopOptions::new(DpopMode::Allowed);
         assert_eq!(
@@ -361,6 +360,14 @@ fn a_proof_is_good_once_per_isolate_and_across_isolates_sharing_a_store() {
     // A new proof for the same token is good.
     assert!(b.dpop(&token, &[&proof(&key, &token)]).is_ok());
 
+    // With replay kept per isolate, the other isolate does not see the first use.
+    let c = isolate(json!({"Dpop": {"ReplayAcrossIsolates": false}}), Some(store.clone()));
+    let d = isolate(json!({"Dpop": {"ReplayAcrossIsolates": false}}), Some(store.clone()));
+    let local = proof(&key, &token);
+    assert!(c.dpop(&token, &[&local]).is_ok());
+    assert_eq!(c.code(&token, &[&local]), "dpop_proof_replayed");
+    assert!(d.dpop(&token, &[&local]).is_ok(), "per isolate only, as configured");
+
     // Once its window is over, the proof is refused for its age, not remembered forever.
     a.clock.advance(Duration::from_secs(301));
     assert_eq!(a.code(&token, &[&once]), "dpop_proof_iat_invalid");
@@ -379,6 +386,15 @@ fn the_verified_token_cache_never_lets_a_dpop_token_skip_its_proof() {
     let wrong_url =
         proof_with(&key, &token, json!({"htu": "https://evil.example/api/me"}), json!({}));
     assert_eq!(api.code(&token, &[&wrong_url]), "dpop_proof_htu_mismatch");
+    // The client's key is imported now and kept: a proof naming it but signed by another key
+    // is still checked against it, and refused.
+    let mut jwk = key.public_jwk("x");
+    jwk.as_object_mut().unwrap().remove("kid");
+    let claims = json!({"jti": "forged-after-import", "htm": "GET", "htu": API_URL, "iat": T0,
+        "ath": b64(&Sha256::digest(token.as_bytes()))});
+    let forged = TestSigner::ec(5)
+        .sign_with_header(&json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": jwk}), &claims);
+    assert_eq!(api.code(&token, &[&forged]), "dpop_proof_signature_invalid");
     assert!(api.dpop(&token, &[&proof(&key, &token)]).is_ok());
 }
 
@@ -641,8 +657,9 @@ mod mutations {
             prop_assume!(mutated != proof);
             let url = url::Url::parse(API_URL).unwrap();
             let jkt = jkt_of(&key);
+            let ath = access_token_hash(&token);
             let context =
-                ProofContext { method: "GET", url: &url, token: &token, jkt: &jkt, now_ms: T0 * 1000 };
+                ProofContext { method: "GET", url: &url, ath: &ath, jkt: &jkt, now_ms: T0 * 1000 };
             let options = DpopOptions::new(DpopMode::Allowed);
             prop_assert!(block_on(check_proof(&proof, context, &options, &RustCrypto)).is_ok());
             prop_assert!(block_on(check_proof(&mutated, context, &options, &RustCrypto)).is_err());

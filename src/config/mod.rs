@@ -305,6 +305,11 @@ pub struct DpopConfig {
     /// unbound one.
     #[serde(default)]
     pub exchange_bound_tokens: bool,
+    /// Remember each proof's `jti` in the sealed shared store too, so another isolate refuses
+    /// its replay (default `true` where a store is bound). It costs a store read and write per
+    /// DPoP request (Workers KV: see docs/benchmarks.md); `false` keeps replay per isolate.
+    #[serde(default)]
+    pub replay_across_isolates: Option<bool>,
 }
 
 impl AzureAdConfig {

@@ -357,6 +357,7 @@ impl AzureAdConfig {
             DPOP_PROOF_MAX_AGE_SECONDS.seconds(SECTION, section.proof_max_age_seconds)?;
         options.nonce = section.nonce;
         options.bound_tokens_as_bearer = section.bound_tokens_as_bearer;
+        options.replay_across_isolates = section.replay_across_isolates.unwrap_or(true);
         Ok(options)
     }
 }

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::base64url;
 use crate::jose::{media_type, Algorithm};
-use crate::platform::SignatureVerifier;
+use crate::platform::{SignatureVerifier, VerifyingKey};
 use crate::validation::error::DpopError;
 use crate::validation::jwk::Jwk;
 use crate::validation::options::DpopOptions;
@@ -37,8 +37,9 @@ pub struct ProofContext<'a> {
     /// The URL the client called: the request's, with the scheme, host and port of
     /// `AzureAd.PublicUrl` where one is configured.
     pub url: &'a url::Url,
-    /// The access token presented with the proof.
-    pub token: &'a str,
+    /// The hash the proof's `ath` must be: [`access_token_hash`] of the access token presented
+    /// with it.
+    pub ath: &'a str,
     /// The thumbprint the token is bound to (`cnf.jkt`).
     pub jkt: &'a str,
     /// Now, in milliseconds since the epoch.
@@ -66,6 +67,18 @@ pub async fn check_proof(
     context: ProofContext<'_>,
     options: &DpopOptions,
     verifier: &dyn SignatureVerifier,
+) -> Result<CheckedProof, DpopError> {
+    check_proof_with(proof, context, options, verifier, None).await
+}
+
+/// [`check_proof`], with the keys of earlier proofs already imported (`keys`): a client signs
+/// every proof with the same key, and importing it into WebCrypto is a third of a check.
+pub(crate) async fn check_proof_with(
+    proof: &str,
+    context: ProofContext<'_>,
+    options: &DpopOptions,
+    verifier: &dyn SignatureVerifier,
+    keys: Option<&ProofKeys>,
 ) -> Result<CheckedProof, DpopError> {
     if proof.len() > MAX_PROOF_BYTES {
         return Err(DpopError::ProofMalformed("it is too long"));
@@ -125,7 +138,7 @@ pub async fn check_proof(
         return Err(DpopError::ProofIssuedAt);
     }
     let ath = payload.get("ath").and_then(Value::as_str).ok_or(DpopError::ProofTokenHash)?;
-    if ath != access_token_hash(context.token) {
+    if ath != context.ath {
         return Err(DpopError::ProofTokenHash);
     }
     let nonce = match payload.get("nonce") {
@@ -142,7 +155,17 @@ pub async fn check_proof(
     if alg.signature_len(&jwk.material) != Some(signature.len()) {
         return Err(DpopError::ProofSignature);
     }
-    let key = verifier.import_key(&jwk.material, alg).await.map_err(|_| DpopError::ProofKey)?;
+    let key = match keys.and_then(|keys| keys.get(&thumbprint, alg)) {
+        Some(key) => key,
+        None => {
+            let key =
+                verifier.import_key(&jwk.material, alg).await.map_err(|_| DpopError::ProofKey)?;
+            if let Some(keys) = keys {
+                keys.insert(&thumbprint, alg, key.clone());
+            }
+            key
+        }
+    };
     match verifier.verify(alg, &key, signing_input.as_bytes(), &signature).await {
         Ok(true) => {}
         Ok(false) | Err(_) => return Err(DpopError::ProofSignature),
@@ -172,9 +195,7 @@ fn issued_at(claims: &Map<String, Value>) -> Result<u64, DpopError> {
     match value.as_f64() {
         // Truncation is the intent: a NumericDate's fraction is below the window's resolution.
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        Some(seconds) if (0.0..1e15).contains(&seconds) => {
-            Ok(seconds as u64)
-        }
+        Some(seconds) if (0.0..1e15).contains(&seconds) => Ok(seconds as u64),
         _ => Err(DpopError::ProofMalformed("iat")),
     }
 }
@@ -219,6 +240,38 @@ pub fn jwk_thumbprint(jwk: &Value) -> Option<String> {
     }
     canonical.push('}');
     Some(base64url::encode(&Sha256::digest(canonical.as_bytes())))
+}
+
+/// The proof keys an isolate imported, by thumbprint and algorithm (a thumbprint is a SHA-256
+/// over the key's members, so one thumbprint is one key). Bounded: past
+/// [`MAX_PROOF_KEYS`], the oldest half is dropped.
+#[derive(Default)]
+pub(crate) struct ProofKeys {
+    keys: std::cell::RefCell<Vec<(String, Algorithm, VerifyingKey)>>,
+}
+
+/// Most imported proof keys an isolate keeps.
+pub(crate) const MAX_PROOF_KEYS: usize = 256;
+
+impl ProofKeys {
+    fn get(&self, thumbprint: &str, alg: Algorithm) -> Option<VerifyingKey> {
+        let keys = self.keys.borrow();
+        keys.iter().rev().find(|(t, a, _)| t == thumbprint && *a == alg).map(|(_, _, k)| k.clone())
+    }
+
+    fn insert(&self, thumbprint: &str, alg: Algorithm, key: VerifyingKey) {
+        let mut keys = self.keys.borrow_mut();
+        if keys.len() >= MAX_PROOF_KEYS {
+            keys.drain(..MAX_PROOF_KEYS / 2);
+        }
+        keys.push((thumbprint.to_owned(), alg, key));
+    }
+}
+
+impl std::fmt::Debug for ProofKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProofKeys").field("len", &self.keys.borrow().len()).finish()
+    }
 }
 
 /// Server nonces (RFC 9449 §8): a nonce names a time slot and carries a MAC over it, so every

@@ -82,6 +82,8 @@ pub struct TokenValidator {
     proofs: replay::SeenProofs,
     /// Where DPoP proofs must carry a server nonce: the nonces' secret.
     nonces: Option<dpop::NonceIssuer>,
+    /// The DPoP proof keys imported in this isolate.
+    proof_keys: dpop::ProofKeys,
 }
 
 impl std::fmt::Debug for TokenValidator {
@@ -112,6 +114,7 @@ impl TokenValidator {
             verified,
             proofs: replay::SeenProofs::default(),
             nonces: None,
+            proof_keys: dpop::ProofKeys::default(),
         }
     }
 
@@ -205,10 +208,13 @@ impl TokenValidator {
         let method = request.method().ok_or(unknown.clone())?;
         let url = self.client_url(request.url().as_deref()).ok_or(unknown)?;
         let now_ms = self.platform.clock.now_millis();
-        let context = dpop::ProofContext { method: &method, url: &url, token: value, jkt, now_ms };
+        // The token's SHA-256 is `ath`: computed once per validated token, kept with it.
+        let ath = token.token_hash();
+        let context = dpop::ProofContext { method: &method, url: &url, ath, jkt, now_ms };
         let dpop_options = &self.options.dpop;
-        let proof =
-            dpop::check_proof(&proof, context, dpop_options, self.platform.crypto.as_ref()).await?;
+        let verifier = self.platform.crypto.as_ref();
+        let keys = Some(&self.proof_keys);
+        let proof = dpop::check_proof_with(&proof, context, dpop_options, verifier, keys).await?;
         if dpop_options.nonce {
             let fresh = proof.nonce.as_deref().is_some_and(|nonce| {
                 self.nonces.as_ref().is_some_and(|issuer| issuer.accepts(nonce, now_ms))
@@ -222,7 +228,15 @@ impl TokenValidator {
             .saturating_add(dpop_options.proof_max_age.as_secs())
             .saturating_mul(1000)
             .max(now_ms);
-        if !replay::first_use(&self.platform, &self.proofs, proof.replay_id, window_ends_ms).await {
+        let across = dpop_options.replay_across_isolates;
+        let first = replay::first_use(
+            &self.platform,
+            &self.proofs,
+            proof.replay_id,
+            window_ends_ms,
+            across,
+        );
+        if !first.await {
             return Err(ValidationError::Dpop(DpopError::ProofReplayed));
         }
         Ok(token.presented_with(Scheme::Dpop))

@@ -72,6 +72,9 @@ pub struct DpopOptions {
     /// Whether a token bound to a key (`cnf`) is taken as a bearer token without proof: only for
     /// a deployment that checks the binding elsewhere (mutual TLS at a proxy, RFC 8705).
     pub bound_tokens_as_bearer: bool,
+    /// Whether proofs are remembered in the shared store too (where one is bound), so another
+    /// isolate refuses a replay; otherwise in the isolate only.
+    pub replay_across_isolates: bool,
 }
 
 /// How an API treats DPoP (`AzureAd.Dpop.Mode`).
@@ -102,6 +105,7 @@ impl DpopOptions {
             proof_clock_skew: Duration::from_secs(60),
             nonce: false,
             bound_tokens_as_bearer: false,
+            replay_across_isolates: true,
         }
     }
 

@@ -55,19 +55,20 @@ impl SeenProofs {
     }
 }
 
-/// Whether the proof `id` is used for the first time: in this isolate (`seen`), then in the
-/// shared store, where it is recorded until `until_ms`.
+/// Whether the proof `id` is used for the first time: in this isolate (`seen`), then, with
+/// `across_isolates`, in the shared store, where it is recorded until `until_ms`.
 pub(crate) async fn first_use(
     platform: &Platform,
     seen: &SeenProofs,
     id: [u8; 32],
     until_ms: u64,
+    across_isolates: bool,
 ) -> bool {
     let now = platform.clock.now_millis();
     if !seen.first_use(id, until_ms, now) {
         return false;
     }
-    let Some(store) = &platform.store else { return true };
+    let Some(store) = platform.store.as_ref().filter(|_| across_isolates) else { return true };
     let key = dpop_proof_key(&id);
     match store.entry(key.as_str()).await {
         Ok(SealedEntry::Open { .. }) => return false,

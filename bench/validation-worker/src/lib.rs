@@ -4,7 +4,11 @@
 //! `rust` turn it off (every validation is a first sight: parse, signature, claims). Timing is
 //! taken from outside (workerd does not advance clocks during computation). Two more routes
 //! split the cost: `/parse` (header + strict JWS parsing + claims JSON, no signature) and
-//! `/verify` (the SDK's WebCrypto `verify` call alone, key imported once).
+//! `/verify` (the SDK's WebCrypto `verify` call alone, key imported once). `POST /dpop?k=K`
+//! takes `{"token", "proofs": [...]}` and validates the first K of the proofs as DPoP requests
+//! (`Authorization: DPoP token`, one proof each) at `https://bench/dpop`: the bound token from
+//! the verified-token cache, every proof checked (`backend=dpop`: replay in the isolate;
+//! `dpop-first`: no token cache, every validation a first sight).
 #![cfg(target_arch = "wasm32")]
 
 use std::cell::RefCell;
@@ -33,8 +37,11 @@ fn validator(env: &Env, backend: &str) -> Result<Rc<TokenValidator>> {
     let fail = |e: &dyn std::fmt::Display| worker::Error::RustError(e.to_string());
     let mut json: serde_json::Value =
         serde_json::from_str(&env.var("IDENTITY_CONFIG")?.to_string()).map_err(|e| fail(&e))?;
-    if backend != "webcrypto" {
+    if backend != "webcrypto" && backend != "dpop" {
         json["AzureAd"]["VerifiedTokenCacheMaxEntries"] = 0.into();
+    }
+    if backend.starts_with("dpop") {
+        json["AzureAd"]["Dpop"] = serde_json::json!({"Mode": "Allowed"});
     }
     let config = IdentityConfig::from_json(&json.to_string()).map_err(|e| fail(&e))?;
     // With a `TOKEN_CACHE_KEY` var, the deployment's sealed KV (`TOKEN_CACHE`) holds the key set
@@ -78,8 +85,27 @@ async fn verify_key(env: &Env) -> Result<(WebCrypto, VerifyingKey)> {
     Ok((crypto, key))
 }
 
+/// Validates the first `k` of `body`'s proofs, each as one DPoP request with `body`'s token.
+async fn dpop(validator: &TokenValidator, body: &serde_json::Value, k: u32) -> u32 {
+    let token = body["token"].as_str().unwrap_or_default();
+    let mut passed = 0;
+    let proofs = body["proofs"].as_array().map(Vec::as_slice).unwrap_or_default();
+    for proof in proofs.iter().take(k as usize) {
+        let request = http::Request::get("https://bench/dpop")
+            .header("authorization", format!("DPoP {token}"))
+            .header("dpop", proof.as_str().unwrap_or_default())
+            .body(());
+        if let Ok(request) = request {
+            if validator.validate_request(&request).await.is_ok() {
+                passed += 1;
+            }
+        }
+    }
+    passed
+}
+
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let url = req.url()?;
     let params: HashMap<String, String> = url.query_pairs().into_owned().collect();
     let backend = params.get("backend").map(String::as_str).unwrap_or("webcrypto");
@@ -87,6 +113,10 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let authorization = req.headers().get("authorization")?;
     let mut passed = 0u32;
     match url.path() {
+        "/dpop" => {
+            let body: serde_json::Value = req.json().await?;
+            passed = dpop(&*validator(&env, backend)?, &body, k).await;
+        }
         "/parse" => {
             for _ in 0..k {
                 let values: Vec<&str> = authorization.as_deref().into_iter().collect();
