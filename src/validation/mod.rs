@@ -356,7 +356,11 @@ impl TokenValidator {
     /// A DPoP token's proof is never skipped: the cache holds the token, the proof is checked
     /// on every request ([`validate_request`](Self::validate_request)).
     pub async fn validate(&self, token: &str) -> Result<ValidatedToken, ValidationError> {
-        let validated = self.validate_token(token).await?;
+        // The repeat token is answered without a nested future: this is the hot path.
+        let validated = match self.remembered(token) {
+            Some(hit) => hit?,
+            None => self.validate_first_sight(token).await?,
+        };
         if validated.is_sender_constrained() && !self.options.dpop.bound_tokens_as_bearer {
             return Err(ValidationError::SenderConstrained);
         }
@@ -366,19 +370,25 @@ impl TokenValidator {
     /// Validates a compact JWT access token, whatever it is bound to (the caller checks the
     /// binding), through the verified-token cache ([`validate`](Self::validate)).
     async fn validate_token(&self, token: &str) -> Result<ValidatedToken, ValidationError> {
-        let now = self.platform.clock.now_millis();
-        if let Some(keys) = self.keys.fresh(now) {
-            if let Some(hit) = self.verified.get(token, &keys, now) {
-                if let Err(e) =
-                    claims::check_lifetime(hit.claim_set(), self.options.clock_skew.as_secs(), now)
-                {
-                    self.verified.remove(token);
-                    return Err(e);
-                }
-                return Ok(hit);
-            }
+        match self.remembered(token) {
+            Some(hit) => hit,
+            None => self.validate_first_sight(token).await,
         }
-        self.validate_first_sight(token).await
+    }
+
+    /// The verified-token cache's answer for `token`, if it has one: the token, or why it is no
+    /// longer good (its lifetime is checked at every use).
+    fn remembered(&self, token: &str) -> Option<Result<ValidatedToken, ValidationError>> {
+        let now = self.platform.clock.now_millis();
+        let keys = self.keys.fresh(now)?;
+        let hit = self.verified.get(token, &keys, now)?;
+        if let Err(e) =
+            claims::check_lifetime(hit.claim_set(), self.options.clock_skew.as_secs(), now)
+        {
+            self.verified.remove(token);
+            return Some(Err(e));
+        }
+        Some(Ok(hit))
     }
 
     /// The whole validation of a token not in the verified cache; a valid one is kept there.
