@@ -136,6 +136,55 @@
 //! # fn main() {}
 //! ```
 //!
+//! ### DPoP-bound tokens and protected-resource metadata
+//!
+//! Where `AzureAd.Dpop.Mode` takes them (`Allowed`: the default for every provider but Entra),
+//! a request may come as `Authorization: DPoP <token>` with a `DPoP` proof (RFC 9449): the
+//! token must be bound to the proof's key (`cnf.jkt`), and the proof is checked on every request
+//! ([`dpop`]: its signature, `htm`, `htu`, `iat`, `ath`, the thumbprint; replay per isolate and
+//! through the sealed store). [`ValidatedToken::scheme`] says which scheme came. A refusal is a
+//! [`Refusal`]: the [`ValidationError`] with every scheme's challenge and the
+//! `resource_metadata` URL, and [`TokenValidator::resource_metadata`] answers
+//! `/.well-known/oauth-protected-resource` (RFC 9728, [`resource_metadata`]):
+//!
+//! ```
+//! # #[cfg(feature = "rust-crypto")]
+//! # fn main() {
+//! use std::rc::Rc;
+//! use edge_identity::{platform::*, IdentityConfig, TokenValidator};
+//! # struct Offline;
+//! # impl HttpClient for Offline {
+//! #     fn send(&self, _: http::Request<Vec<u8>>, _: std::time::Duration)
+//! #         -> LocalFuture<'_, Result<http::Response<Vec<u8>>, HttpError>> {
+//! #         Box::pin(async { Err(HttpError::Transport("offline example".into())) })
+//! #     }
+//! # }
+//! let config = IdentityConfig::from_json(r#"{"AzureAd": {
+//!     "Authority": "https://idp.example.com", "ClientId": "orders-api",
+//!     "PublicUrl": "https://api.example.com", "ScopesSupported": ["orders.read"],
+//!     "Dpop": {"Mode": "Required"}}}"#).unwrap();
+//! let platform = Platform::new(Rc::new(Offline), Rc::new(rust_crypto::RustCrypto), Rc::new(SystemClock));
+//! let validator = TokenValidator::from_config(&config.azure_ad, platform).unwrap();
+//!
+//! // A bearer token where DPoP is required: 401 with only a DPoP challenge.
+//! let request = http::Request::get("https://api.example.com/orders")
+//!     .header("authorization", "Bearer eyJ...").body(()).unwrap();
+//! let refusal = futures::executor::block_on(validator.validate_request(&request)).unwrap_err();
+//! assert_eq!(refusal.code(), "dpop_required");
+//! assert!(refusal.challenges()[0].starts_with("DPoP error=\"invalid_token\""));
+//!
+//! // The metadata an MCP-style client reads first.
+//! let metadata = http::Request::get("https://api.example.com/.well-known/oauth-protected-resource")
+//!     .body(()).unwrap();
+//! let answer = validator.resource_metadata(&metadata).expect("the metadata path");
+//! let doc: serde_json::Value = serde_json::from_slice(answer.body()).unwrap();
+//! assert_eq!(doc["authorization_servers"][0], "https://idp.example.com");
+//! assert_eq!(doc["dpop_bound_access_tokens_required"], true);
+//! # }
+//! # #[cfg(not(feature = "rust-crypto"))]
+//! # fn main() {}
+//! ```
+//!
 //! ## Acquire tokens for downstream APIs
 //!
 //! A [`TokenAcquirer`] (one per isolate; clones share it) gets tokens from the identity provider

@@ -1,6 +1,6 @@
 //! Checking a DPoP proof (RFC 9449 §4.3) against the request it came with and the token it
 //! proves: its shape, its key, its signature, `htm`, `htu`, `iat`, `ath`, and the key's
-//! thumbprint against the token's `cnf.jkt`. Replay (`jti`) is [`replay`](super::replay)'s,
+//! thumbprint against the token's `cnf.jkt`. Replay (`jti`) is `replay.rs`'s,
 //! and the decision which scheme a request may use is the validator's
 //! ([`TokenValidator::validate_request`](super::TokenValidator::validate_request)).
 //!
