@@ -151,36 +151,32 @@ impl TokenValidator {
         &self,
         request: &impl bearer::AuthorizationHeaders,
     ) -> Result<ValidatedToken, Refusal> {
-        let mut presented = None;
-        match self.validate_presented(request, &mut presented).await {
-            Ok(token) => Ok(token),
-            Err(error) => Err(self.refusal(error, presented, request)),
-        }
-    }
-
-    async fn validate_presented(
-        &self,
-        request: &impl bearer::AuthorizationHeaders,
-        presented: &mut Option<Scheme>,
-    ) -> Result<ValidatedToken, ValidationError> {
+        // One async level above `validate` on the bearer path, as before DPoP: the warm route
+        // runs through here on every request.
+        let refuse = |error, presented| self.refusal(error, presented, request);
         if self.options.provider == provider::Provider::CloudflareAccess {
-            if let Some(assertion) = bearer::access_assertion(request)? {
-                *presented = Some(Scheme::Bearer);
-                return self.validate_bearer(&assertion).await;
+            match bearer::access_assertion(request) {
+                Err(error) => return Err(refuse(error, None)),
+                Ok(Some(assertion)) => {
+                    let outcome = self.validate_bearer(&assertion).await;
+                    return outcome.map_err(|error| refuse(error, Some(Scheme::Bearer)));
+                }
+                Ok(None) => {}
             }
         }
-        let values = request.authorization()?;
+        let values = request.authorization().map_err(|error| refuse(error, None))?;
         let values: Vec<&str> = values.iter().map(String::as_str).collect();
         let dpop = self.options.dpop.mode != DpopMode::Off;
-        let (scheme, value) = bearer::credentials(&values, dpop)?;
-        *presented = Some(scheme);
-        match scheme {
+        let (scheme, value) =
+            bearer::credentials(&values, dpop).map_err(|error| refuse(error, None))?;
+        let outcome = match scheme {
             Scheme::Bearer if self.options.dpop.mode == DpopMode::Required => {
                 Err(ValidationError::Dpop(DpopError::Required))
             }
             Scheme::Bearer => self.validate_bearer(value).await,
             Scheme::Dpop => self.validate_dpop(value, request).await,
-        }
+        };
+        outcome.map_err(|error| refuse(error, Some(scheme)))
     }
 
     /// A DPoP request: the token (from the verified cache or checked whole), bound to a key,
