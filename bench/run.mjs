@@ -468,6 +468,14 @@ and 0.95, a repeat token 1.00 and 0.93 (\`BENCH_ROUNDS=21 bash bench/ab-validati
 bench's path); the example's warm \`GET /api/me\` 1.09 and 0.98 (\`AB_RUNS=6 bash bench/ab.sh
 62bdab9 646097c\`, and \`646097c 62bdab9\`).
 
+**Size:** DPoP and the protected-resource metadata add 21 KB gzipped to the example (308 → 329 KB;
+twiggy: the SDK's own code +29 KB raw — the proof checks, replay, challenges, the metadata
+document and the \`Dpop\` configuration — \`serde_path_to_error\` +6 KB for the new section, \`url\`
++4 KB for \`htu\` normalisation, \`hmac\` for nonces). The SDK's cold start did not move with it
+(18.6 ms against 19.3 ms in the run before); the upload budget was already missed. Not trimmed
+here: gating DPoP behind a cargo feature would give an Entra-only Worker (where it is off by
+default) those bytes back.
+
 ## 4. End to end under load (autocannon, ${loadResult.connections} connections)
 
 \`GET /api/me\` of the example worker against the local stack (identity provider and downstream
