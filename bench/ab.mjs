@@ -3,6 +3,10 @@
 // and downstream API; warm `GET /api/me` with one user, AB_RUNS alternating runs of AB_SECONDS
 // each (A first in even runs, B first in odd ones), 20 connections. Prints each run and the
 // medians. Everything on 127.0.0.1.
+//
+// bench/events.sh runs it on one build with two configurations instead: AB_DIR_A / AB_DIR_B
+// name the builds, AB_EVENTS_A / AB_EVENTS_B each side's `Events` section (JSON); the workers'
+// console output is drained, not printed, on both sides.
 import autocannon from 'autocannon';
 import { Miniflare } from 'miniflare';
 import { startIdentityProvider } from '../tests/e2e/identity-provider.mjs';
@@ -17,18 +21,26 @@ const idp = await startIdentityProvider({ clientSecret: CLIENT_SECRET });
 const api = await startDownstreamApi({ issuer: idp.issuer });
 const config = exampleConfig({ issuer: idp.issuer, profileUrl: api.profileUrl, partnerUrl: api.partnerUrl });
 const token = await idp.mint({});
-async function serve(dir) {
+async function serve(dir, events) {
   const mf = new Miniflare({
     host: '127.0.0.1', port: 0, compatibilityDate: '2025-09-01', kvNamespaces: ['TOKEN_CACHE'],
     modules: true, scriptPath: `${dir}/index.js`, modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
-    bindings: { IDENTITY_CONFIG: JSON.stringify(config), CLIENT_SECRET, TOKEN_CACHE_KEY: 'bench-token-cache-key-of-at-least-32-chars' },
+    bindings: {
+      IDENTITY_CONFIG: JSON.stringify(events ? { ...config, Events: JSON.parse(events) } : config),
+      CLIENT_SECRET, TOKEN_CACHE_KEY: 'bench-token-cache-key-of-at-least-32-chars',
+    },
+    ...(draining ? { handleRuntimeStdio(stdout, stderr) { stdout.resume(); stderr.resume(); } } : {}),
   });
   const url = `${(await mf.ready).toString().replace(/\/$/, '')}/api/me`;
   const warm = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
   if (warm.status !== 200) throw new Error(`${dir} answered ${warm.status}: ${await warm.text()}`);
   return { mf, url };
 }
-const targets = { a: await serve('bench/build/ab-a'), b: await serve('bench/build/ab-b') };
+const draining = Boolean(process.env.AB_EVENTS_A || process.env.AB_EVENTS_B);
+const targets = {
+  a: await serve(process.env.AB_DIR_A ?? 'bench/build/ab-a', process.env.AB_EVENTS_A),
+  b: await serve(process.env.AB_DIR_B ?? 'bench/build/ab-b', process.env.AB_EVENTS_B),
+};
 const rps = { a: [], b: [] };
 for (let run = 0; run < RUNS; run++) {
   for (const side of run % 2 ? ['b', 'a'] : ['a', 'b']) {

@@ -311,6 +311,7 @@ mod config_error;
 mod downstream;
 mod error;
 mod error_response;
+mod event;
 mod jose;
 pub mod platform;
 mod secret;
@@ -320,6 +321,7 @@ mod web_api;
 
 // The front door.
 pub use error::Error;
+pub use event::{Event, EventOptions, Level, Trace};
 pub use settings::HostSettings;
 pub use validation::authorize::{Requirement, ValidatedToken};
 pub use validation::bearer::AuthorizationHeaders;
@@ -354,7 +356,7 @@ pub use validation::TokenValidator;
 pub use acquisition::{
     AcquiredToken, AcquisitionError, AcquisitionOptions, AcquisitionStats, Certificate,
     ClientAssertionProvider, ClientAuthMethod, ClientCredential, IdentityError, OnBehalfOfGrant,
-    ProviderFailure, Session, SessionKey, SessionStart, TokenAcquirer, TokenRequest,
+    ProviderFailure, Session, SessionKey, SessionStart, TokenAcquirer, TokenRequest, TokenSource,
 };
 pub use cache::{CacheOptions, CacheStats};
 pub use secret::{AccessToken, ClientSecret, RefreshToken};

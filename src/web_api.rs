@@ -58,6 +58,7 @@ impl WebApi {
         if let (Some(previous), Some(store)) = (&settings.previous_seal_secret, &platform.store) {
             store.accept_previous(previous);
         }
+        let platform = platform.with_events(settings.config.events.event_options()?);
         let mut validator =
             TokenValidator::from_config(&settings.config.azure_ad, platform.clone())?;
         if validator.options().dpop.nonce {

@@ -118,12 +118,62 @@ impl TokenAcquirer {
                     if now >= hit.refresh_at_ms {
                         self.refresh_in_background(&plan);
                     }
-                    return Ok(AcquiredToken { token: hit, from_cache: true });
+                    let acquired = AcquiredToken { token: hit, source: TokenSource::Memory };
+                    self.emit_acquired(&plan, Ok(&acquired), now);
+                    return Ok(acquired);
                 }
             }
         }
-        let (token, from_cache) = self.fetch_shared(plan).await?;
-        Ok(AcquiredToken { token, from_cache })
+        let events = self.inner.platform.events.is_some();
+        let (event_plan, joined) = match events {
+            true => (Some(plan.clone()), self.inner.flow.flights.is_running(&plan.flight_key())),
+            false => (None, false),
+        };
+        let outcome = self.fetch_shared(plan).await;
+        let acquired = outcome.map(|(token, from_store)| {
+            let source = match (joined, from_store) {
+                (true, _) => TokenSource::Coalesced,
+                (false, true) => TokenSource::Store,
+                (false, false) => TokenSource::Provider,
+            };
+            AcquiredToken { token, source }
+        });
+        if let Some(plan) = &event_plan {
+            self.emit_acquired(plan, acquired.as_ref(), now);
+        }
+        acquired
+    }
+
+    /// The `token.acquired` (or `token.failed`) event of `plan`, where events are on.
+    fn emit_acquired(
+        &self,
+        plan: &Plan,
+        outcome: Result<&AcquiredToken, &AcquisitionError>,
+        started: u64,
+    ) {
+        let platform = &self.inner.platform;
+        if platform.events.is_none() {
+            return;
+        }
+        let (name, level) = match outcome {
+            Ok(_) => ("token.acquired", Level::Info),
+            Err(_) => ("token.failed", Level::Warn),
+        };
+        let elapsed = self.inner.now().saturating_sub(started);
+        let grant = match (&plan.subject, self.inner.options.grant) {
+            (Subject::Session { .. }, _) => "session",
+            (Subject::App, _) => "client_credentials",
+            (_, OnBehalfOfGrant::JwtBearer) => "on_behalf_of",
+            (_, OnBehalfOfGrant::TokenExchange) => "token_exchange",
+        };
+        let correlation = plan.events_id.as_deref().or(plan.correlation_id.as_deref());
+        platform.emit(name, level, correlation, |event| {
+            let event = event.with("grant", grant).with("acquisition_ms", elapsed);
+            match outcome {
+                Ok(token) => event.with("tier", token.source().name()),
+                Err(error) => event.with("code", error.code()),
+            }
+        });
     }
 
     /// Whether a cached token has more than the margin of life left.

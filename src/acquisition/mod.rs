@@ -42,6 +42,7 @@ use std::time::Duration;
 
 use crate::cache::key::{canonical_scopes, token_key, TokenKind};
 use crate::cache::{CacheKey, CacheStats, CachedToken, TokenCache};
+use crate::event::Level;
 use crate::platform::{millis, Background, Platform};
 use crate::validation::authority::{is_guid, is_metadata_url, Authority, TenantSpec};
 use crate::validation::authorize::ValidatedToken;
@@ -134,7 +135,32 @@ impl TokenRequest {
 #[derive(Clone)]
 pub struct AcquiredToken {
     token: Rc<CachedToken>,
-    from_cache: bool,
+    source: TokenSource,
+}
+
+/// Where an acquired token came from (the `tier` of a `token.acquired` event).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenSource {
+    /// The isolate's memory.
+    Memory,
+    /// The shared store, or another isolate's call handed over by the coordinator.
+    Store,
+    /// Another request's call to the provider, in this isolate (single flight).
+    Coalesced,
+    /// This request's own call to the provider.
+    Provider,
+}
+
+impl TokenSource {
+    /// The name written in events.
+    pub fn name(self) -> &'static str {
+        match self {
+            TokenSource::Memory => "memory",
+            TokenSource::Store => "store",
+            TokenSource::Coalesced => "coalesced",
+            TokenSource::Provider => "provider",
+        }
+    }
 }
 
 impl AcquiredToken {
@@ -153,9 +179,15 @@ impl AcquiredToken {
         self.token.expires_at_ms
     }
 
-    /// Whether it came from the cache rather than from the identity provider.
+    /// Whether it came from the cache (memory or the shared store) rather than from a call to
+    /// the identity provider (this request's, or another's it joined).
     pub fn from_cache(&self) -> bool {
-        self.from_cache
+        matches!(self.source, TokenSource::Memory | TokenSource::Store)
+    }
+
+    /// Where it came from.
+    pub fn source(&self) -> TokenSource {
+        self.source
     }
 }
 
@@ -164,7 +196,7 @@ impl fmt::Debug for AcquiredToken {
         f.debug_struct("AcquiredToken")
             .field("token", &"***")
             .field("expires_at_ms", &self.token.expires_at_ms)
-            .field("from_cache", &self.from_cache)
+            .field("source", &self.source)
             .finish()
     }
 }

@@ -32,6 +32,9 @@ pub(super) struct Plan {
     pub(super) scope: String,
     pub(super) claims: Option<String>,
     pub(super) correlation_id: Option<String>,
+    /// The correlation id of the request this acquisition serves, for its events (the
+    /// caller's; else `correlation_id`).
+    pub(super) events_id: Option<String>,
     pub(super) force_refresh: bool,
     pub(super) key: CacheKey,
 }
@@ -148,7 +151,13 @@ impl TokenAcquirer {
             audience: request.audience.clone(),
             resource: request.resource.clone(),
         };
-        Ok(plan(subject, tenant, scope, request, key))
+        let mut plan = plan(subject, tenant, scope, request, key);
+        if let Some(trace) = user.trace() {
+            // The caller's request, where events are on: Entra logs the call under it too.
+            plan.correlation_id.get_or_insert_with(|| trace.client_request_id());
+            plan.events_id = Some(trace.correlation_id.clone());
+        }
+        Ok(plan)
     }
 }
 
@@ -165,6 +174,7 @@ pub(super) fn plan(
         scope,
         claims: request.claims.clone(),
         correlation_id: request.correlation_id.clone(),
+        events_id: request.correlation_id.clone(),
         force_refresh: request.force_refresh,
         key,
     }

@@ -211,7 +211,10 @@ impl TokenAcquirer {
             };
         }
         self.store_token(&token_key, &cached).await;
-        Ok(Session { key: session_key, token: AcquiredToken { token: cached, from_cache: false } })
+        Ok(Session {
+            key: session_key,
+            token: AcquiredToken { token: cached, source: super::TokenSource::Provider },
+        })
     }
 
     /// A token for `request.scopes` in the session stored under `key`, for `caller`: the user
@@ -232,7 +235,11 @@ impl TokenAcquirer {
         let tenant = record.tenant.as_deref().filter(|t| crate::validation::authority::is_guid(t));
         let token_key = self.session_token_key(key, &self.inner.key_authority(tenant), request);
         let scope = canonical_scopes(&request.scopes);
-        self.acquire(plan(Subject::Session { record_key }, tenant, scope, request, token_key)).await
+        let mut plan = plan(Subject::Session { record_key }, tenant, scope, request, token_key);
+        if let Some(id) = caller.correlation_id() {
+            plan.events_id = Some(id.to_owned());
+        }
+        self.acquire(plan).await
     }
 
     /// Ends the session under `key` for `caller` (its owner or an allowed app): deletes its

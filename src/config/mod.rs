@@ -48,6 +48,25 @@ pub struct IdentityConfig {
     /// The `TokenCache` section: bounds and margins of the token cache.
     #[serde(rename = "TokenCache", default)]
     pub token_cache: TokenCacheConfig,
+    /// The `Events` section: the structured events the SDK writes ([`Event`](crate::Event)).
+    #[serde(rename = "Events", default)]
+    pub events: EventsConfig,
+}
+
+/// The `Events` section: `{"Level": "Info", "SampleRate": 0.1, "Claims": ["tid"]}`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct EventsConfig {
+    /// `Off` (the default), `Warn` (refusals and failures) or `Info` (every decision).
+    #[serde(default)]
+    pub level: Option<String>,
+    /// The share of requests whose `info` events are written, 0 to 1 (default 1).
+    #[serde(default)]
+    pub sample_rate: Option<f64>,
+    /// The claims written verbatim with a validated request (default `["tid"]`). `oid` is
+    /// written only as a hash, whatever this says.
+    #[serde(default)]
+    pub claims: Option<Vec<String>>,
 }
 
 /// One entry of `DownstreamApis`, in the Microsoft.Identity.Web shape:

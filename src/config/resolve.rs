@@ -25,6 +25,7 @@ use crate::config_error::ConfigError;
 use crate::downstream::options::{is_reserved_header, join_below};
 use crate::downstream::DownstreamApiOptions;
 use crate::downstream::DownstreamApis;
+use crate::event::{EventOptions, Level};
 use crate::jose::media_type;
 use crate::jose::Algorithm;
 use crate::platform::Platform;
@@ -359,6 +360,36 @@ impl AzureAdConfig {
         options.bound_tokens_as_bearer = section.bound_tokens_as_bearer;
         options.replay_across_isolates = section.replay_across_isolates.unwrap_or(true);
         Ok(options)
+    }
+}
+
+impl crate::config::EventsConfig {
+    /// The resolved `Events` section. Errors name the field.
+    pub fn event_options(&self) -> Result<EventOptions, ConfigError> {
+        let level = match self.level.as_deref() {
+            None | Some("Off") => Level::Off,
+            Some("Warn") => Level::Warn,
+            Some("Info") => Level::Info,
+            Some(_) => return Err(ConfigError::new("Events.Level", "must be Off, Warn or Info")),
+        };
+        let sample_rate = self.sample_rate.unwrap_or(1.0);
+        if !(0.0..=1.0).contains(&sample_rate) {
+            return Err(ConfigError::new("Events.SampleRate", "must be between 0 and 1"));
+        }
+        let mut claims = Vec::new();
+        for (i, name) in
+            self.claims.clone().unwrap_or_else(|| vec!["tid".into()]).iter().enumerate()
+        {
+            let name = non_empty(Some(name), &format!("Events.Claims[{i}]"))?;
+            if name == "oid" {
+                return Err(ConfigError::new(
+                    format!("Events.Claims[{i}]"),
+                    "oid is written only as a hash (oid_hash)",
+                ));
+            }
+            claims.push(name.to_owned());
+        }
+        Ok(EventOptions { level, sample_rate, claims })
     }
 }
 

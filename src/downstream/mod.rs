@@ -32,6 +32,7 @@ use serde::Serialize;
 
 use crate::acquisition::claims::challenge_from_www_authenticate;
 use crate::acquisition::{AcquiredToken, Session, SessionStart, TokenAcquirer, TokenRequest};
+use crate::event::{Level, Trace};
 use crate::platform::{Background, HttpError, PassedBody, PassedBodyTimeout, ResponseLimit};
 use crate::validation::authorize::ValidatedToken;
 pub use error::DownstreamError;
@@ -55,6 +56,16 @@ pub enum CallAs<'a> {
         /// Who continues it.
         caller: &'a ValidatedToken,
     },
+}
+
+impl CallAs<'_> {
+    /// The trace of the request this call is made for, where events are on.
+    fn trace(&self) -> Option<&Trace> {
+        match self {
+            CallAs::User(caller) | CallAs::Session { caller, .. } => caller.trace(),
+            CallAs::App => None,
+        }
+    }
 }
 
 impl fmt::Debug for CallAs<'_> {
@@ -277,7 +288,11 @@ impl DownstreamApis {
         options: &CallOptions,
         claims: Option<String>,
     ) -> Result<AcquiredToken, DownstreamError> {
-        let request = token_request(api, options, claims);
+        let mut request = token_request(api, options, claims);
+        if request.correlation_id.is_none() {
+            // Entra logs the request under the caller's correlation (a GUID).
+            request.correlation_id = who.trace().map(Trace::client_request_id);
+        }
         let token = match (who, api.request_app_token) {
             (CallAs::App, _) | (CallAs::User(_), true) => {
                 self.acquirer.token_for_app(&request).await?
@@ -349,8 +364,11 @@ impl DownstreamApis {
         let url = api
             .url(options.relative_path.as_deref())
             .ok_or(DownstreamError::InvalidRequest("the path leaves the API's base URL"))?;
+        let platform = self.acquirer.platform();
+        let started = platform.events.as_ref().map(|_| platform.clock.now_millis());
         let token = self.token(api, who, &options, None).await?;
-        let response = self.send(api, &url, &token, &options, reading).await?;
+        let response = self.send(api, &url, &token, &options, reading, who.trace()).await;
+        let response = self.emit_call(name, who, started, response, false)?;
         if response.status() != StatusCode::UNAUTHORIZED {
             return Ok(response);
         }
@@ -359,7 +377,8 @@ impl DownstreamApis {
             return Ok(response);
         };
         let token = self.token(api, who, &options, Some(claims)).await?;
-        let response = self.send(api, &url, &token, &options, reading).await?;
+        let response = self.send(api, &url, &token, &options, reading, who.trace()).await;
+        let response = self.emit_call(name, who, started, response, true)?;
         // Challenged again with a token that carries the claims: a user calling in has to step
         // up (sign in again with them). An app, or a session's scheduler, can't: the answer
         // stays the API's own.
@@ -374,6 +393,46 @@ impl DownstreamApis {
         }
     }
 
+    /// Writes the `downstream.call` event of `response` (where events are on) and passes it on.
+    fn emit_call(
+        &self,
+        name: &str,
+        who: CallAs<'_>,
+        started: Option<u64>,
+        response: Result<http::Response<PassedBody>, DownstreamError>,
+        retried: bool,
+    ) -> Result<http::Response<PassedBody>, DownstreamError> {
+        let Some(started) = started else { return response };
+        let platform = self.acquirer.platform();
+        let status = response.as_ref().map(|r| r.status().as_u16()).ok();
+        let level = match status {
+            Some(status) if status < 500 => Level::Info,
+            _ => Level::Warn,
+        };
+        let correlation = who.trace().map(|t| t.correlation_id.as_str());
+        let elapsed = platform.clock.now_millis().saturating_sub(started);
+        platform.emit("downstream.call", level, correlation, |event| {
+            let event = event
+                .with("api", name)
+                .with(
+                    "as",
+                    match who {
+                        CallAs::User(_) => "user",
+                        CallAs::App => "app",
+                        CallAs::Session { .. } => "session",
+                    },
+                )
+                .with("status", status)
+                .with("retried_for_claims", retried)
+                .with("downstream_ms", elapsed);
+            match &response {
+                Err(error) => event.with("code", error.code()),
+                Ok(_) => event,
+            }
+        });
+        response
+    }
+
     async fn send(
         &self,
         api: &DownstreamApiOptions,
@@ -381,6 +440,7 @@ impl DownstreamApis {
         token: &AcquiredToken,
         options: &CallOptions,
         reading: Reading,
+        trace: Option<&Trace>,
     ) -> Result<http::Response<PassedBody>, DownstreamError> {
         let invalid = |_| DownstreamError::InvalidRequest("the request could not be built");
         let mut builder = http::Request::builder()
@@ -393,6 +453,14 @@ impl DownstreamApis {
         }
         if let Some(id) = &options.correlation_id {
             builder = builder.header(CORRELATION_HEADER, id.as_str());
+        } else if let Some(trace) = trace {
+            builder = builder.header(CORRELATION_HEADER, trace.correlation_id.as_str());
+        }
+        if let Some(trace) = trace {
+            // The caller's W3C trace continues downstream, as a new span of it.
+            let mut span = [0u8; 8];
+            let _ = self.acquirer.platform().crypto.random(&mut span);
+            builder = builder.header("traceparent", trace.traceparent(span));
         }
         let body = match &options.body {
             Some((bytes, content_type)) => {

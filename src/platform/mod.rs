@@ -23,6 +23,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 
+use crate::event::{Event, EventOptions, Level};
 use crate::jose::{Algorithm, KeyMaterial};
 use crate::secret::SealSecret;
 
@@ -361,10 +362,16 @@ pub trait Background {
 }
 
 /// Where the SDK writes the few lines an operator should see (a cache store failing, a key set
-/// served stale). Lines never contain tokens, secrets or claims.
+/// served stale), and its structured events where they are on. Lines never contain tokens,
+/// secrets or claims.
 pub trait Logger {
     /// Writes one warning line.
     fn warn(&self, message: &str);
+
+    /// Writes one structured event, a JSON line ([`Event`]). The default drops it.
+    fn event(&self, json_line: &str) {
+        let _ = json_line;
+    }
 }
 
 /// A [`Logger`] that discards everything.
@@ -382,6 +389,10 @@ pub struct StderrLogger;
 impl Logger for StderrLogger {
     fn warn(&self, message: &str) {
         eprintln!("edge-identity: {message}");
+    }
+
+    fn event(&self, json_line: &str) {
+        eprintln!("{json_line}");
     }
 }
 
@@ -509,6 +520,9 @@ pub struct Platform {
     /// (their owner, their end, their refresh token) live there, immediate everywhere. It is used
     /// only with a sealed store ([`with_store`](Platform::with_store)): what it holds is sealed.
     pub coordinator: Option<Rc<dyn Coordinator>>,
+    /// Which structured events are written to the logger ([`Event`]); `None`: none, and
+    /// nothing is built for them.
+    pub events: Option<Rc<EventOptions>>,
     /// What everything built on this platform (and its clones) shares in the isolate (one
     /// discovery document and key set per authority, for validation and acquisition alike):
     /// typed by the floor that owns it, which the seam does not name (see [`Platform::shared`]).
@@ -527,8 +541,32 @@ impl Platform {
             join_poll_interval: None,
             memory_per_request: false,
             coordinator: None,
+            events: None,
             shared: Rc::default(),
         }
+    }
+
+    /// The same platform, writing the structured events `options` keeps to its logger.
+    pub fn with_events(mut self, options: EventOptions) -> Self {
+        self.events = (options.level != Level::Off).then(|| Rc::new(options));
+        self
+    }
+
+    /// Writes the event `name` for the request `correlation` if the options keep it: `fill`
+    /// adds its members, and runs only then (off, nothing is built).
+    pub(crate) fn emit(
+        &self,
+        name: &'static str,
+        level: Level,
+        correlation: Option<&str>,
+        fill: impl FnOnce(Event) -> Event,
+    ) {
+        let Some(options) = &self.events else { return };
+        if !options.keeps(level, correlation) {
+            return;
+        }
+        let event = fill(Event::new(name, level, correlation.map(Rc::from)));
+        self.logger.event(&event.to_json_line());
     }
 
     /// The value of type `T` shared by this platform and its clones for which `is_it` holds,

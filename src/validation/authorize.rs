@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use super::claim_set::{ClaimSet, Loose};
 use super::provider::Provider;
+use crate::event::Trace;
 use crate::validation::challenge::Scheme;
 use crate::validation::error::ValidationError;
 
@@ -89,7 +90,7 @@ impl<'a> Requirement<'a> {
 /// Cheap to clone (clones share the claims): the isolate's verified-token cache hands out the
 /// same one for every request that presents the same token.
 #[derive(Clone)]
-pub struct ValidatedToken(Arc<Validated>, Scheme);
+pub struct ValidatedToken(Arc<Validated>, Scheme, Option<Arc<Trace>>);
 
 struct Validated {
     token: BearerToken,
@@ -140,7 +141,25 @@ impl ValidatedToken {
                 extra_roles,
             }),
             Scheme::Bearer,
+            None,
         )
+    }
+
+    /// The same token, for the request traced by `trace`.
+    pub(crate) fn traced(mut self, trace: Arc<Trace>) -> Self {
+        self.2 = Some(trace);
+        self
+    }
+
+    /// The request's trace, where events are on (`Events.Level`): its correlation id, and the
+    /// W3C trace downstream calls continue.
+    pub fn trace(&self) -> Option<&Trace> {
+        self.2.as_deref()
+    }
+
+    /// The request's correlation id, where events are on.
+    pub fn correlation_id(&self) -> Option<&str> {
+        self.2.as_deref().map(|t| t.correlation_id.as_str())
     }
 
     /// The same token, as presented with `scheme`.

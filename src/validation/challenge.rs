@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use crate::error_response::quote_safe;
+use crate::error_response::{json_response, quote_safe};
 use crate::validation::dpop::DPOP_NONCE_HEADER;
 use crate::validation::error::ValidationError;
 use crate::validation::options::{DpopMode, DpopOptions};
@@ -37,6 +37,7 @@ pub struct Refusal {
     error: ValidationError,
     challenges: Vec<String>,
     dpop_nonce: Option<String>,
+    correlation_id: Option<String>,
 }
 
 impl Refusal {
@@ -60,12 +61,27 @@ impl Refusal {
         self.dpop_nonce.as_deref()
     }
 
-    /// The complete HTTP answer: the error's status and JSON body, every challenge, and the
-    /// `DPoP-Nonce` where one is given.
+    /// The request's correlation id, where events are on: also in the answer's body.
+    pub fn correlation_id(&self) -> Option<&str> {
+        self.correlation_id.as_deref()
+    }
+
+    /// The same refusal, for the request with `correlation_id`.
+    pub(crate) fn correlated(mut self, correlation_id: Option<&str>) -> Refusal {
+        self.correlation_id = correlation_id.map(str::to_owned);
+        self
+    }
+
+    /// The complete HTTP answer: the error's status and JSON body (with `correlation_id` where
+    /// events are on), every challenge, and the `DPoP-Nonce` where one is given.
     pub fn to_response(&self) -> http::Response<Vec<u8>> {
-        let mut response = self.error.to_response();
+        let mut body = self.error.body();
+        if let (Some(id), Some(obj)) = (&self.correlation_id, body.as_object_mut()) {
+            obj.insert("correlation_id".into(), id.as_str().into());
+        }
+        let retry_after = matches!(self.error, ValidationError::KeysUnavailable(_)).then_some(5);
+        let mut response = json_response(self.error.status(), None, retry_after, &body);
         let headers = response.headers_mut();
-        headers.remove(http::header::WWW_AUTHENTICATE);
         for challenge in &self.challenges {
             if let Ok(value) = http::HeaderValue::from_str(challenge) {
                 headers.append(http::header::WWW_AUTHENTICATE, value);
@@ -83,7 +99,7 @@ impl Refusal {
     /// error's own challenge.
     pub(crate) fn plain(error: ValidationError) -> Refusal {
         let challenges = error.www_authenticate().into_iter().collect();
-        Refusal { error, challenges, dpop_nonce: None }
+        Refusal { error, challenges, dpop_nonce: None, correlation_id: None }
     }
 
     /// The refusal of an API with `dpop` options for a request presented with `presented`
@@ -96,7 +112,12 @@ impl Refusal {
         dpop_nonce: Option<String>,
     ) -> Refusal {
         if let ValidationError::KeysUnavailable(_) = error {
-            return Refusal { error, challenges: Vec::new(), dpop_nonce: None };
+            return Refusal {
+                error,
+                challenges: Vec::new(),
+                dpop_nonce: None,
+                correlation_id: None,
+            };
         }
         let error_scheme = match (&error, presented, dpop.mode) {
             (ValidationError::Dpop(_), _, _) => Scheme::Dpop,
@@ -129,7 +150,7 @@ impl Refusal {
                 }
             })
             .collect();
-        Refusal { error, challenges, dpop_nonce }
+        Refusal { error, challenges, dpop_nonce, correlation_id: None }
     }
 }
 

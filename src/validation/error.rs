@@ -409,6 +409,12 @@ impl ValidationError {
     /// The complete HTTP answer: status, `WWW-Authenticate` where it applies, and a JSON body
     /// `{"error", "error_description", "code"}` (plus `scopes`/`roles` for insufficient scope).
     pub fn to_response(&self) -> http::Response<Vec<u8>> {
+        let retry_after = matches!(self, ValidationError::KeysUnavailable(_)).then_some(5);
+        json_response(self.status(), self.www_authenticate(), retry_after, &self.body())
+    }
+
+    /// The JSON body of the answer.
+    pub(crate) fn body(&self) -> serde_json::Value {
         let mut body = json!({
             "error": self.oauth_error().unwrap_or(match self {
                 ValidationError::KeysUnavailable(_) => "temporarily_unavailable",
@@ -423,8 +429,7 @@ impl ValidationError {
             obj.insert("scopes".into(), json!(scopes));
             obj.insert("roles".into(), json!(roles));
         }
-        let retry_after = matches!(self, ValidationError::KeysUnavailable(_)).then_some(5);
-        json_response(self.status(), self.www_authenticate(), retry_after, &body)
+        body
     }
 }
 

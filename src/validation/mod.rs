@@ -38,6 +38,7 @@ mod verified;
 
 use std::rc::Rc;
 
+use crate::event::{Level, Trace};
 use crate::platform::Platform;
 use crate::secret::SealSecret;
 use crate::validation::challenge::{Refusal, Scheme};
@@ -46,6 +47,7 @@ use crate::validation::options::{DpopMode, ValidationOptions};
 use authorize::{Requirement, ValidatedToken};
 use keys::{KeyLookup, KeySnapshot, KeySource, KeySourcePolicy};
 use parse::Jws;
+use sha2::Digest as _;
 
 /// Most keys tried for a token without `kid` (bounds the work one request can cause).
 const MAX_KEYS_TRIED_WITHOUT_KID: usize = 4;
@@ -151,32 +153,116 @@ impl TokenValidator {
         &self,
         request: &impl bearer::AuthorizationHeaders,
     ) -> Result<ValidatedToken, Refusal> {
-        // One async level above `validate` on the bearer path, as before DPoP: the warm route
-        // runs through here on every request.
-        let refuse = |error, presented| self.refusal(error, presented, request);
-        if self.options.provider == provider::Provider::CloudflareAccess {
-            match bearer::access_assertion(request) {
-                Err(error) => return Err(refuse(error, None)),
-                Ok(Some(assertion)) => {
-                    let outcome = self.validate_bearer(&assertion).await;
-                    return outcome.map_err(|error| refuse(error, Some(Scheme::Bearer)));
-                }
-                Ok(None) => {}
+        // Events on: the request's trace and start, read before anything else (sync code only,
+        // so the bearer path stays one async level above `validate`).
+        let traced = self
+            .platform
+            .events
+            .as_ref()
+            .map(|_| (self.trace_of(request), self.platform.clock.now_millis()));
+        let mut presented = None;
+        let outcome = self.validate_presented(request, &mut presented).await;
+        match (outcome, traced) {
+            (Ok(token), None) => Ok(token),
+            (Err(error), None) => Err(self.refusal(error, presented, request)),
+            (Ok(token), Some((trace, started))) => {
+                self.emit_validated(&token, &trace, started);
+                Ok(token.traced(trace))
+            }
+            (Err(error), Some((trace, started))) => {
+                let refusal = self.refusal(error, presented, request);
+                self.emit_refused(&refusal, presented, &trace, started);
+                Err(refusal.correlated(Some(&trace.correlation_id)))
             }
         }
-        let values = request.authorization().map_err(|error| refuse(error, None))?;
+    }
+
+    /// Which scheme `request` presented its token with (`presented`), and the token validated.
+    async fn validate_presented(
+        &self,
+        request: &impl bearer::AuthorizationHeaders,
+        presented: &mut Option<Scheme>,
+    ) -> Result<ValidatedToken, ValidationError> {
+        if self.options.provider == provider::Provider::CloudflareAccess {
+            if let Some(assertion) = bearer::access_assertion(request)? {
+                *presented = Some(Scheme::Bearer);
+                return self.validate_bearer(&assertion).await;
+            }
+        }
+        let values = request.authorization()?;
         let values: Vec<&str> = values.iter().map(String::as_str).collect();
         let dpop = self.options.dpop.mode != DpopMode::Off;
-        let (scheme, value) =
-            bearer::credentials(&values, dpop).map_err(|error| refuse(error, None))?;
-        let outcome = match scheme {
+        let (scheme, value) = bearer::credentials(&values, dpop)?;
+        *presented = Some(scheme);
+        match scheme {
             Scheme::Bearer if self.options.dpop.mode == DpopMode::Required => {
                 Err(ValidationError::Dpop(DpopError::Required))
             }
-            Scheme::Bearer => self.validate_bearer(value).await,
+            Scheme::Bearer => {
+                self.validate(value).await.map_err(|e| bearer::or_not_token68(value, e))
+            }
             Scheme::Dpop => self.validate_dpop(value, request).await,
-        };
-        outcome.map_err(|error| refuse(error, Some(scheme)))
+        }
+    }
+
+    /// The trace of `request`: the caller's `traceparent` or `client-request-id`, else new.
+    fn trace_of(&self, request: &impl bearer::AuthorizationHeaders) -> std::sync::Arc<Trace> {
+        let first = |name: &str| request.header_values(name).ok().and_then(|mut v| v.pop());
+        let mut random = [0u8; 16];
+        if self.platform.crypto.random(&mut random).is_err() {
+            random[..8].copy_from_slice(&self.platform.clock.now_millis().to_be_bytes());
+            random[15] = 1;
+        }
+        let trace = Trace::from_headers(
+            first("traceparent").as_deref(),
+            first("client-request-id").as_deref(),
+            random,
+        );
+        std::sync::Arc::new(trace)
+    }
+
+    fn emit_validated(&self, token: &ValidatedToken, trace: &Trace, started: u64) {
+        let claims = self.platform.events.as_ref().map(|e| e.claims.clone()).unwrap_or_default();
+        let elapsed = self.platform.clock.now_millis().saturating_sub(started);
+        self.platform.emit(
+            "request.validated",
+            Level::Info,
+            Some(&trace.correlation_id),
+            |event| {
+                let mut event = event
+                    .with("scheme", token.scheme().name())
+                    .with("app_only", token.is_app_only())
+                    .with("validation_ms", elapsed);
+                for name in &claims {
+                    if let Some(value) = token.claim_str(name) {
+                        event = event.with(name, value);
+                    }
+                }
+                if let Some(oid) = token.object_id() {
+                    let digest = sha2::Sha256::digest(oid.as_bytes());
+                    let hash = crate::base64url::encode(&digest);
+                    event = event.with("oid_hash", hash.get(..16).unwrap_or_default());
+                }
+                event
+            },
+        );
+    }
+
+    fn emit_refused(
+        &self,
+        refusal: &Refusal,
+        presented: Option<Scheme>,
+        trace: &Trace,
+        started: u64,
+    ) {
+        let elapsed = self.platform.clock.now_millis().saturating_sub(started);
+        self.platform.emit("request.refused", Level::Warn, Some(&trace.correlation_id), |event| {
+            event
+                .with("code", refusal.code())
+                .with("status", refusal.status().as_u16())
+                .with("scheme", presented.map(Scheme::name))
+                .with("validation_ms", elapsed)
+        });
     }
 
     /// A DPoP request: the token (from the verified cache or checked whole), bound to a key,

@@ -83,7 +83,8 @@ export async function startDownstreamApi({ issuer, jwksUrl = `${issuer}/jwks`, p
       return res.end();
     }
     seen.push({ path: url.pathname, method: req.method, oid: claims.oid, scp: claims.scp, roles: claims.roles,
-      azp: claims.azp, aud: claims.aud, sub: claims.sub, clientId: claims.client_id, scope: claims.scope, correlationId: req.headers['x-correlation-id'] ?? null, body });
+      azp: claims.azp, aud: claims.aud, sub: claims.sub, clientId: claims.client_id, scope: claims.scope, correlationId: req.headers['x-correlation-id'] ?? null,
+      traceparent: req.headers.traceparent ?? null, body });
     const behaviour = behaviours.find((b) => b.path === url.pathname && b.times > 0);
     if (behaviour) {
       behaviour.times -= 1;

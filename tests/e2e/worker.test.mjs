@@ -433,3 +433,97 @@ test('a bad configuration answers a bare 500, the log names the field, and /heal
   assert.match(logs.join(''), /AzureAd\.ClientId/, 'the operator\'s log names the field');
   assert.match(noSecretLogs.join(''), /CLIENT_SECRET/);
 });
+
+// Structured events (issue 23): the example with `Events: {Level: "Info"}`, its console read
+// back line by line (`handleRuntimeStdio`), as Workers Logs would index them.
+describe('the example worker writing its decisions as JSON lines', () => {
+  let mf;
+  const logs = [];
+  const held = []; // every token and secret of this run: none may appear in any line
+  before(() => {
+    const config = {
+      ...exampleConfig({ issuer: idp.issuer, profileUrl: api.profileUrl, partnerUrl: api.partnerUrl, azureAd: { ClockSkewSeconds: 0 } }),
+      Events: { Level: 'Info' },
+    };
+    mf = worker({ config, logs });
+    held.push(CLIENT_SECRET, CACHE_KEY);
+  });
+
+  /** The SDK's events written so far (the lines of the worker's console that are its JSON). */
+  const events = () => logs.join('').split('\n')
+    .map((line) => line.slice(line.indexOf('{')))
+    .filter((line) => line.includes('"source":"edge-identity"'))
+    .map((line) => JSON.parse(line));
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
+
+  test('a refused token is one warning with its code, under the correlation id its answer carries', async () => {
+    const expired = await idp.mint({ claims: { oid: newOid() }, expiresIn: -120 });
+    held.push(expired);
+    const response = await call(mf, 'GET', '/api/me', expired);
+    assert.equal(response.status, 401);
+    const { correlation_id: id, code } = await response.json();
+    assert.ok(id, 'the body names the correlation id');
+    await settle();
+    const refused = events().filter((e) => e.correlation_id === id);
+    assert.deepEqual(refused.map((e) => [e.event, e.level, e.code, e.status]), [['request.refused', 'warn', code, 401]]);
+  });
+
+  test("a first and a repeat request: validated, the token's tier (provider, then memory), the call, under the caller's trace", async () => {
+    const oid = newOid();
+    const token = await idp.mint({ claims: { oid } });
+    held.push(token, oid);
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const run = Math.random().toString(36).slice(2, 10);
+    const requestId = (i) => `req-${i}-${run}`;
+    for (const [i, parent] of ['00f067aa0ba902b7', '00f067aa0ba902b8'].entries()) {
+      const response = await mf.dispatchFetch('http://example/api/me', {
+        headers: { authorization: `Bearer ${token}`, traceparent: `00-${traceId}-${parent}-01`, 'client-request-id': requestId(i) },
+      });
+      assert.equal(response.status, 200, await response.clone().text());
+      await response.arrayBuffer();
+    }
+    await settle();
+    const ofRequest = (i) => events().filter((e) => e.correlation_id === requestId(i));
+    const first = ofRequest(0);
+    assert.deepEqual(first.map((e) => e.event), ['request.validated', 'token.acquired', 'downstream.call'], JSON.stringify(first));
+    assert.equal(first[0].tid, claimsOfToken(token).tid);
+    assert.equal(first[0].oid_hash.length, 16);
+    assert.deepEqual([first[1].grant, first[1].tier], ['on_behalf_of', 'provider']);
+    assert.deepEqual([first[2].api, first[2].status], ['Profile', 200]);
+    const repeat = ofRequest(1);
+    assert.equal(repeat.find((e) => e.event === 'token.acquired')?.tier, 'memory');
+    // The downstream API saw the caller's trace continued.
+    const seen = (await (await fetch(`${api.base}/__seen`)).json()).filter((c) => c.path === '/profile/me' && c.oid === oid);
+    assert.ok(seen.every((c) => c.traceparent?.startsWith(`00-${traceId}-`)), JSON.stringify(seen));
+  });
+
+  test('a provider outage is a token.failed warning, and the request answers 503', async () => {
+    const down = { status: 503, body: { error: 'temporarily_unavailable' } };
+    await fetch(`${idp.issuer}/__script`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ answers: [down, down] }),
+    });
+    const token = await idp.mint({ claims: { oid: newOid() } });
+    held.push(token);
+    const response = await mf.dispatchFetch('http://example/api/me', { headers: { authorization: `Bearer ${token}`, 'client-request-id': 'outage-1' } });
+    assert.equal(response.status, 503);
+    await settle();
+    const failed = events().filter((e) => e.correlation_id === 'outage-1' && e.event === 'token.failed');
+    assert.equal(failed.length, 1, JSON.stringify(events().filter((e) => e.correlation_id === 'outage-1')));
+    assert.equal(failed[0].level, 'warn');
+    assert.equal(failed[0].code, 'provider_unavailable');
+  });
+
+  test('no token or secret of the run appears in any line the worker wrote', async () => {
+    await settle();
+    const all = logs.join('');
+    assert.ok(events().length >= 6);
+    for (const secret of held) {
+      assert.ok(!all.includes(secret), `a held-out value appears in the logs: ${secret.slice(0, 12)}…`);
+      for (const part of secret.split('.').filter((p) => p.length > 20)) assert.ok(!all.includes(part));
+    }
+  });
+});
+
+function claimsOfToken(jwt) {
+  return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url'));
+}

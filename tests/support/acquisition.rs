@@ -212,11 +212,16 @@ impl Background for Deferred {
 
 /// Keeps every warning.
 #[derive(Default)]
-pub struct Lines(pub RefCell<Vec<String>>);
+pub struct Lines(pub RefCell<Vec<String>>, pub RefCell<Vec<String>>);
 
 impl Logger for Lines {
     fn warn(&self, message: &str) {
         self.0.borrow_mut().push(message.to_owned());
+    }
+
+    /// Structured events go to `.1`.
+    fn event(&self, json_line: &str) {
+        self.1.borrow_mut().push(json_line.to_owned());
     }
 }
 

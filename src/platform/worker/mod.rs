@@ -362,6 +362,11 @@ impl Logger for ConsoleLogger {
     fn warn(&self, message: &str) {
         worker::console_warn!("edge-identity: {message}");
     }
+
+    /// `console.log` of the JSON line: Workers Logs indexes its members.
+    fn event(&self, json_line: &str) {
+        worker::console_log!("{json_line}");
+    }
 }
 
 /// Runs [`Background`] work with the request's `ctx.wait_until`, so a token refresh started

@@ -1,0 +1,282 @@
+//! Structured events: one JSON line per decision the SDK makes (a request validated or refused,
+//! a token acquired and from where, a downstream call), with the request's correlation id and
+//! what it cost. Workers Logs indexes the members of a JSON line; Spin captures stderr.
+//!
+//! An event carries no token, secret, refresh token or claim value beyond the allow-list
+//! (`Events.Claims`, `tid` by default) and a hash of `oid`. Off (the default), nothing is built:
+//! every emitting site passes a closure that runs only when the event is kept.
+
+use std::rc::Rc;
+
+use serde_json::{Map, Value};
+
+/// How much is written (`Events.Level`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    /// Nothing.
+    Off,
+    /// Refusals and failures only.
+    Warn,
+    /// Every decision.
+    Info,
+}
+
+impl Level {
+    /// The name written in each event (`"warn"`, `"info"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Off => "off",
+            Level::Warn => "warn",
+            Level::Info => "info",
+        }
+    }
+}
+
+/// The resolved `Events` section.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventOptions {
+    /// The most detailed level written.
+    pub level: Level,
+    /// The share of requests whose `info` events are written (0 to 1, decided per correlation
+    /// id so a request's events are kept or dropped together); `warn` events always are.
+    pub sample_rate: f64,
+    /// The claims written verbatim with a validated request (`tid` by default). `oid` is never
+    /// written, only its hash.
+    pub claims: Vec<String>,
+}
+
+impl Default for EventOptions {
+    fn default() -> Self {
+        EventOptions { level: Level::Off, sample_rate: 1.0, claims: vec!["tid".to_owned()] }
+    }
+}
+
+impl EventOptions {
+    /// Whether an event of `level` for the request `correlation` is written.
+    pub fn keeps(&self, level: Level, correlation: Option<&str>) -> bool {
+        if level > self.level || level == Level::Off {
+            return false;
+        }
+        if level == Level::Warn || self.sample_rate >= 1.0 {
+            return true;
+        }
+        // FNV-1a of the id: the same answer for every event of one request.
+        let hash = correlation.unwrap_or("").bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        #[allow(clippy::cast_precision_loss)]
+        let share = (hash % 10_000) as f64 / 10_000.0;
+        share < self.sample_rate
+    }
+}
+
+/// One event: its name (`request.validated`, `token.acquired`, ...), level, the request's
+/// correlation id, and its members.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// What happened.
+    pub name: &'static str,
+    /// `info` or `warn`.
+    pub level: Level,
+    /// The request's correlation id, where there is a request.
+    pub correlation_id: Option<Rc<str>>,
+    /// Everything else, in order.
+    pub fields: Map<String, Value>,
+}
+
+impl Event {
+    /// A new event.
+    pub fn new(name: &'static str, level: Level, correlation_id: Option<Rc<str>>) -> Event {
+        Event { name, level, correlation_id, fields: Map::new() }
+    }
+
+    /// The event with `name` set to `value`.
+    pub fn with(mut self, name: &str, value: impl Into<Value>) -> Event {
+        self.fields.insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// The JSON line written: `{"event", "level", "correlation_id", ...fields}`, one line.
+    pub fn to_json_line(&self) -> String {
+        let mut line = Map::new();
+        line.insert("source".into(), "edge-identity".into());
+        line.insert("event".into(), self.name.into());
+        line.insert("level".into(), self.level.name().into());
+        if let Some(id) = &self.correlation_id {
+            line.insert("correlation_id".into(), Value::String(id.to_string()));
+        }
+        for (name, value) in &self.fields {
+            line.insert(name.clone(), value.clone());
+        }
+        serde_json::to_string(&Value::Object(line)).unwrap_or_default()
+    }
+}
+
+/// A request's trace: the correlation id its events and error body carry, and the W3C trace
+/// (`traceparent`) it continues downstream. Taken from the caller's `traceparent` or
+/// `client-request-id` where they are well formed, else made up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trace {
+    /// The caller's `client-request-id` where it gave a usable one, else the trace id in GUID
+    /// form (what Entra takes as `client-request-id`).
+    pub correlation_id: String,
+    /// 32 lowercase hex digits, never all zeros.
+    pub trace_id: String,
+    /// The W3C trace flags, 2 hex digits (`01`: sampled).
+    pub flags: String,
+}
+
+impl Trace {
+    /// The trace of a request with these header values; `random` makes the trace id where the
+    /// caller gave none.
+    pub fn from_headers(
+        traceparent: Option<&str>,
+        client_request_id: Option<&str>,
+        random: [u8; 16],
+    ) -> Trace {
+        let client_id = client_request_id.map(str::trim).filter(|id| {
+            !id.is_empty()
+                && id.len() <= 64
+                && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        });
+        let (trace_id, flags) = match traceparent.and_then(parse_traceparent) {
+            Some((trace_id, flags)) => (trace_id, flags),
+            None => {
+                let from_client = client_id
+                    .map(|id| id.replace('-', "").to_ascii_lowercase())
+                    .filter(|hex| is_hex_id(hex, 32));
+                (from_client.unwrap_or_else(|| hex(&random)), "00".to_owned())
+            }
+        };
+        let correlation_id = client_id.map(str::to_owned).unwrap_or_else(|| guid(&trace_id));
+        Trace { correlation_id, trace_id, flags }
+    }
+
+    /// The `traceparent` of a call this request makes, as span `span`.
+    pub fn traceparent(&self, span: [u8; 8]) -> String {
+        let span = if span == [0; 8] { [0, 0, 0, 0, 0, 0, 0, 1] } else { span };
+        format!("00-{}-{}-{}", self.trace_id, hex(&span), self.flags)
+    }
+
+    /// The `client-request-id` Entra is sent (a GUID): the correlation id where it is one, else
+    /// the trace id in GUID form. Entra returns it and logs it with the request.
+    pub fn client_request_id(&self) -> String {
+        let is_guid = self.correlation_id.len() == 36
+            && self.correlation_id.bytes().enumerate().all(|(i, b)| match i {
+                8 | 13 | 18 | 23 => b == b'-',
+                _ => b.is_ascii_hexdigit(),
+            });
+        if is_guid {
+            self.correlation_id.clone()
+        } else {
+            guid(&self.trace_id)
+        }
+    }
+}
+
+/// A 32-digit trace id in GUID form (8-4-4-4-12).
+fn guid(trace_id: &str) -> String {
+    let t = trace_id;
+    match (t.get(0..8), t.get(8..12), t.get(12..16), t.get(16..20), t.get(20..32)) {
+        (Some(a), Some(b), Some(c), Some(d), Some(e)) => format!("{a}-{b}-{c}-{d}-{e}"),
+        _ => trace_id.to_owned(),
+    }
+}
+
+/// A W3C `traceparent` (version 00): its trace id and flags, if it is well formed.
+fn parse_traceparent(value: &str) -> Option<(String, String)> {
+    let mut parts = value.trim().split('-');
+    let (Some(version), Some(trace_id), Some(parent), Some(flags)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    let lower = |s: &str| s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let ok = version == "00"
+        && parts.next().is_none()
+        && is_hex_id(trace_id, 32)
+        && is_hex_id(parent, 16)
+        && flags.len() == 2
+        && lower(flags);
+    ok.then(|| (trace_id.to_owned(), flags.to_owned()))
+}
+
+/// `len` lowercase hex digits, not all zeros.
+fn is_hex_id(text: &str, len: usize) -> bool {
+    text.len() == len
+        && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        && text.bytes().any(|b| b != b'0')
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trace_continues_the_callers_w3c_trace_context() {
+        // W3C Trace Context §3.2's example header.
+        let header = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let trace = Trace::from_headers(Some(header), None, [7; 16]);
+        assert_eq!(trace.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(trace.correlation_id, "4bf92f35-77b3-4da6-a3ce-929d0e0e4736");
+        assert_eq!(
+            trace.traceparent([0xab; 8]),
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-abababababababab-01"
+        );
+        assert_eq!(trace.client_request_id(), "4bf92f35-77b3-4da6-a3ce-929d0e0e4736");
+        for bad in [
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x",
+            "garbage",
+            "",
+        ] {
+            let trace = Trace::from_headers(Some(bad), None, [7; 16]);
+            assert_eq!(trace.trace_id, "07".repeat(16), "{bad}");
+            assert_eq!(trace.correlation_id.replace('-', ""), "07".repeat(16), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_client_request_id_is_the_correlation_id_when_it_is_a_plain_token() {
+        let guid = "8e6c3a2b-1f4d-4c7e-9a0b-2d3e4f5a6b7c";
+        let trace = Trace::from_headers(None, Some(guid), [7; 16]);
+        assert_eq!(trace.correlation_id, guid);
+        assert_eq!(trace.trace_id, "8e6c3a2b1f4d4c7e9a0b2d3e4f5a6b7c");
+        assert_eq!(trace.client_request_id(), guid);
+        let hostile = Trace::from_headers(None, Some("a\"b\nc"), [7; 16]);
+        assert_eq!(hostile.correlation_id.replace('-', ""), "07".repeat(16), "never echoed");
+    }
+
+    #[test]
+    fn sampling_keeps_or_drops_a_requests_info_events_together_and_every_warning() {
+        let options = EventOptions { level: Level::Info, sample_rate: 0.5, ..Default::default() };
+        let ids: Vec<String> = (0..2000).map(|i| format!("{i:032x}")).collect();
+        let kept = ids.iter().filter(|id| options.keeps(Level::Info, Some(id))).count();
+        assert!((800..1200).contains(&kept), "about half: {kept}");
+        for id in &ids {
+            assert_eq!(options.keeps(Level::Info, Some(id)), options.keeps(Level::Info, Some(id)));
+            assert!(options.keeps(Level::Warn, Some(id)));
+        }
+        let warn_only = EventOptions { level: Level::Warn, ..Default::default() };
+        assert!(!warn_only.keeps(Level::Info, Some("a")));
+        assert!(!EventOptions::default().keeps(Level::Warn, Some("a")), "off by default");
+    }
+
+    #[test]
+    fn an_event_is_one_json_line() {
+        let line = Event::new("request.refused", Level::Warn, Some(Rc::from("abc")))
+            .with("code", "token_expired")
+            .with("status", 401)
+            .to_json_line();
+        assert!(!line.contains('\n'));
+        let value: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(value["event"], "request.refused");
+        assert_eq!(value["correlation_id"], "abc");
+        assert_eq!(value["status"], 401);
+    }
+}

@@ -1,0 +1,203 @@
+//! Structured events (issue 23) at the HTTP seam: one JSON line per decision with the request's
+//! correlation id and durations, the W3C trace continued downstream and `client-request-id`
+//! sent to Entra, nothing built when off, and no token, secret or `oid` in any line (every
+//! credential of the run searched for in every line, the held-out check).
+#![cfg(all(feature = "rust-crypto", not(target_arch = "wasm32")))]
+
+mod support;
+
+use edge_identity::{HostSettings, Requirement, WebApi};
+use futures::executor::block_on;
+use serde_json::{json, Value};
+use support::acquisition::*;
+use support::signing::TestSigner;
+use support::*;
+
+const PROFILE: &str = "https://profile.example.com";
+// W3C Trace Context §3.2's example header.
+const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+fn api(iso: &Isolate, events: Value) -> WebApi {
+    iso.web.route(&format!("{PROFILE}/me"), |_| json_answer(200, json!({"name": "Ada"})));
+    let keys = json!({"keys": [TestSigner::Rsa.public_jwk("rsa")]});
+    iso.web.route(&metadata_url(TENANT), |_| {
+        json_answer(200, json!({"issuer": v2_issuer(TENANT), "jwks_uri": jwks_url(TENANT)}))
+    });
+    iso.web.route(&jwks_url(TENANT), move |_| json_answer(200, keys.clone()));
+    let config = json!({"AzureAd": {"Instance": INSTANCE, "TenantId": TENANT, "ClientId": CLIENT_ID},
+        "DownstreamApis": {"Profile": {"BaseUrl": PROFILE, "Scopes": ["api://profile/read"]}},
+        "Events": events});
+    let settings =
+        HostSettings::from_values(Some(&config.to_string()), Some(SECRET), None).unwrap();
+    WebApi::new(settings, iso.platform.clone()).unwrap()
+}
+
+fn request(token: &str, headers: &[(&str, &str)]) -> http::Request<()> {
+    let mut builder = http::Request::get("https://api.example/me")
+        .header("authorization", format!("Bearer {token}"));
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    builder.body(()).unwrap()
+}
+
+fn events(iso: &Isolate) -> Vec<Value> {
+    iso.lines.1.borrow().iter().map(|line| serde_json::from_str(line).unwrap()).collect()
+}
+
+fn isolate() -> Isolate {
+    Isolate::new(ScriptedWeb::new(), rc(ManualClock::at_secs(T0)), None)
+}
+
+#[test]
+fn a_users_request_is_one_line_per_decision_under_its_callers_trace() {
+    let iso = isolate();
+    let api = api(&iso, json!({"Level": "Info"}));
+    let token = TestSigner::Rsa.sign("rsa", &entra_claims(T0));
+    let request = request(&token, &[("traceparent", TRACEPARENT)]);
+    for _ in 0..2 {
+        let caller =
+            block_on(api.authorize(&request, Requirement::scope(&["access_as_user"]))).unwrap();
+        assert_eq!(caller.correlation_id(), Some("4bf92f35-77b3-4da6-a3ce-929d0e0e4736"));
+        block_on(api.call_api("Profile").get("me").for_user(&caller).bytes()).unwrap();
+    }
+    let lines = events(&iso);
+    let names: Vec<&str> = lines.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "request.validated",
+            "token.acquired",
+            "downstream.call",
+            "request.validated",
+            "token.acquired",
+            "downstream.call",
+        ]
+    );
+    for event in &lines {
+        assert_eq!(event["correlation_id"], "4bf92f35-77b3-4da6-a3ce-929d0e0e4736", "{event}");
+        assert_eq!(event["source"], "edge-identity");
+    }
+    let validated = &lines[0];
+    assert_eq!(validated["tid"], TENANT, "the allow-listed claim");
+    assert_eq!(validated["scheme"], "Bearer");
+    assert_eq!(validated["oid_hash"].as_str().map(str::len), Some(16));
+    assert!(validated.get("oid").is_none() && validated.get("sub").is_none());
+    assert!(validated["validation_ms"].is_u64());
+    assert_eq!(
+        (lines[1]["grant"].as_str(), lines[1]["tier"].as_str()),
+        (Some("on_behalf_of"), Some("provider"))
+    );
+    assert_eq!(lines[4]["tier"], "memory", "the repeat request's token came from memory");
+    assert_eq!(
+        (lines[2]["api"].as_str(), lines[2]["status"].as_u64()),
+        (Some("Profile"), Some(200))
+    );
+
+    // Downstream: the caller's trace continued as a new span; Entra: the correlation GUID.
+    let seen = iso.web.seen.borrow();
+    let call = seen.iter().find(|s| s.url.starts_with(PROFILE)).unwrap();
+    let traceparent = call.headers["traceparent"].to_str().unwrap();
+    assert!(traceparent.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"), "{traceparent}");
+    assert!(traceparent.ends_with("-01"));
+    assert_ne!(traceparent, TRACEPARENT, "a new span of the caller's trace");
+    let token_request = seen.iter().find(|s| s.url == token_endpoint(TENANT)).unwrap();
+    assert_eq!(token_request.headers["client-request-id"], "4bf92f35-77b3-4da6-a3ce-929d0e0e4736");
+}
+
+#[test]
+fn a_refused_request_is_a_warning_with_its_code_and_the_answer_carries_the_correlation_id() {
+    let iso = isolate();
+    let api = api(&iso, json!({"Level": "Warn"}));
+    let expired = TestSigner::Rsa.sign("rsa", &with(entra_claims(T0), json!({"exp": T0 - 1000})));
+    let guid = "8e6c3a2b-1f4d-4c7e-9a0b-2d3e4f5a6b7c";
+    let refused =
+        block_on(api.authorize(
+            &request(&expired, &[("client-request-id", guid)]),
+            Requirement::Authenticated,
+        ))
+        .unwrap_err();
+    let body: Value = serde_json::from_slice(refused.to_response().body()).unwrap();
+    assert_eq!(body["correlation_id"], guid);
+    let lines = events(&iso);
+    assert_eq!(lines.len(), 1, "Warn writes the refusal only");
+    assert_eq!(lines[0]["event"], "request.refused");
+    assert_eq!(lines[0]["level"], "warn");
+    assert_eq!(lines[0]["code"], "token_expired");
+    assert_eq!(lines[0]["status"], 401);
+    assert_eq!(lines[0]["correlation_id"], guid);
+
+    // A valid request under Warn: nothing.
+    let token = TestSigner::Rsa.sign("rsa", &entra_claims(T0));
+    block_on(api.authorize(&request(&token, &[]), Requirement::Authenticated)).unwrap();
+    assert_eq!(events(&iso).len(), 1);
+}
+
+#[test]
+fn off_writes_nothing_and_sends_no_trace_headers() {
+    let iso = isolate();
+    let api = api(&iso, json!({}));
+    let token = TestSigner::Rsa.sign("rsa", &entra_claims(T0));
+    let caller =
+        block_on(api.authorize(
+            &request(&token, &[("traceparent", TRACEPARENT)]),
+            Requirement::Authenticated,
+        ))
+        .unwrap();
+    assert_eq!(caller.correlation_id(), None);
+    block_on(api.call_api("Profile").get("me").for_user(&caller).bytes()).unwrap();
+    assert!(iso.lines.1.borrow().is_empty());
+    let seen = iso.web.seen.borrow();
+    assert!(seen.iter().all(|s| !s.headers.contains_key("traceparent")));
+    assert!(seen.iter().all(|s| !s.headers.contains_key("client-request-id")));
+    let expired = TestSigner::Rsa.sign("rsa", &with(entra_claims(T0), json!({"exp": T0 - 1000})));
+    let refused =
+        block_on(api.authorize(&request(&expired, &[]), Requirement::Authenticated)).unwrap_err();
+    let body: Value = serde_json::from_slice(refused.to_response().body()).unwrap();
+    assert!(body.get("correlation_id").is_none());
+}
+
+#[test]
+fn no_token_secret_or_oid_appears_in_any_event() {
+    // The held-out check: every credential this run handled, searched for in every line.
+    let iso = isolate();
+    let api = api(&iso, json!({"Level": "Info", "Claims": ["tid", "azp"]}));
+    let claims = entra_claims(T0);
+    let token = TestSigner::Rsa.sign("rsa", &claims);
+    let caller =
+        block_on(api.authorize(&request(&token, &[]), Requirement::Authenticated)).unwrap();
+    block_on(api.call_api("Profile").get("me").for_user(&caller).bytes()).unwrap();
+    let expired = TestSigner::Rsa.sign("rsa", &with(claims.clone(), json!({"exp": T0 - 1000})));
+    let _ = block_on(api.authorize(&request(&expired, &[]), Requirement::Authenticated));
+    let _ = block_on(api.authorize(&request("not.a.jwt", &[]), Requirement::Authenticated));
+
+    let oid = claims["oid"].as_str().unwrap().to_owned();
+    let mut held_out = vec![token.clone(), expired.clone(), SECRET.to_owned(), oid];
+    held_out.extend(token.split('.').map(str::to_owned));
+    held_out.extend((1..=5).flat_map(|n| [format!("at-{n}"), format!("rt-{n}")]));
+    let lines = iso.lines.1.borrow();
+    assert!(lines.len() >= 4, "{lines:?}");
+    for line in lines.iter() {
+        for secret in &held_out {
+            assert!(!line.contains(secret.as_str()), "{secret} in {line}");
+        }
+    }
+    assert!(lines.iter().any(|l| l.contains("\"azp\":\"client-app-id\"")), "an allow-listed claim");
+}
+
+#[test]
+fn the_events_section_names_its_field_when_wrong() {
+    for (events, field) in [
+        (json!({"Level": "Loud"}), "Events.Level"),
+        (json!({"SampleRate": 2.0}), "Events.SampleRate"),
+        (json!({"Claims": ["oid"]}), "Events.Claims[0]"),
+    ] {
+        let config = json!({"AzureAd": {"Instance": INSTANCE, "TenantId": TENANT, "ClientId": CLIENT_ID},
+            "Events": events});
+        let settings =
+            HostSettings::from_values(Some(&config.to_string()), Some(SECRET), None).unwrap();
+        let iso = isolate();
+        let err = WebApi::new(settings, iso.platform.clone()).unwrap_err();
+        assert!(err.to_string().contains(field), "{err}");
+    }
+}
