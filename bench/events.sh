@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 ensure_toolchain
 build_worker worker-example
 say "loading the example with events off (A) and on (B) in turn"
+off='{"Level":"Off"}'
+info='{"Level":"Info"}'
 AB_DIR_A=worker-example/build AB_DIR_B=worker-example/build \
-  AB_EVENTS_A="${AB_EVENTS_A:-{\"Level\":\"Off\"}}" AB_EVENTS_B="${AB_EVENTS_B:-{\"Level\":\"Info\"}}" \
+  AB_EVENTS_A="${AB_EVENTS_A:-$off}" AB_EVENTS_B="${AB_EVENTS_B:-$info}" \
   node bench/ab.mjs "events ${AB_LABEL_A:-off}" "events ${AB_LABEL_B:-on}"

@@ -6,9 +6,10 @@
 //! (`Events.Claims`, `tid` by default) and a hash of `oid`. Off (the default), nothing is built:
 //! every emitting site passes a closure that runs only when the event is kept.
 
+use std::borrow::Cow;
 use std::rc::Rc;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// How much is written (`Events.Level`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -81,35 +82,54 @@ pub struct Event {
     /// The request's correlation id, where there is a request.
     pub correlation_id: Option<Rc<str>>,
     /// Everything else, in order.
-    pub fields: Map<String, Value>,
+    pub fields: Vec<(Cow<'static, str>, Value)>,
 }
 
 impl Event {
     /// A new event.
     pub fn new(name: &'static str, level: Level, correlation_id: Option<Rc<str>>) -> Event {
-        Event { name, level, correlation_id, fields: Map::new() }
+        Event { name, level, correlation_id, fields: Vec::with_capacity(8) }
     }
 
     /// The event with `name` set to `value`.
-    pub fn with(mut self, name: &str, value: impl Into<Value>) -> Event {
-        self.fields.insert(name.to_owned(), value.into());
+    pub fn with(mut self, name: &'static str, value: impl Into<Value>) -> Event {
+        self.fields.push((Cow::Borrowed(name), value.into()));
         self
     }
 
-    /// The JSON line written: `{"event", "level", "correlation_id", ...fields}`, one line.
+    /// The event with the member `name` (named at run time: an allow-listed claim) set.
+    pub fn with_owned(mut self, name: &str, value: impl Into<Value>) -> Event {
+        self.fields.push((Cow::Owned(name.to_owned()), value.into()));
+        self
+    }
+
+    /// The JSON line written: `{"source", "event", "level", "correlation_id", ...fields}`, one
+    /// line, written straight into one string.
     pub fn to_json_line(&self) -> String {
-        let mut line = Map::new();
-        line.insert("source".into(), "edge-identity".into());
-        line.insert("event".into(), self.name.into());
-        line.insert("level".into(), self.level.name().into());
+        let mut line = String::with_capacity(160);
+        line.push_str("{\"source\":\"edge-identity\",\"event\":");
+        push_json(&mut line, &Value::from(self.name));
+        line.push_str(",\"level\":\"");
+        line.push_str(self.level.name());
+        line.push('"');
         if let Some(id) = &self.correlation_id {
-            line.insert("correlation_id".into(), Value::String(id.to_string()));
+            line.push_str(",\"correlation_id\":");
+            push_json(&mut line, &Value::from(&**id));
         }
         for (name, value) in &self.fields {
-            line.insert(name.clone(), value.clone());
+            line.push(',');
+            push_json(&mut line, &Value::from(&**name));
+            line.push(':');
+            push_json(&mut line, value);
         }
-        serde_json::to_string(&Value::Object(line)).unwrap_or_default()
+        line.push('}');
+        line
     }
+}
+
+fn push_json(line: &mut String, value: &Value) {
+    // Serialising a `Value` into a string can't fail; `null` stands in if it ever did.
+    line.push_str(&serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned()));
 }
 
 /// A request's trace: the correlation id its events and error body carry, and the W3C trace

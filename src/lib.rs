@@ -255,6 +255,28 @@
 //! }
 //! ```
 //!
+//! ## What operators see: events and correlation
+//!
+//! With `"Events": {"Level": "Info"}` in the configuration, every decision is one JSON line on
+//! the platform's log ([`platform::Logger::event`]: `console.log` on Workers, stderr on Spin):
+//! `request.validated` / `request.refused`, `token.acquired` (and from which tier) /
+//! `token.failed`, `downstream.call`. Each carries the request's correlation id ([`Trace`]:
+//! the caller's `client-request-id` or W3C `traceparent`, else a new one), which also goes to the
+//! token endpoint as `client-request-id`, downstream as a new span of the caller's trace, and into
+//! every refusal's body. Off (the default), nothing is built.
+//!
+//! ```
+//! use edge_identity::{Event, Level, Trace};
+//!
+//! let trace = Trace::from_headers(
+//!     Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"), None, [0; 16]);
+//! assert_eq!(trace.correlation_id, "4bf92f35-77b3-4da6-a3ce-929d0e0e4736");
+//! let line = Event::new("request.refused", Level::Warn, Some(trace.correlation_id.as_str().into()))
+//!     .with("code", "token_expired")
+//!     .to_json_line();
+//! assert!(line.starts_with(r#"{"source":"edge-identity","event":"request.refused""#));
+//! ```
+//!
 //! ## Platforms
 //!
 //! The core talks to its host only through the traits in [`platform`]; adapters are features:

@@ -222,7 +222,8 @@ impl TokenValidator {
     }
 
     fn emit_validated(&self, token: &ValidatedToken, trace: &Trace, started: u64) {
-        let claims = self.platform.events.as_ref().map(|e| e.claims.clone()).unwrap_or_default();
+        let options = self.platform.events.clone();
+        let claims = options.as_ref().map(|e| e.claims.as_slice()).unwrap_or_default();
         let elapsed = self.platform.clock.now_millis().saturating_sub(started);
         self.platform.emit(
             "request.validated",
@@ -233,9 +234,9 @@ impl TokenValidator {
                     .with("scheme", token.scheme().name())
                     .with("app_only", token.is_app_only())
                     .with("validation_ms", elapsed);
-                for name in &claims {
+                for name in claims {
                     if let Some(value) = token.claim_str(name) {
-                        event = event.with(name, value);
+                        event = event.with_owned(name, value);
                     }
                 }
                 if let Some(oid) = token.object_id() {
