@@ -19,9 +19,13 @@ const idp = await startIdentityProvider({ clientSecret: CLIENT_SECRET, entra });
 const api = await startDownstreamApi({ issuer: idp.tokenIssuer, jwksUrl: idp.jwksUrl });
 const port = Number(process.env.PORT ?? await freePort());
 const inspectorPort = await freePort();
-const config = entra
-  ? entraExampleConfig({ instance: idp.instance, tenant: idp.tenant, profileUrl: api.profileUrl, partnerUrl: api.partnerUrl })
-  : exampleConfig({ issuer: idp.issuer, profileUrl: api.profileUrl, partnerUrl: api.partnerUrl });
+const config = {
+  ...(entra
+    ? entraExampleConfig({ instance: idp.instance, tenant: idp.tenant, profileUrl: api.profileUrl, partnerUrl: api.partnerUrl })
+    : exampleConfig({ issuer: idp.issuer, profileUrl: api.profileUrl, partnerUrl: api.partnerUrl })),
+  // Every decision of the curls below as a JSON line in this terminal (README, "Operating it").
+  Events: { Level: 'Info' },
+};
 
 // Local secrets, as `wrangler secret put` would hold them in production (.dev.vars is ignored by git).
 writeFileSync('.dev.vars', `CLIENT_SECRET=${CLIENT_SECRET}\nTOKEN_CACHE_KEY=${randomBytes(32).toString('base64')}\n`);

@@ -367,6 +367,9 @@ pub use validation::challenge::{Refusal, Scheme};
 /// [`TokenValidator::validate_request`]).
 pub use validation::dpop;
 pub use validation::error::{DpopError, KeySourceError, Malformation, TokenPart, ValidationError};
+pub use validation::hooks::{
+    OnAuthenticationFailed, OnChallenge, OnTokenValidated, ValidationHooks,
+};
 pub use validation::jwk::JwkSetError;
 pub use validation::keys::KeySourcePolicy;
 pub use validation::provider::Provider;
@@ -378,7 +381,8 @@ pub use validation::TokenValidator;
 pub use acquisition::{
     AcquiredToken, AcquisitionError, AcquisitionOptions, AcquisitionStats, Certificate,
     ClientAssertionProvider, ClientAuthMethod, ClientCredential, IdentityError, OnBehalfOfGrant,
-    ProviderFailure, Session, SessionKey, SessionStart, TokenAcquirer, TokenRequest, TokenSource,
+    OnTokenAcquired, ProviderFailure, Session, SessionKey, SessionStart, TokenAcquirer,
+    TokenRequest, TokenSource,
 };
 pub use cache::{CacheOptions, CacheStats};
 pub use secret::{AccessToken, ClientSecret, RefreshToken};

@@ -150,6 +150,19 @@ impl WebApi {
         self.apis.call_api(name)
     }
 
+    /// Sets the validation hooks run on every request from now on (Microsoft.Identity.Web's
+    /// `JwtBearerEvents`: [`ValidationHooks`](crate::ValidationHooks)). On Workers the
+    /// `WebApi` lives as long as the isolate: set them once, where it is first built.
+    pub fn set_hooks(&self, hooks: crate::ValidationHooks) {
+        self.validator.set_hooks(hooks);
+    }
+
+    /// Sets the hook told of every token acquired for a downstream call from now on
+    /// (Microsoft.Identity.Web's `OnTokenAcquired`; [`OnTokenAcquired`](crate::OnTokenAcquired)).
+    pub fn set_on_token_acquired(&self, hook: crate::OnTokenAcquired) {
+        self.acquirer().set_on_token_acquired(hook);
+    }
+
     /// Token validation.
     pub fn validator(&self) -> &TokenValidator {
         &self.validator

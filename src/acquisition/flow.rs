@@ -120,6 +120,7 @@ impl TokenAcquirer {
                     }
                     let acquired = AcquiredToken { token: hit, source: TokenSource::Memory };
                     self.emit_acquired(&plan, Ok(&acquired), now);
+                    self.acquired(&acquired);
                     return Ok(acquired);
                 }
             }
@@ -140,6 +141,9 @@ impl TokenAcquirer {
         });
         if let Some(plan) = &event_plan {
             self.emit_acquired(plan, acquired.as_ref(), now);
+        }
+        if let Ok(token) = &acquired {
+            self.acquired(token);
         }
         acquired
     }

@@ -224,7 +224,13 @@ pub(crate) struct Inner {
     sessions: session::SessionLocks,
     /// The imported certificate key and the request counter (`token_endpoint.rs`).
     endpoint: token_endpoint::ClientState,
+    /// The host's `on_token_acquired` hook, if it set one.
+    on_acquired: std::cell::RefCell<Option<OnTokenAcquired>>,
 }
+
+/// A hook told of every token acquired (Microsoft.Identity.Web's `OnTokenAcquired`), from
+/// whichever tier ([`AcquiredToken::source`]). Unset, it costs a check of an `Option`.
+pub type OnTokenAcquired = Rc<dyn Fn(&AcquiredToken)>;
 
 impl Inner {
     /// The token endpoint's client, as this isolate is configured.
@@ -286,8 +292,22 @@ impl TokenAcquirer {
                 flow: flow::FlowState::default(),
                 sessions: session::SessionLocks::default(),
                 endpoint: token_endpoint::ClientState::default(),
+                on_acquired: std::cell::RefCell::new(None),
             }),
             background: None,
+        }
+    }
+
+    /// Sets the hook told of every token acquired from now on ([`OnTokenAcquired`]).
+    pub fn set_on_token_acquired(&self, hook: OnTokenAcquired) {
+        *self.inner.on_acquired.borrow_mut() = Some(hook);
+    }
+
+    /// Tells the hook, if one is set, of `token`.
+    pub(crate) fn acquired(&self, token: &AcquiredToken) {
+        let hook = self.inner.on_acquired.borrow().clone();
+        if let Some(hook) = hook {
+            hook(token);
         }
     }
 

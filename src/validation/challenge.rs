@@ -35,9 +35,18 @@ impl Scheme {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     error: ValidationError,
+    /// Boxed: a refusal is the error path, and `Result<ValidatedToken, Refusal>` stays small on
+    /// the path every accepted request takes.
+    answer: Box<Answer>,
+}
+
+/// What a refusal answers with, besides its error.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct Answer {
     challenges: Vec<String>,
     dpop_nonce: Option<String>,
     correlation_id: Option<String>,
+    body_members: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Refusal {
@@ -53,22 +62,33 @@ impl Refusal {
 
     /// The `WWW-Authenticate` challenges of the answer, in order (none for a 503).
     pub fn challenges(&self) -> &[String] {
-        &self.challenges
+        &self.answer.challenges
     }
 
     /// The nonce the answer gives the client for its next proof (`DPoP-Nonce`), if any.
     pub fn dpop_nonce(&self) -> Option<&str> {
-        self.dpop_nonce.as_deref()
+        self.answer.dpop_nonce.as_deref()
+    }
+
+    /// The challenges, to change (an `on_challenge` hook): each is one `WWW-Authenticate` value.
+    pub fn challenges_mut(&mut self) -> &mut Vec<String> {
+        &mut self.answer.challenges
+    }
+
+    /// Members added to the answer's JSON body (an `on_challenge` hook); the SDK's own
+    /// members (`error`, `error_description`, `code`, ...) are kept.
+    pub fn body_members_mut(&mut self) -> &mut serde_json::Map<String, serde_json::Value> {
+        &mut self.answer.body_members
     }
 
     /// The request's correlation id, where events are on: also in the answer's body.
     pub fn correlation_id(&self) -> Option<&str> {
-        self.correlation_id.as_deref()
+        self.answer.correlation_id.as_deref()
     }
 
     /// The same refusal, for the request with `correlation_id`.
     pub(crate) fn correlated(mut self, correlation_id: Option<&str>) -> Refusal {
-        self.correlation_id = correlation_id.map(str::to_owned);
+        self.answer.correlation_id = correlation_id.map(str::to_owned);
         self
     }
 
@@ -76,18 +96,23 @@ impl Refusal {
     /// events are on), every challenge, and the `DPoP-Nonce` where one is given.
     pub fn to_response(&self) -> http::Response<Vec<u8>> {
         let mut body = self.error.body();
-        if let (Some(id), Some(obj)) = (&self.correlation_id, body.as_object_mut()) {
-            obj.insert("correlation_id".into(), id.as_str().into());
+        if let Some(obj) = body.as_object_mut() {
+            if let Some(id) = &self.answer.correlation_id {
+                obj.insert("correlation_id".into(), id.as_str().into());
+            }
+            for (name, value) in &self.answer.body_members {
+                obj.entry(name.clone()).or_insert_with(|| value.clone());
+            }
         }
         let retry_after = matches!(self.error, ValidationError::KeysUnavailable(_)).then_some(5);
         let mut response = json_response(self.error.status(), None, retry_after, &body);
         let headers = response.headers_mut();
-        for challenge in &self.challenges {
+        for challenge in &self.answer.challenges {
             if let Ok(value) = http::HeaderValue::from_str(challenge) {
                 headers.append(http::header::WWW_AUTHENTICATE, value);
             }
         }
-        if let Some(nonce) = self.dpop_nonce.as_deref() {
+        if let Some(nonce) = self.answer.dpop_nonce.as_deref() {
             if let Ok(value) = http::HeaderValue::from_str(nonce) {
                 headers.insert(DPOP_NONCE_HEADER, value);
             }
@@ -99,7 +124,7 @@ impl Refusal {
     /// error's own challenge.
     pub(crate) fn plain(error: ValidationError) -> Refusal {
         let challenges = error.www_authenticate().into_iter().collect();
-        Refusal { error, challenges, dpop_nonce: None, correlation_id: None }
+        Refusal { error, answer: Box::new(Answer { challenges, ..Answer::default() }) }
     }
 
     /// The refusal of an API with `dpop` options for a request presented with `presented`
@@ -112,12 +137,7 @@ impl Refusal {
         dpop_nonce: Option<String>,
     ) -> Refusal {
         if let ValidationError::KeysUnavailable(_) = error {
-            return Refusal {
-                error,
-                challenges: Vec::new(),
-                dpop_nonce: None,
-                correlation_id: None,
-            };
+            return Refusal { error, answer: Box::default() };
         }
         let error_scheme = match (&error, presented, dpop.mode) {
             (ValidationError::Dpop(_), _, _) => Scheme::Dpop,
@@ -150,7 +170,7 @@ impl Refusal {
                 }
             })
             .collect();
-        Refusal { error, challenges, dpop_nonce, correlation_id: None }
+        Refusal { error, answer: Box::new(Answer { challenges, dpop_nonce, ..Answer::default() }) }
     }
 }
 

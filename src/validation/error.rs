@@ -134,6 +134,9 @@ pub enum ValidationError {
     NoScopeOrRole,
     /// The issuer's metadata or key set could not be had and none is cached.
     KeysUnavailable(KeySourceError),
+    /// The host's own rule refused a token that passed validation (an `on_token_validated`
+    /// hook: a user blocked, a custom claim rule), with a fixed description of why.
+    Refused(&'static str),
     /// A DPoP-bound token (RFC 9449) was not proven: its `DPoP` proof is missing or fails one of
     /// the checks of RFC 9449 §4.3, or the API takes only DPoP and a bearer token came.
     Dpop(DpopError),
@@ -294,6 +297,7 @@ impl ValidationError {
             ValidationError::InsufficientScope { .. } => "insufficient_scope",
             ValidationError::NoScopeOrRole => "token_has_no_scope_or_role",
             ValidationError::KeysUnavailable(_) => "signing_keys_unavailable",
+            ValidationError::Refused(_) => "token_refused",
             ValidationError::Dpop(e) => e.code(),
         }
     }
@@ -371,6 +375,7 @@ impl ValidationError {
             ValidationError::KeysUnavailable(_) => {
                 "the token issuer's signing keys are temporarily unavailable".into()
             }
+            ValidationError::Refused(why) => (*why).into(),
             ValidationError::Dpop(e) => e.description(),
         }
     }

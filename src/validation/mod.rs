@@ -26,6 +26,7 @@ mod claim_set;
 mod claims;
 pub mod dpop;
 pub mod error;
+pub mod hooks;
 pub mod jwk;
 pub mod keys;
 pub mod options;
@@ -86,6 +87,8 @@ pub struct TokenValidator {
     nonces: Option<dpop::NonceIssuer>,
     /// The DPoP proof keys imported in this isolate.
     proof_keys: dpop::ProofKeys,
+    /// The host's hooks, if it set any.
+    hooks: hooks::HookSlot,
 }
 
 impl std::fmt::Debug for TokenValidator {
@@ -117,6 +120,7 @@ impl TokenValidator {
             proofs: replay::SeenProofs::default(),
             nonces: None,
             proof_keys: dpop::ProofKeys::default(),
+            hooks: hooks::HookSlot::default(),
         }
     }
 
@@ -161,10 +165,18 @@ impl TokenValidator {
             .as_ref()
             .map(|_| (self.trace_of(request), self.platform.clock.now_millis()));
         let mut presented = None;
-        let outcome = self.validate_presented(request, &mut presented).await;
+        let mut outcome = self.validate_presented(request, &mut presented).await;
+        let hooks = self.hooks.get();
+        if let (Ok(token), Some(rule)) =
+            (&outcome, hooks.as_ref().and_then(|h| h.on_token_validated.as_ref()))
+        {
+            if let Err(error) = rule(token) {
+                outcome = Err(error);
+            }
+        }
         match (outcome, traced) {
             (Ok(token), None) => Ok(token),
-            (Err(error), None) => Err(self.refusal(error, presented, request)),
+            (Err(error), None) => Err(self.hooked(self.refusal(error, presented, request))),
             (Ok(token), Some((trace, started))) => {
                 self.emit_validated(&token, &trace, started);
                 Ok(token.traced(trace))
@@ -172,9 +184,27 @@ impl TokenValidator {
             (Err(error), Some((trace, started))) => {
                 let refusal = self.refusal(error, presented, request);
                 self.emit_refused(&refusal, presented, &trace, started);
-                Err(refusal.correlated(Some(&trace.correlation_id)))
+                Err(self.hooked(refusal.correlated(Some(&trace.correlation_id))))
             }
         }
+    }
+
+    /// Sets the hooks run on every request from now on (see [`hooks::ValidationHooks`]).
+    pub fn set_hooks(&self, hooks: hooks::ValidationHooks) {
+        self.hooks.set(hooks);
+    }
+
+    /// `refusal`, told to `on_authentication_failed` and passed through `on_challenge`.
+    fn hooked(&self, mut refusal: Refusal) -> Refusal {
+        if let Some(hooks) = self.hooks.get() {
+            if let Some(failed) = &hooks.on_authentication_failed {
+                failed(&refusal);
+            }
+            if let Some(challenge) = &hooks.on_challenge {
+                challenge(&mut refusal);
+            }
+        }
+        refusal
     }
 
     /// Which scheme `request` presented its token with (`presented`), and the token validated.
@@ -384,7 +414,8 @@ impl TokenValidator {
     ) -> Result<ValidatedToken, Refusal> {
         let caller = self.validate_request(request).await?;
         if let Err(error) = requirement.check(&caller) {
-            return Err(self.refusal(error, Some(caller.scheme()), request));
+            let refusal = self.refusal(error, Some(caller.scheme()), request);
+            return Err(self.hooked(refusal.correlated(caller.correlation_id())));
         }
         Ok(caller)
     }

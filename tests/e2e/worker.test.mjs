@@ -524,6 +524,27 @@ describe('the example worker writing its decisions as JSON lines', () => {
   });
 });
 
+// The example's hooks (worker-example/src/routes.rs, `set_hooks_once`): a user in the
+// BLOCKED_USERS var is refused after the token validated, and every refusal's body carries the
+// host's `help` member next to the SDK's own.
+describe("the example worker's validation hooks", () => {
+  test('a blocked user is refused by the host rule, with the body the challenge hook adds to', async () => {
+    const blocked = newOid();
+    const mf = worker({
+      secrets: { CLIENT_SECRET, TOKEN_CACHE_KEY: CACHE_KEY, BLOCKED_USERS: `${newOid()}, ${blocked}` },
+    });
+    const refused = await call(mf, 'GET', '/api/whoami', await idp.mint({ claims: { oid: blocked } }));
+    assert.equal(refused.status, 401);
+    const body = await refused.json();
+    assert.deepEqual([body.code, body.help], ['token_refused', 'https://example.com/support']);
+    assert.match(refused.headers.get('www-authenticate'), /^Bearer error="invalid_token", error_description="this user is blocked"/);
+    const other = await call(mf, 'GET', '/api/whoami', await idp.mint({ claims: { oid: newOid() } }));
+    assert.equal(other.status, 200, await other.clone().text());
+    const missing = await call(mf, 'GET', '/api/whoami');
+    assert.equal((await missing.json()).help, 'https://example.com/support');
+  });
+});
+
 function claimsOfToken(jwt) {
   return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url'));
 }

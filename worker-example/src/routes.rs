@@ -3,7 +3,7 @@
 use edge_identity::platform::worker::{error_response, pass_on, to_worker_response, web_api};
 use edge_identity::WebApi;
 use edge_identity::{
-    Error, PassedResponse, Requirement, SessionKey, SessionStart, ValidationError,
+    Error, PassedResponse, Requirement, SessionKey, SessionStart, ValidationError, ValidationHooks,
 };
 use serde_json::{json, Value};
 use worker::worker_sys::web_sys;
@@ -34,6 +34,7 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<Response
             return error_response(&e);
         }
     };
+    set_hooks_once(&api, &env);
     let answer = match (method.as_str(), segments.as_slice()) {
         // RFC 9728: how a client (an MCP client, say) finds where to get a token for this API.
         // Public, as the 401 challenges point at it.
@@ -72,6 +73,36 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<Response
 async fn me(api: &WebApi, req: &web_sys::Request) -> std::result::Result<PassedResponse, Error> {
     let caller = api.authorize(req, USER).await?;
     Ok(api.call_api(PROFILE).get("me").for_user(&caller).pass_through().await?)
+}
+
+thread_local! {
+    static HOOKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The example's hooks, set once per isolate (the `WebApi` lives as long as it): the users named
+/// in the `BLOCKED_USERS` var (object ids, comma-separated: a kill switch that needs no new
+/// token) are refused after their token validated, and every refusal's body says where to get
+/// help.
+fn set_hooks_once(api: &WebApi, env: &Env) {
+    if HOOKED.with(|hooked| hooked.replace(true)) {
+        return;
+    }
+    let blocked: Vec<String> = env
+        .var("BLOCKED_USERS")
+        .map(|v| v.to_string().split(',').map(|s| s.trim().to_owned()).collect())
+        .unwrap_or_default();
+    api.set_hooks(ValidationHooks {
+        on_token_validated: Some(std::rc::Rc::new(move |token| match token.object_id() {
+            Some(oid) if blocked.iter().any(|b| b == oid) => {
+                Err(ValidationError::Refused("this user is blocked"))
+            }
+            _ => Ok(()),
+        })),
+        on_challenge: Some(std::rc::Rc::new(|refusal| {
+            refusal.body_members_mut().insert("help".into(), json!("https://example.com/support"));
+        })),
+        ..ValidationHooks::default()
+    });
 }
 
 /// Who called, and how: `Bearer`, or `DPoP` with a proof of the key the token is bound to (no
