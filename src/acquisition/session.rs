@@ -29,6 +29,7 @@ use crate::cache::key::{
     allocated_session_key, canonical_scopes, session_record_key, token_key, TokenKind,
 };
 use crate::cache::{CacheKey, SessionRecord};
+use crate::event::Level;
 use crate::platform::millis;
 use crate::secret::RefreshToken;
 use crate::validation::authorize::ValidatedToken;
@@ -151,7 +152,50 @@ impl TokenAcquirer {
         start: impl Into<SessionStart>,
         request: &TokenRequest,
     ) -> Result<Session, AcquisitionError> {
-        let SessionStart { key, apps } = start.into();
+        let started = self.inner.now();
+        let outcome = self.start(user, start.into(), request).await;
+        let key = outcome.as_ref().map(|session| session.key.as_str());
+        self.emit_session("session.started", user, key, outcome.as_ref().err(), started);
+        outcome
+    }
+
+    /// The `session.started` / `session.ended` event (where events are on): the session is
+    /// named by a hash of its key (the key itself may be derived from the user's token).
+    fn emit_session(
+        &self,
+        name: &'static str,
+        caller: &ValidatedToken,
+        key: Result<&str, &AcquisitionError>,
+        error: Option<&AcquisitionError>,
+        started: u64,
+    ) {
+        let platform = &self.inner.platform;
+        if platform.events.is_none() {
+            return;
+        }
+        let level = if error.is_some() { Level::Warn } else { Level::Info };
+        let elapsed = self.inner.now().saturating_sub(started);
+        platform.emit(name, level, caller.correlation_id(), |event| {
+            let mut event =
+                event.with("acquisition_ms", elapsed).with("app_only", caller.is_app_only());
+            if let Ok(key) = key {
+                let hash = crate::cache::key::token_hash(key);
+                event = event.with("session_hash", hash.get(..16).unwrap_or_default());
+            }
+            match error {
+                Some(error) => event.with("code", error.code()),
+                None => event,
+            }
+        });
+    }
+
+    async fn start(
+        &self,
+        user: &ValidatedToken,
+        start: SessionStart,
+        request: &TokenRequest,
+    ) -> Result<Session, AcquisitionError> {
+        let SessionStart { key, apps } = start;
         let session_key = match key {
             SessionKey::AllocateForMe => allocated_session_key(user.token().expose()),
             SessionKey::Key(k) if !k.trim().is_empty() => k,
@@ -256,6 +300,17 @@ impl TokenAcquirer {
         caller: &ValidatedToken,
         key: &str,
     ) -> Result<(), AcquisitionError> {
+        let started = self.inner.now();
+        let outcome = self.end(caller, key).await;
+        let named = match &outcome {
+            Ok(()) => Ok(key),
+            Err(error) => Err(error),
+        };
+        self.emit_session("session.ended", caller, named, outcome.as_ref().err(), started);
+        outcome
+    }
+
+    async fn end(&self, caller: &ValidatedToken, key: &str) -> Result<(), AcquisitionError> {
         let record_key = self.record_key(key);
         let _one_at_a_time = self.lock_session(&record_key).await;
         // With a coordinator the tombstone goes over the version read (an end racing a refresh

@@ -513,6 +513,29 @@ describe('the example worker writing its decisions as JSON lines', () => {
     assert.equal(failed[0].code, 'provider_unavailable');
   });
 
+  test("a session's life: started, its first call after the response, ended; the key only hashed", async () => {
+    const oid = newOid();
+    const token = await idp.mint({ claims: { oid } });
+    held.push(token, oid);
+    const started = await mf.dispatchFetch('http://example/api/jobs', {
+      method: 'POST', body: JSON.stringify({ report: 'monthly' }),
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'client-request-id': `job-start-${oid.slice(-4)}x` },
+    });
+    assert.equal(started.status, 202, await started.clone().text());
+    const { sessionKey } = await started.json();
+    held.push(sessionKey);
+    const ended = await mf.dispatchFetch(`http://example/api/jobs/${sessionKey}`, {
+      method: 'DELETE', headers: { authorization: `Bearer ${token}`, 'client-request-id': `job-end-${oid.slice(-4)}x` },
+    });
+    assert.equal(ended.status, 204);
+    await settle();
+    const of = (id) => events().filter((e) => e.correlation_id === id).map((e) => e.event);
+    assert.ok(of(`job-start-${oid.slice(-4)}x`).includes('session.started'), JSON.stringify(of(`job-start-${oid.slice(-4)}x`)));
+    assert.ok(of(`job-end-${oid.slice(-4)}x`).includes('session.ended'), JSON.stringify(of(`job-end-${oid.slice(-4)}x`)));
+    const start = events().find((e) => e.event === 'session.started' && e.correlation_id === `job-start-${oid.slice(-4)}x`);
+    assert.equal(start.session_hash.length, 16);
+  });
+
   test('no token or secret of the run appears in any line the worker wrote', async () => {
     await settle();
     const all = logs.join('');
