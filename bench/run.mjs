@@ -497,6 +497,10 @@ process that is also the load generator, on the same two cores. The ≤ 3 % targ
 this machine can't measure. For a hot route, \`Warn\` (refusals and failures only) or \`Info\`
 with a \`SampleRate\` are the settings to start from.
 
+Events off, the warm route pays nothing for their existence: against the revision before them
+(62bdab9), \`AB_RUNS=10 bash bench/ab.sh 62bdab9 51e0705\` reads 1.01 (two 6-run pairs before it
+read 0.95 and 0.93 in both orders, inside this machine's ±10 % swing).
+
 ## 4. End to end under load (autocannon, ${loadResult.connections} connections)
 
 \`GET /api/me\` of the example worker against the local stack (identity provider and downstream

@@ -66,6 +66,7 @@ fn a_users_request_is_one_line_per_decision_under_its_callers_trace() {
     assert_eq!(
         names,
         [
+            "keys.fetched",
             "request.validated",
             "token.acquired",
             "downstream.call",
@@ -74,6 +75,8 @@ fn a_users_request_is_one_line_per_decision_under_its_callers_trace() {
             "downstream.call",
         ]
     );
+    // The key set's fetch belongs to no request; every request's lines carry its trace.
+    let lines: Vec<Value> = lines.into_iter().filter(|e| e["event"] != "keys.fetched").collect();
     for event in &lines {
         assert_eq!(event["correlation_id"], "4bf92f35-77b3-4da6-a3ce-929d0e0e4736", "{event}");
         assert_eq!(event["source"], "edge-identity");
@@ -200,4 +203,28 @@ fn the_events_section_names_its_field_when_wrong() {
         let err = WebApi::new(settings, iso.platform.clone()).unwrap_err();
         assert!(err.to_string().contains(field), "{err}");
     }
+}
+
+#[test]
+fn the_key_set_fetched_and_served_stale_are_events_too() {
+    let iso = isolate();
+    let api = api(&iso, json!({"Level": "Info"}));
+    let long_lived = with(entra_claims(T0), json!({"exp": T0 + 86_400}));
+    let token = TestSigner::Rsa.sign("rsa", &long_lived);
+    block_on(api.authorize(&request(&token, &[]), Requirement::Authenticated)).unwrap();
+    let fetched: Vec<Value> =
+        events(&iso).into_iter().filter(|e| e["event"] == "keys.fetched").collect();
+    assert_eq!(fetched.len(), 1);
+    assert_eq!(fetched[0]["keys"], 1);
+
+    // Past the key set's max age, with the issuer down: the held set is served, and said so.
+    iso.web.route(&metadata_url(TENANT), |_| json_answer(503, json!({"error": "down"})));
+    iso.clock.advance(std::time::Duration::from_secs(12 * 3600 + 60));
+    let other = TestSigner::Rsa.sign("rsa", &with(long_lived, json!({"uti": "another"})));
+    block_on(api.authorize(&request(&other, &[]), Requirement::Authenticated)).unwrap();
+    let lines = events(&iso);
+    let failed = lines.iter().find(|e| e["event"] == "keys.fetch_failed").expect("fetch failed");
+    assert_eq!(failed["level"], "warn");
+    let stale = lines.iter().find(|e| e["event"] == "keys.served_stale").expect("served stale");
+    assert!(stale["age_s"].as_u64().unwrap() >= 12 * 3600);
 }

@@ -25,8 +25,9 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::base64url;
+use crate::event::{Event, EventOptions, Level};
 use crate::platform::{
-    lock_mutex, millis, Clock, HttpClient, KeyValueStore, ResponseLimit, SealedStore,
+    lock_mutex, millis, Clock, HttpClient, KeyValueStore, Logger, ResponseLimit, SealedStore,
     SignatureVerifier, VerifyingKey,
 };
 use crate::validation::authority::{is_metadata_url, Authority};
@@ -209,6 +210,9 @@ pub struct KeySource {
     last_error: RefCell<Option<KeySourceError>>,
     fetch_lock: Mutex<()>,
     join_poll: Option<Duration>,
+    /// Where events are on: the platform's options and logger (`keys.fetched`,
+    /// `keys.fetch_failed`, `keys.served_stale`).
+    events: Option<(Rc<EventOptions>, Rc<dyn Logger>)>,
 }
 
 impl KeySource {
@@ -236,6 +240,16 @@ impl KeySource {
             last_error: RefCell::new(None),
             fetch_lock: Mutex::new(()),
             join_poll: None,
+            events: None,
+        }
+    }
+
+    /// Writes the event `name` where events are on and keep it (no request: no correlation id).
+    fn emit(&self, name: &'static str, level: Level, fill: impl FnOnce(Event) -> Event) {
+        if let Some((options, logger)) = &self.events {
+            if options.keeps(level, None) {
+                logger.event(&fill(Event::new(name, level, None)).to_json_line());
+            }
         }
     }
 
@@ -301,7 +315,14 @@ impl KeySource {
         }
         match self.fetch(now).await {
             Ok(snapshot) => Ok(snapshot),
-            Err(error) => held.ok_or(ValidationError::KeysUnavailable(error)),
+            Err(error) => match held {
+                Some(held) => {
+                    let age = now.saturating_sub(held.confirmed_at_ms.get()) / 1000;
+                    self.emit("keys.served_stale", Level::Warn, |e| e.with("age_s", age));
+                    Ok(held)
+                }
+                None => Err(ValidationError::KeysUnavailable(error)),
+            },
         }
     }
 
@@ -432,6 +453,15 @@ impl KeySource {
             Ok((discovery, jwks, set))
         });
         *self.last_error.borrow_mut() = fetched.as_ref().err().cloned();
+        let elapsed = self.clock.now_millis().saturating_sub(now);
+        match &fetched {
+            Ok((_, _, set)) => self.emit("keys.fetched", Level::Info, |e| {
+                e.with("keys", set.keys.len()).with("fetch_ms", elapsed)
+            }),
+            Err(error) => self.emit("keys.fetch_failed", Level::Warn, |e| {
+                e.with("reason", error.to_string()).with("fetch_ms", elapsed)
+            }),
+        }
         let (discovery, jwks, set) = fetched?;
         if let Ok(jwks) = serde_json::from_slice::<Value>(&jwks) {
             self.save_to_store(
@@ -676,8 +706,15 @@ impl crate::platform::Platform {
         self.shared(
             |source: &KeySource| source.policy().metadata_url == url,
             || {
-                KeySource::new(policy, self.http.clone(), self.clock.clone(), self.store.clone())
-                    .with_join_poll_interval(self.join_poll_interval)
+                let mut source = KeySource::new(
+                    policy,
+                    self.http.clone(),
+                    self.clock.clone(),
+                    self.store.clone(),
+                )
+                .with_join_poll_interval(self.join_poll_interval);
+                source.events = self.events.clone().map(|options| (options, self.logger.clone()));
+                source
             },
         )
     }
