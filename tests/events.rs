@@ -228,3 +228,21 @@ fn the_key_set_fetched_and_served_stale_are_events_too() {
     let stale = lines.iter().find(|e| e["event"] == "keys.served_stale").expect("served stale");
     assert!(stale["age_s"].as_u64().unwrap() >= 12 * 3600);
 }
+
+#[test]
+fn a_failing_store_is_one_warning_per_outage() {
+    // The store as a KV outage answers (support::FailingStore): the first failure is an event,
+    // not every failed operation.
+    let iso =
+        Isolate::new(ScriptedWeb::new(), rc(ManualClock::at_secs(T0)), Some(rc(FailingStore)));
+    let api = api(&iso, json!({"Level": "Warn"}));
+    let token = TestSigner::Rsa.sign("rsa", &entra_claims(T0));
+    let caller =
+        block_on(api.authorize(&request(&token, &[]), Requirement::Authenticated)).unwrap();
+    block_on(api.call_api("Profile").get("me").for_user(&caller).bytes()).unwrap();
+    let failed: Vec<Value> =
+        events(&iso).into_iter().filter(|e| e["event"] == "store.failed").collect();
+    assert_eq!(failed.len(), 1, "{:?}", events(&iso));
+    assert_eq!(failed[0]["level"], "warn");
+    assert!(failed[0]["reason"].as_str().unwrap().contains("KV unavailable"));
+}

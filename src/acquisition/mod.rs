@@ -282,8 +282,12 @@ impl fmt::Debug for TokenAcquirer {
 impl TokenAcquirer {
     /// An acquirer with resolved options.
     pub fn new(platform: Platform, options: AcquisitionOptions) -> TokenAcquirer {
-        let cache =
-            TokenCache::new(&options.cache, platform.store.clone(), platform.logger.clone());
+        let cache = TokenCache::new(
+            &options.cache,
+            platform.store.clone(),
+            platform.logger.clone(),
+            platform.events.clone(),
+        );
         TokenAcquirer {
             inner: Rc::new(Inner {
                 platform,

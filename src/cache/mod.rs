@@ -26,6 +26,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::event::{Event, EventOptions, Level};
 use crate::platform::{millis, KeyValueStore, Logger, SealedEntry, SealedStore, StoreError};
 use crate::secret::{AccessToken, RefreshToken};
 pub use key::CacheKey;
@@ -194,6 +195,8 @@ pub(crate) struct TokenCache {
     store: Option<Rc<SealedStore>>,
     options: CacheOptions,
     logger: Rc<dyn Logger>,
+    /// Where events are on: `store.failed` / `store.recovered`.
+    events: Option<Rc<EventOptions>>,
     store_failing: Cell<bool>,
     stats: Cell<CacheStats>,
 }
@@ -203,12 +206,14 @@ impl TokenCache {
         options: &CacheOptions,
         store: Option<Rc<SealedStore>>,
         logger: Rc<dyn Logger>,
+        events: Option<Rc<EventOptions>>,
     ) -> TokenCache {
         TokenCache {
             l1: RefCell::new(Lru::new(options.max_entries, options.max_bytes)),
             store,
             options: options.clone(),
             logger,
+            events,
             store_failing: Cell::new(false),
             stats: Cell::new(CacheStats::default()),
         }
@@ -227,12 +232,22 @@ impl TokenCache {
         self.stats.set(stats);
     }
 
+    /// Writes the event `name` where events are on and keep it (no request: no correlation id).
+    fn emit(&self, name: &'static str, level: Level, fill: impl FnOnce(Event) -> Event) {
+        if let Some(options) = &self.events {
+            if options.keeps(level, None) {
+                self.logger.event(&fill(Event::new(name, level, None)).to_json_line());
+            }
+        }
+    }
+
     /// Logs the first failure of an outage and the recovery, not every failed operation.
     fn store_outcome<T>(&self, result: Result<T, StoreError>, operation: &str) -> Option<T> {
         match result {
             Ok(value) => {
                 if self.store_failing.replace(false) {
                     self.logger.warn("token cache store recovered; using it again");
+                    self.emit("store.recovered", Level::Info, |e| e);
                 }
                 Some(value)
             }
@@ -242,6 +257,9 @@ impl TokenCache {
                     self.logger.warn(&format!(
                         "token cache store failed on {operation} ({e}); serving from memory and the identity provider until it recovers"
                     ));
+                    self.emit("store.failed", Level::Warn, |event| {
+                        event.with("operation", operation.to_owned()).with("reason", e.to_string())
+                    });
                 }
                 None
             }
