@@ -27,7 +27,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::event::{Event, EventOptions, Level};
-use crate::platform::{millis, KeyValueStore, Logger, SealedEntry, SealedStore, StoreError};
+use crate::platform::{
+    millis, write_event, KeyValueStore, Logger, SealedEntry, SealedStore, StoreError,
+};
 use crate::secret::{AccessToken, RefreshToken};
 pub use key::CacheKey;
 use lru::Lru;
@@ -234,11 +236,7 @@ impl TokenCache {
 
     /// Writes the event `name` where events are on and keep it (no request: no correlation id).
     fn emit(&self, name: &'static str, level: Level, fill: impl FnOnce(Event) -> Event) {
-        if let Some(options) = &self.events {
-            if options.keeps(level, None) {
-                self.logger.event(&fill(Event::new(name, level, None)).to_json_line());
-            }
-        }
+        write_event(self.events.as_deref(), self.logger.as_ref(), name, level, None, fill);
     }
 
     /// Logs the first failure of an outage and the recovery, not every failed operation.

@@ -374,6 +374,26 @@ pub trait Logger {
     }
 }
 
+/// Writes the event `name` to `logger` if `options` (events on) keep it for the request
+/// `correlation`: `fill` adds its members and runs only then. The one place every floor's
+/// events go through ([`Platform::emit`], and the key source and token cache, which hold the
+/// platform's options and logger rather than the platform).
+pub(crate) fn write_event(
+    options: Option<&EventOptions>,
+    logger: &dyn Logger,
+    name: &'static str,
+    level: Level,
+    correlation: Option<&str>,
+    fill: impl FnOnce(Event) -> Event,
+) {
+    let Some(options) = options else { return };
+    if !options.keeps(level, correlation) {
+        return;
+    }
+    let event = fill(Event::new(name, level, correlation.map(Rc::from)));
+    logger.event(&event.to_json_line());
+}
+
 /// A [`Logger`] that discards everything.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoLogger;
@@ -561,12 +581,7 @@ impl Platform {
         correlation: Option<&str>,
         fill: impl FnOnce(Event) -> Event,
     ) {
-        let Some(options) = &self.events else { return };
-        if !options.keeps(level, correlation) {
-            return;
-        }
-        let event = fill(Event::new(name, level, correlation.map(Rc::from)));
-        self.logger.event(&event.to_json_line());
+        write_event(self.events.as_deref(), self.logger.as_ref(), name, level, correlation, fill);
     }
 
     /// The value of type `T` shared by this platform and its clones for which `is_it` holds,

@@ -27,8 +27,8 @@ use sha2::{Digest, Sha256};
 use crate::base64url;
 use crate::event::{Event, EventOptions, Level};
 use crate::platform::{
-    lock_mutex, millis, Clock, HttpClient, KeyValueStore, Logger, ResponseLimit, SealedStore,
-    SignatureVerifier, VerifyingKey,
+    lock_mutex, millis, write_event, Clock, HttpClient, KeyValueStore, Logger, ResponseLimit,
+    SealedStore, SignatureVerifier, VerifyingKey,
 };
 use crate::validation::authority::{is_metadata_url, Authority};
 use crate::validation::error::{KeySourceError, ValidationError};
@@ -247,9 +247,7 @@ impl KeySource {
     /// Writes the event `name` where events are on and keep it (no request: no correlation id).
     fn emit(&self, name: &'static str, level: Level, fill: impl FnOnce(Event) -> Event) {
         if let Some((options, logger)) = &self.events {
-            if options.keeps(level, None) {
-                logger.event(&fill(Event::new(name, level, None)).to_json_line());
-            }
+            write_event(Some(options), logger.as_ref(), name, level, None, fill);
         }
     }
 
