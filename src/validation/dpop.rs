@@ -213,9 +213,10 @@ pub fn same_target(htu: &url::Url, request: &url::Url) -> bool {
         && htu.password().is_none()
 }
 
-/// The value a proof's `ath` must have: base64url(SHA-256(the access token's ASCII)).
+/// The value a proof's `ath` must have: base64url(SHA-256(the access token's ASCII)), the same
+/// hash the token's cache keys use (and a validated token keeps).
 pub fn access_token_hash(token: &str) -> String {
-    base64url::encode(&Sha256::digest(token.as_bytes()))
+    crate::cache::key::token_hash(token)
 }
 
 /// The RFC 7638 JWK thumbprint (SHA-256, base64url) of a public key as a JWK object: the
