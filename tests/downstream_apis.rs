@@ -532,19 +532,9 @@ fn a_call_may_not_set_the_headers_configuration_may_not() {
 
 #[test]
 fn the_web_api_authorizes_and_calls_in_a_few_lines() {
-    use edge_identity::{HostSettings, Requirement, WebApi};
+    use edge_identity::Requirement;
     let iso = isolate();
-    iso.web.route(&format!("{PROFILE}/me"), |_| json_answer(200, json!({"name": "Ada"})));
-    let keys = json!({"keys": [support::signing::TestSigner::Rsa.public_jwk("rsa")]});
-    iso.web.route(&metadata_url(TENANT), |_| {
-        json_answer(200, json!({"issuer": v2_issuer(TENANT), "jwks_uri": jwks_url(TENANT)}))
-    });
-    iso.web.route(&jwks_url(TENANT), move |_| json_answer(200, keys.clone()));
-    let config = json!({"AzureAd": {"Instance": INSTANCE, "TenantId": TENANT, "ClientId": CLIENT_ID},
-        "DownstreamApis": {"Profile": {"BaseUrl": PROFILE, "Scopes": ["api://profile/read"]}}});
-    let settings =
-        HostSettings::from_values(Some(&config.to_string()), Some(SECRET), None).unwrap();
-    let api = WebApi::new(settings, iso.platform.clone()).unwrap();
+    let api = profile_web_api(&iso, json!({}));
 
     let token = support::signing::TestSigner::Rsa.sign("rsa", &entra_claims(T0));
     let request = http::Request::get("https://api.example/me")

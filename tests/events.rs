@@ -13,23 +13,11 @@ use support::acquisition::*;
 use support::signing::TestSigner;
 use support::*;
 
-const PROFILE: &str = "https://profile.example.com";
 // W3C Trace Context §3.2's example header.
 const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
 fn api(iso: &Isolate, events: Value) -> WebApi {
-    iso.web.route(&format!("{PROFILE}/me"), |_| json_answer(200, json!({"name": "Ada"})));
-    let keys = json!({"keys": [TestSigner::Rsa.public_jwk("rsa")]});
-    iso.web.route(&metadata_url(TENANT), |_| {
-        json_answer(200, json!({"issuer": v2_issuer(TENANT), "jwks_uri": jwks_url(TENANT)}))
-    });
-    iso.web.route(&jwks_url(TENANT), move |_| json_answer(200, keys.clone()));
-    let config = json!({"AzureAd": {"Instance": INSTANCE, "TenantId": TENANT, "ClientId": CLIENT_ID},
-        "DownstreamApis": {"Profile": {"BaseUrl": PROFILE, "Scopes": ["api://profile/read"]}},
-        "Events": events});
-    let settings =
-        HostSettings::from_values(Some(&config.to_string()), Some(SECRET), None).unwrap();
-    WebApi::new(settings, iso.platform.clone()).unwrap()
+    profile_web_api(iso, json!({"Events": events}))
 }
 
 fn request(token: &str, headers: &[(&str, &str)]) -> http::Request<()> {
@@ -99,7 +87,7 @@ fn a_users_request_is_one_line_per_decision_under_its_callers_trace() {
 
     // Downstream: the caller's trace continued as a new span; Entra: the correlation GUID.
     let seen = iso.web.seen.borrow();
-    let call = seen.iter().find(|s| s.url.starts_with(PROFILE)).unwrap();
+    let call = seen.iter().find(|s| s.url.starts_with(PROFILE_API)).unwrap();
     let traceparent = call.headers["traceparent"].to_str().unwrap();
     assert!(traceparent.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"), "{traceparent}");
     assert!(traceparent.ends_with("-01"));

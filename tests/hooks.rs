@@ -8,29 +8,15 @@ mod support;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use edge_identity::{
-    HostSettings, Requirement, TokenSource, ValidationError, ValidationHooks, WebApi,
-};
+use edge_identity::{Requirement, TokenSource, ValidationError, ValidationHooks, WebApi};
 use futures::executor::block_on;
 use serde_json::{json, Value};
 use support::acquisition::*;
 use support::signing::TestSigner;
 use support::*;
 
-const PROFILE: &str = "https://profile.example.com";
-
 fn api(iso: &Isolate) -> WebApi {
-    iso.web.route(&format!("{PROFILE}/me"), |_| json_answer(200, json!({"name": "Ada"})));
-    let keys = json!({"keys": [TestSigner::Rsa.public_jwk("rsa")]});
-    iso.web.route(&metadata_url(TENANT), |_| {
-        json_answer(200, json!({"issuer": v2_issuer(TENANT), "jwks_uri": jwks_url(TENANT)}))
-    });
-    iso.web.route(&jwks_url(TENANT), move |_| json_answer(200, keys.clone()));
-    let config = json!({"AzureAd": {"Instance": INSTANCE, "TenantId": TENANT, "ClientId": CLIENT_ID},
-        "DownstreamApis": {"Profile": {"BaseUrl": PROFILE, "Scopes": ["api://profile/read"]}}});
-    let settings =
-        HostSettings::from_values(Some(&config.to_string()), Some(SECRET), None).unwrap();
-    WebApi::new(settings, iso.platform.clone()).unwrap()
+    profile_web_api(iso, json!({}))
 }
 
 fn request(token: &str) -> http::Request<()> {

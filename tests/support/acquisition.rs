@@ -350,3 +350,25 @@ pub fn user() -> ValidatedToken {
 pub fn other_user() -> ValidatedToken {
     user_at(T0, json!({"oid": "a1b2c3d4-0000-4000-8000-000000000002", "sub": "other"}))
 }
+
+/// The downstream API [`profile_web_api`] calls (`GET me` answers `{"name": "Ada"}`).
+pub const PROFILE_API: &str = "https://profile.example.com";
+
+/// A `WebApi` for [`TENANT`] with the client secret and the `Profile` API, on `iso`: its
+/// scripted web serves the Entra-shaped discovery document and key set (the `rsa` test key) and
+/// [`PROFILE_API`]. `sections` are added to the configuration (`{"Events": ...}`).
+pub fn profile_web_api(iso: &Isolate, sections: Value) -> edge_identity::WebApi {
+    iso.web.route(&format!("{PROFILE_API}/me"), |_| json_answer(200, json!({"name": "Ada"})));
+    let keys = json!({"keys": [crate::support::signing::TestSigner::Rsa.public_jwk("rsa")]});
+    iso.web.route(&metadata_url(TENANT), |_| {
+        json_answer(200, json!({"issuer": v2_issuer(TENANT), "jwks_uri": jwks_url(TENANT)}))
+    });
+    iso.web.route(&jwks_url(TENANT), move |_| json_answer(200, keys.clone()));
+    let mut config = json!({"AzureAd": {"Instance": INSTANCE, "TenantId": TENANT, "ClientId": CLIENT_ID},
+        "DownstreamApis": {"Profile": {"BaseUrl": PROFILE_API, "Scopes": ["api://profile/read"]}}});
+    config.as_object_mut().unwrap().extend(sections.as_object().unwrap().clone());
+    let settings =
+        edge_identity::HostSettings::from_values(Some(&config.to_string()), Some(SECRET), None)
+            .unwrap();
+    edge_identity::WebApi::new(settings, iso.platform.clone()).unwrap()
+}
