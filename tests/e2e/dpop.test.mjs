@@ -16,6 +16,7 @@ import { existsSync } from 'node:fs';
 import { Miniflare } from 'miniflare';
 import { dpopProof, newDpopKey, startOidcProvider } from './oidc-provider.mjs';
 import { startDownstreamApi } from './downstream-api.mjs';
+import { genericConfig } from './example-config.mjs';
 
 const WORKER = 'worker-example/build/index.js';
 const CACHE_KEY = 'dpop-e2e-token-cache-key-of-32-characters!';
@@ -25,23 +26,9 @@ const WHOAMI = `${ORIGIN}/api/whoami`;
 const workers = [];
 
 function worker(op, api, { dpop, extra = {} } = {}) {
-  const config = {
-    AzureAd: {
-      Authority: op.issuer,
-      Provider: 'Generic',
-      ClientId: op.clients.post.id,
-      Audience: op.apiResource,
-      OnBehalfOfGrant: 'TokenExchange',
-      ClockSkewSeconds: 0,
-      ScopesSupported: ['access_as_user'],
-      ...(dpop ? { Dpop: dpop } : {}),
-      ...extra,
-    },
-    DownstreamApis: {
-      Profile: { BaseUrl: api.profileUrl, Scopes: ['read'], Resource: op.downstreamResource, RelativePath: 'me', TimeoutMs: 5000 },
-      Partner: { BaseUrl: api.partnerUrl, Scopes: ['read', 'write'], Resource: op.partnerResource },
-    },
-  };
+  const config = genericConfig(op, api, op.clients.post, {
+    azureAd: { ScopesSupported: ['access_as_user'], ...(dpop ? { Dpop: dpop } : {}), ...extra },
+  });
   const mf = new Miniflare({
     modules: true,
     scriptPath: WORKER,

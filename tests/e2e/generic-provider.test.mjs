@@ -19,6 +19,7 @@ import { existsSync } from 'node:fs';
 import { Miniflare } from 'miniflare';
 import { startOidcProvider } from './oidc-provider.mjs';
 import { startDownstreamApi } from './downstream-api.mjs';
+import { genericConfig } from './example-config.mjs';
 
 const WORKER = 'worker-example/build/index.js';
 const CACHE_KEY = 'generic-provider-token-cache-key-of-32-characters';
@@ -27,34 +28,6 @@ const workers = [];
 
 /** A fresh user (own sub, so token caches never mix between tests). */
 const newSub = () => `user-${randomUUID()}`;
-
-/**
- * The example worker's IDENTITY_CONFIG for oidc-provider as a `Generic` authority, as `client`
- * (one of `op.clients`) authenticating by `method` (default: its registered one; `null` leaves
- * `TokenEndpointAuthMethod` out). The downstream APIs are asked for by `Resource` (RFC 8707),
- * which oidc-provider's token exchange grant maps to the audience of the token it issues.
- */
-function genericConfig(op, api, client, { method = client.method, pemBundle = client.pemBundle, azureAd = {} } = {}) {
-  return {
-    AzureAd: {
-      Authority: op.issuer,
-      Provider: 'Generic',
-      ClientId: client.id,
-      Audience: op.apiResource,
-      OnBehalfOfGrant: 'TokenExchange',
-      ...(method ? { TokenEndpointAuthMethod: method } : {}),
-      ...(pemBundle ? {
-        ClientCredentials: [{ SourceType: 'Base64Encoded', Base64EncodedValue: Buffer.from(pemBundle).toString('base64') }],
-      } : {}),
-      ClockSkewSeconds: 0,
-      ...azureAd,
-    },
-    DownstreamApis: {
-      Profile: { BaseUrl: api.profileUrl, Scopes: ['read'], Resource: op.downstreamResource, RelativePath: 'me', TimeoutMs: 5000 },
-      Partner: { BaseUrl: api.partnerUrl, Scopes: ['read', 'write'], Resource: op.partnerResource },
-    },
-  };
-}
 
 /** The example worker with `config`; `secret` in the CLIENT_SECRET binding, as deployed. */
 function worker(config, { secret } = {}) {
