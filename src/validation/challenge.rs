@@ -155,7 +155,7 @@ impl Refusal {
             .map(|&scheme| {
                 let mut params = Vec::new();
                 if scheme == error_scheme {
-                    params.extend(error_params(&error));
+                    params.extend(error.challenge_params());
                 }
                 if scheme == Scheme::Dpop {
                     params.push(format!("algs=\"{}\"", dpop.algs()));
@@ -172,21 +172,6 @@ impl Refusal {
             .collect();
         Refusal { error, answer: Box::new(Answer { challenges, dpop_nonce, ..Answer::default() }) }
     }
-}
-
-/// `error`, `error_description` and, for insufficient scope, `scope` (RFC 6750 §3).
-fn error_params(error: &ValidationError) -> Vec<String> {
-    let Some(code) = error.oauth_error() else { return Vec::new() };
-    let mut params = vec![
-        format!("error=\"{code}\""),
-        format!("error_description=\"{}\"", quote_safe(&error.description())),
-    ];
-    if let ValidationError::InsufficientScope { scopes, .. } = error {
-        if !scopes.is_empty() {
-            params.push(format!("scope=\"{}\"", quote_safe(&scopes.join(" "))));
-        }
-    }
-    params
 }
 
 impl From<ValidationError> for Refusal {

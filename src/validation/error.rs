@@ -395,20 +395,28 @@ impl ValidationError {
         if let ValidationError::KeysUnavailable(_) = self {
             return None;
         }
-        let Some(error) = self.oauth_error() else {
-            return Some(self.scheme().to_owned());
-        };
-        let mut value = format!(
-            "{} error=\"{error}\", error_description=\"{}\"",
-            self.scheme(),
-            quote_safe(&self.description())
-        );
+        let params = self.challenge_params();
+        Some(if params.is_empty() {
+            self.scheme().to_owned()
+        } else {
+            format!("{} {}", self.scheme(), params.join(", "))
+        })
+    }
+
+    /// The challenge parameters this error adds (RFC 6750 §3): `error`, `error_description` and,
+    /// for insufficient scope, `scope`; none without an error code.
+    pub(crate) fn challenge_params(&self) -> Vec<String> {
+        let Some(code) = self.oauth_error() else { return Vec::new() };
+        let mut params = vec![
+            format!("error=\"{code}\""),
+            format!("error_description=\"{}\"", quote_safe(&self.description())),
+        ];
         if let ValidationError::InsufficientScope { scopes, .. } = self {
             if !scopes.is_empty() {
-                value.push_str(&format!(", scope=\"{}\"", quote_safe(&scopes.join(" "))));
+                params.push(format!("scope=\"{}\"", quote_safe(&scopes.join(" "))));
             }
         }
-        Some(value)
+        params
     }
 
     /// The complete HTTP answer: status, `WWW-Authenticate` where it applies, and a JSON body
