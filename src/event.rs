@@ -211,21 +211,22 @@ fn parse_traceparent(value: &str) -> Option<(String, String)> {
     else {
         return None;
     };
-    let lower = |s: &str| s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     let ok = version == "00"
         && parts.next().is_none()
         && is_hex_id(trace_id, 32)
         && is_hex_id(parent, 16)
         && flags.len() == 2
-        && lower(flags);
+        && is_lower_hex(flags);
     ok.then(|| (trace_id.to_owned(), flags.to_owned()))
 }
 
 /// `len` lowercase hex digits, not all zeros.
 fn is_hex_id(text: &str, len: usize) -> bool {
-    text.len() == len
-        && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        && text.bytes().any(|b| b != b'0')
+    text.len() == len && is_lower_hex(text) && text.bytes().any(|b| b != b'0')
+}
+
+fn is_lower_hex(text: &str) -> bool {
+    text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn hex(bytes: &[u8]) -> String {
