@@ -104,7 +104,7 @@ impl Refusal {
                 obj.entry(name.clone()).or_insert_with(|| value.clone());
             }
         }
-        let retry_after = matches!(self.error, ValidationError::KeysUnavailable(_)).then_some(5);
+        let retry_after = self.error.retry_after_secs();
         let mut response = json_response(self.error.status(), None, retry_after, &body);
         let headers = response.headers_mut();
         for challenge in &self.answer.challenges {

@@ -422,8 +422,12 @@ impl ValidationError {
     /// The complete HTTP answer: status, `WWW-Authenticate` where it applies, and a JSON body
     /// `{"error", "error_description", "code"}` (plus `scopes`/`roles` for insufficient scope).
     pub fn to_response(&self) -> http::Response<Vec<u8>> {
-        let retry_after = matches!(self, ValidationError::KeysUnavailable(_)).then_some(5);
-        json_response(self.status(), self.www_authenticate(), retry_after, &self.body())
+        json_response(self.status(), self.www_authenticate(), self.retry_after_secs(), &self.body())
+    }
+
+    /// The answer's `Retry-After`: 5 s while the issuer's keys are out of reach.
+    pub(crate) fn retry_after_secs(&self) -> Option<u64> {
+        matches!(self, ValidationError::KeysUnavailable(_)).then_some(5)
     }
 
     /// The JSON body of the answer.
