@@ -5,9 +5,13 @@
 //! An event carries no token, secret, refresh token or claim value beyond the allow-list
 //! (`Events.Claims`, `tid` by default) and a hash of `oid`. Off (the default), nothing is built:
 //! every emitting site passes a closure that runs only when the event is kept.
+//!
+//! The same events feed counters ([`Metrics`]: on Workers, an Analytics Engine dataset) and the
+//! request's own timings ([`Trace::server_timing`]: an opt-in `Server-Timing` header).
 
 use std::borrow::Cow;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
 
@@ -44,11 +48,20 @@ pub struct EventOptions {
     /// The claims written verbatim with a validated request (`tid` by default). `oid` is never
     /// written, only its hash.
     pub claims: Vec<String>,
+    /// Whether answers carry a `Server-Timing` header with the request's validation,
+    /// token-acquisition and downstream durations (`Events.ServerTiming`, off by default: it
+    /// tells every caller how long each step took).
+    pub server_timing: bool,
 }
 
 impl Default for EventOptions {
     fn default() -> Self {
-        EventOptions { level: Level::Off, sample_rate: 1.0, claims: vec!["tid".to_owned()] }
+        EventOptions {
+            level: Level::Off,
+            sample_rate: 1.0,
+            claims: vec!["tid".to_owned()],
+            server_timing: false,
+        }
     }
 }
 
@@ -127,6 +140,60 @@ impl Event {
     }
 }
 
+/// What an event counts for in an operator's charts: the event, its outcome, the dimension it is
+/// broken down by, and what it took. Derived from the event's own members, so counters and log
+/// lines never disagree.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metric<'a> {
+    /// The event's name (`request.refused`, `token.acquired`, ...).
+    pub event: &'a str,
+    /// Its outcome: the error's `code` where it has one, else the cache `tier` a token came
+    /// from, else a downstream answer's status class (`2xx`, `4xx`, ...), else `warn` for a
+    /// warning (`store.failed`, `keys.served_stale`) and `ok` for the rest.
+    pub outcome: Cow<'a, str>,
+    /// What it is broken down by: the downstream API's name, the grant, the scheme a token was
+    /// presented with, or the store operation; empty where none applies.
+    pub dimension: &'a str,
+    /// Its duration in milliseconds (the event's `*_ms` member), 0 where it has none.
+    pub duration_ms: f64,
+}
+
+impl Event {
+    /// The counter this event adds to ([`Metric`]).
+    pub fn metric(&self) -> Metric<'_> {
+        let member = |name: &str| self.fields.iter().find(|(n, _)| n == name).map(|(_, v)| v);
+        let text = |name: &str| member(name).and_then(Value::as_str);
+        let outcome = match (text("code"), text("tier"), member("status").and_then(Value::as_u64)) {
+            (Some(code), _, _) => Cow::Borrowed(code),
+            (None, Some(tier), _) => Cow::Borrowed(tier),
+            (None, None, Some(status)) => Cow::Owned(format!("{}xx", status / 100)),
+            (None, None, None) if self.level == Level::Warn => Cow::Borrowed("warn"),
+            (None, None, None) => Cow::Borrowed("ok"),
+        };
+        let dimension = ["api", "grant", "scheme", "operation"]
+            .iter()
+            .find_map(|name| text(name))
+            .unwrap_or_default();
+        let duration_ms = self
+            .fields
+            .iter()
+            .find(|(name, _)| name.ends_with("_ms"))
+            .and_then(|(_, value)| value.as_f64())
+            .unwrap_or(0.0);
+        Metric { event: self.name, outcome, dimension, duration_ms }
+    }
+}
+
+/// Where counters go: one [`Metric`] per event the SDK makes, every one of them (no level, no
+/// sampling: the sink samples, as Analytics Engine does). On Workers,
+/// `platform::worker::AnalyticsEngineMetrics` writes them to an Analytics Engine dataset; any
+/// host may plug in its own ([`Platform::with_metrics`](crate::platform::Platform::with_metrics)).
+/// A sink must never fail the request: it drops what it can't record.
+pub trait Metrics {
+    /// Records one counter.
+    fn record(&self, metric: &Metric<'_>);
+}
+
 fn push_json(line: &mut String, value: &Value) {
     // Serialising a `Value` into a string can't fail; `null` stands in if it ever did.
     line.push_str(&serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned()));
@@ -134,7 +201,8 @@ fn push_json(line: &mut String, value: &Value) {
 
 /// A request's trace: the correlation id its events and error body carry, and the W3C trace
 /// (`traceparent`) it continues downstream. Taken from the caller's `traceparent` or
-/// `client-request-id` where they are well formed, else made up.
+/// `client-request-id` where they are well formed, else made up. It also adds up what the
+/// request's steps took, for [`server_timing`](Trace::server_timing).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trace {
     /// The caller's `client-request-id` where it gave a usable one, else the trace id in GUID
@@ -144,7 +212,71 @@ pub struct Trace {
     pub trace_id: String,
     /// The W3C trace flags, 2 hex digits (`01`: sampled).
     pub flags: String,
+    /// What the request's steps took so far (not part of its identity: traces compare equal
+    /// whatever they measured).
+    timings: Timings,
+    /// Whether the request's answers carry `Server-Timing` (`Events.ServerTiming`).
+    answered: bool,
 }
+
+/// The header a request's step timings are answered in (W3C Server Timing).
+pub const SERVER_TIMING_HEADER: &str = "server-timing";
+
+/// One step of a request, timed for `Server-Timing`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Validating the caller's token (`identity-validation`).
+    Validation,
+    /// Acquiring tokens for downstream calls (`identity-token`).
+    Acquisition,
+    /// Downstream calls, from sending to the answer's status (`identity-downstream`).
+    Downstream,
+}
+
+impl Step {
+    /// The metric name written in `Server-Timing`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Validation => "identity-validation",
+            Step::Acquisition => "identity-token",
+            Step::Downstream => "identity-downstream",
+        }
+    }
+}
+
+/// Milliseconds spent per step, plus one (0: the step did not run), added to from any request
+/// task holding the trace.
+#[derive(Debug, Default)]
+struct Timings([AtomicU64; 3]);
+
+impl Timings {
+    fn slot(&self, step: Step) -> &AtomicU64 {
+        let [validation, acquisition, downstream] = &self.0;
+        match step {
+            Step::Validation => validation,
+            Step::Acquisition => acquisition,
+            Step::Downstream => downstream,
+        }
+    }
+}
+
+impl Clone for Timings {
+    fn clone(&self) -> Self {
+        let copy = Timings::default();
+        for step in [Step::Validation, Step::Acquisition, Step::Downstream] {
+            copy.slot(step).store(self.slot(step).load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+        copy
+    }
+}
+
+impl PartialEq for Timings {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Timings {}
 
 impl Trace {
     /// The trace of a request with these header values; `random` makes the trace id where the
@@ -169,7 +301,44 @@ impl Trace {
             }
         };
         let correlation_id = client_id.map(str::to_owned).unwrap_or_else(|| guid(&trace_id));
-        Trace { correlation_id, trace_id, flags }
+        Trace { correlation_id, trace_id, flags, timings: Timings::default(), answered: false }
+    }
+
+    /// The same trace, whose answers carry `Server-Timing` where `answered` says so.
+    pub fn answered_with_server_timing(mut self, answered: bool) -> Trace {
+        self.answered = answered;
+        self
+    }
+
+    /// Adds `millis` to what `step` took in this request.
+    pub fn add_timing(&self, step: Step, millis: u64) {
+        let slot = self.timings.slot(step);
+        slot.fetch_max(1, Ordering::Relaxed);
+        slot.fetch_add(millis, Ordering::Relaxed);
+    }
+
+    /// The `Server-Timing` value (W3C Server Timing) of the steps this request ran so far,
+    /// where its answers carry one: `identity-validation;dur=0, identity-token;dur=12,
+    /// identity-downstream;dur=30`. Durations are the platform clock's (on Workers it advances
+    /// only while the request waits for I/O, so CPU-only work reads 0).
+    pub fn server_timing(&self) -> Option<String> {
+        if !self.answered {
+            return None;
+        }
+        let mut value = String::new();
+        for step in [Step::Validation, Step::Acquisition, Step::Downstream] {
+            let recorded = self.timings.slot(step).load(Ordering::Relaxed);
+            if recorded == 0 {
+                continue;
+            }
+            if !value.is_empty() {
+                value.push_str(", ");
+            }
+            value.push_str(step.name());
+            value.push_str(";dur=");
+            value.push_str(&(recorded - 1).to_string());
+        }
+        (!value.is_empty()).then_some(value)
     }
 
     /// The `traceparent` of a call this request makes, as span `span`.
@@ -286,6 +455,44 @@ mod tests {
         let warn_only = EventOptions { level: Level::Warn, ..Default::default() };
         assert!(!warn_only.keeps(Level::Info, Some("a")));
         assert!(!EventOptions::default().keeps(Level::Warn, Some("a")), "off by default");
+    }
+
+    #[test]
+    fn a_metric_is_the_events_outcome_and_dimension_and_nothing_else() {
+        let store = Event::new("store.failed", Level::Warn, None)
+            .with("operation", "get")
+            .with("reason", "KV said no");
+        let metric = store.metric();
+        assert_eq!((metric.outcome.as_ref(), metric.dimension), ("warn", "get"));
+        let call = Event::new("downstream.call", Level::Warn, Some(Rc::from("id")))
+            .with("api", "Graph")
+            .with("status", 503)
+            .with("downstream_ms", 41);
+        let metric = call.metric();
+        assert_eq!(
+            (metric.event, metric.outcome.as_ref(), metric.dimension, metric.duration_ms),
+            ("downstream.call", "5xx", "Graph", 41.0)
+        );
+        let failed = Event::new("downstream.call", Level::Warn, None)
+            .with("api", "Graph")
+            .with("status", Value::Null)
+            .with("code", "downstream_timeout");
+        assert_eq!(failed.metric().outcome, "downstream_timeout");
+    }
+
+    #[test]
+    fn server_timing_names_only_the_steps_that_ran() {
+        let trace = Trace::from_headers(None, None, [7; 16]);
+        trace.add_timing(Step::Downstream, 30);
+        assert_eq!(trace.server_timing(), None, "not answered unless asked");
+        let trace = trace.answered_with_server_timing(true);
+        assert_eq!(trace.server_timing().as_deref(), Some("identity-downstream;dur=30"));
+        trace.add_timing(Step::Validation, 0);
+        trace.add_timing(Step::Downstream, 12);
+        assert_eq!(
+            trace.server_timing().as_deref(),
+            Some("identity-validation;dur=0, identity-downstream;dur=42")
+        );
     }
 
     #[test]

@@ -277,6 +277,31 @@
 //! assert!(line.starts_with(r#"{"source":"edge-identity","event":"request.refused""#));
 //! ```
 //!
+//! **Counters.** The same events, every one (no level, no sampling), go to a [`Metrics`] sink
+//! where the platform has one ([`Platform::with_metrics`](platform::Platform::with_metrics)):
+//! on Workers, an Analytics Engine dataset bound as `IDENTITY_METRICS`, which
+//! `web_api(&env, ctx)` picks up. Each is a [`Metric`]: the event, its outcome and dimension,
+//! its duration. **`Server-Timing`** (`"Events": {"ServerTiming": true}`) puts the request's
+//! step timings ([`Step`]) on refusals and `pass_through` answers, and gives them to a route as
+//! [`ValidatedToken::server_timing`].
+//!
+//! ```
+//! use std::cell::RefCell;
+//! use edge_identity::{Event, Level, Metric, Metrics};
+//!
+//! #[derive(Default)]
+//! struct Counter(RefCell<Vec<String>>);
+//! impl Metrics for Counter {
+//!     fn record(&self, metric: &Metric<'_>) {
+//!         self.0.borrow_mut().push(format!("{} {} {}", metric.event, metric.outcome, metric.dimension));
+//!     }
+//! }
+//! let counter = Counter::default();
+//! let event = Event::new("downstream.call", Level::Warn, None).with("api", "Graph").with("status", 503);
+//! counter.record(&event.metric());
+//! assert_eq!(counter.0.borrow()[0], "downstream.call 5xx Graph");
+//! ```
+//!
 //! ## Platforms
 //!
 //! The core talks to its host only through the traits in [`platform`]; adapters are features:
@@ -284,7 +309,7 @@
 //! | feature | adapters |
 //! |---|---|
 //! | `webcrypto` | `crypto.subtle` (verify, sign, AES-GCM, random), `Date.now()` clock (any JavaScript host) |
-//! | `worker` | `webcrypto` + `fetch`, Workers KV, `ctx.wait_until`, `console.warn`, `web_api(&env, ctx)` |
+//! | `worker` | `webcrypto` + `fetch`, Workers KV, `ctx.wait_until`, `console.warn`, Analytics Engine counters, `web_api(&env, ctx)` |
 //! | `rust-crypto` | RustCrypto verification, signing, AES-GCM and OS random (Spin, native) |
 //! | `spin` | `rust-crypto` + Spin outbound HTTP, key-value store (with expiry in values) and variables (wasm32-wasip2) |
 //! | `axum` | `worker` + workers-rs's `http` feature: `platform::worker::axum` (`serve`, the `Authorized<R>` extractor, `Error` as `IntoResponse`) |
@@ -343,7 +368,7 @@ mod web_api;
 
 // The front door.
 pub use error::Error;
-pub use event::{Event, EventOptions, Level, Trace};
+pub use event::{Event, EventOptions, Level, Metric, Metrics, Step, Trace, SERVER_TIMING_HEADER};
 pub use settings::HostSettings;
 pub use validation::authorize::{Requirement, ValidatedToken};
 pub use validation::bearer::AuthorizationHeaders;

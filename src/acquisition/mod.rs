@@ -286,7 +286,7 @@ impl TokenAcquirer {
             &options.cache,
             platform.store.clone(),
             platform.logger.clone(),
-            platform.events.clone(),
+            platform.observer(),
         );
         TokenAcquirer {
             inner: Rc::new(Inner {

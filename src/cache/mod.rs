@@ -26,9 +26,9 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::event::{Event, EventOptions, Level};
+use crate::event::{Event, Level};
 use crate::platform::{
-    millis, write_event, KeyValueStore, Logger, SealedEntry, SealedStore, StoreError,
+    millis, KeyValueStore, Logger, Observer, SealedEntry, SealedStore, StoreError,
 };
 use crate::secret::{AccessToken, RefreshToken};
 pub use key::CacheKey;
@@ -197,8 +197,8 @@ pub(crate) struct TokenCache {
     store: Option<Rc<SealedStore>>,
     options: CacheOptions,
     logger: Rc<dyn Logger>,
-    /// Where events are on: `store.failed` / `store.recovered`.
-    events: Option<Rc<EventOptions>>,
+    /// Where requests are observed: `store.failed` / `store.recovered`.
+    events: Option<Observer>,
     store_failing: Cell<bool>,
     stats: Cell<CacheStats>,
 }
@@ -208,7 +208,7 @@ impl TokenCache {
         options: &CacheOptions,
         store: Option<Rc<SealedStore>>,
         logger: Rc<dyn Logger>,
-        events: Option<Rc<EventOptions>>,
+        events: Option<Observer>,
     ) -> TokenCache {
         TokenCache {
             l1: RefCell::new(Lru::new(options.max_entries, options.max_bytes)),
@@ -236,7 +236,9 @@ impl TokenCache {
 
     /// Writes the event `name` where events are on and keep it (no request: no correlation id).
     fn emit(&self, name: &'static str, level: Level, fill: impl FnOnce(Event) -> Event) {
-        write_event(self.events.as_deref(), self.logger.as_ref(), name, level, None, fill);
+        if let Some(observer) = &self.events {
+            observer.emit(name, level, fill);
+        }
     }
 
     /// Logs the first failure of an outage and the recovery, not every failed operation.

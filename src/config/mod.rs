@@ -53,7 +53,8 @@ pub struct IdentityConfig {
     pub events: EventsConfig,
 }
 
-/// The `Events` section: `{"Level": "Info", "SampleRate": 0.1, "Claims": ["tid"]}`.
+/// The `Events` section: `{"Level": "Info", "SampleRate": 0.1, "Claims": ["tid"],
+/// "ServerTiming": false}`.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct EventsConfig {
@@ -67,6 +68,10 @@ pub struct EventsConfig {
     /// written only as a hash, whatever this says.
     #[serde(default)]
     pub claims: Option<Vec<String>>,
+    /// Whether answers carry a `Server-Timing` header with what validation, token acquisition
+    /// and downstream calls took (default `false`: it tells every caller).
+    #[serde(default)]
+    pub server_timing: bool,
 }
 
 /// One entry of `DownstreamApis`, in the Microsoft.Identity.Web shape:

@@ -389,7 +389,7 @@ impl crate::config::EventsConfig {
             }
             claims.push(name.to_owned());
         }
-        Ok(EventOptions { level, sample_rate, claims })
+        Ok(EventOptions { level, sample_rate, claims, server_timing: self.server_timing })
     }
 }
 

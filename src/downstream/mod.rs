@@ -32,7 +32,7 @@ use serde::Serialize;
 
 use crate::acquisition::claims::challenge_from_www_authenticate;
 use crate::acquisition::{AcquiredToken, Session, SessionStart, TokenAcquirer, TokenRequest};
-use crate::event::{Level, Trace};
+use crate::event::{Level, Step, Trace};
 use crate::platform::{Background, HttpError, PassedBody, PassedBodyTimeout, ResponseLimit};
 use crate::validation::authorize::ValidatedToken;
 pub use error::DownstreamError;
@@ -195,6 +195,10 @@ pub struct PassedResponse {
     pub headers: HeaderMap,
     /// The body: the host's own, unread, or bytes where the host has no such body.
     pub body: PassedBody,
+    /// This request's `Server-Timing` value (its validation, token and downstream steps), for
+    /// the route's answer, where `Events.ServerTiming` is on. The downstream API's own
+    /// `Server-Timing`, if it sent one, stays in `headers`.
+    pub server_timing: Option<String>,
 }
 
 impl fmt::Debug for PassedResponse {
@@ -332,10 +336,15 @@ impl DownstreamApis {
         options: CallOptions,
     ) -> Result<PassedResponse, DownstreamError> {
         let (parts, body) = self.exchange(name, who, options, Reading::Pass).await?.into_parts();
+        // The route answers with this response: it carries the request's `Server-Timing`.
+        let server_timing = who.trace().and_then(Trace::server_timing);
         match body {
-            body @ PassedBody::Host(_) if parts.status.is_success() => {
-                Ok(PassedResponse { status: parts.status, headers: parts.headers, body })
-            }
+            body @ PassedBody::Host(_) if parts.status.is_success() => Ok(PassedResponse {
+                status: parts.status,
+                headers: parts.headers,
+                body,
+                server_timing,
+            }),
             PassedBody::Host(_) => {
                 Err(DownstreamError::Status { status: parts.status, body: Vec::new() })
             }
@@ -347,7 +356,12 @@ impl DownstreamApis {
                 };
                 let response = response.success()?;
                 let body = PassedBody::Bytes(response.body);
-                Ok(PassedResponse { status: response.status, headers: response.headers, body })
+                Ok(PassedResponse {
+                    status: response.status,
+                    headers: response.headers,
+                    body,
+                    server_timing,
+                })
             }
         }
     }
@@ -367,7 +381,9 @@ impl DownstreamApis {
         let platform = self.acquirer.platform();
         let started = platform.events.as_ref().map(|_| platform.clock.now_millis());
         let token = self.token(api, who, &options, None).await?;
+        let sent = self.timed(who, Step::Acquisition, started);
         let response = self.send(api, &url, &token, &options, reading, who.trace()).await;
+        self.timed(who, Step::Downstream, sent);
         let response = self.emit_call(name, who, started, response, false)?;
         if response.status() != StatusCode::UNAUTHORIZED {
             return Ok(response);
@@ -376,8 +392,11 @@ impl DownstreamApis {
         let Some(claims) = challenge else {
             return Ok(response);
         };
+        let again = started.map(|_| platform.clock.now_millis());
         let token = self.token(api, who, &options, Some(claims)).await?;
+        let sent = self.timed(who, Step::Acquisition, again);
         let response = self.send(api, &url, &token, &options, reading, who.trace()).await;
+        self.timed(who, Step::Downstream, sent);
         let response = self.emit_call(name, who, started, response, true)?;
         // Challenged again with a token that carries the claims: a user calling in has to step
         // up (sign in again with them). An app, or a session's scheduler, can't: the answer
@@ -391,6 +410,17 @@ impl DownstreamApis {
             }
             _ => Ok(response),
         }
+    }
+
+    /// Adds the time since `since` (where requests are observed) to `step` of the request `who`
+    /// calls for, and returns the time now.
+    fn timed(&self, who: CallAs<'_>, step: Step, since: Option<u64>) -> Option<u64> {
+        let since = since?;
+        let now = self.acquirer.platform().clock.now_millis();
+        if let Some(trace) = who.trace() {
+            trace.add_timing(step, now.saturating_sub(since));
+        }
+        Some(now)
     }
 
     /// Writes the `downstream.call` event of `response` (where events are on) and passes it on.

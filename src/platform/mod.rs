@@ -23,7 +23,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::event::{Event, EventOptions, Level};
+use crate::event::{Event, EventOptions, Level, Metrics};
 use crate::jose::{Algorithm, KeyMaterial};
 use crate::secret::SealSecret;
 
@@ -374,12 +374,37 @@ pub trait Logger {
     }
 }
 
-/// Writes the event `name` to `logger` if `options` (events on) keep it for the request
-/// `correlation`: `fill` adds its members and runs only then. The one place every floor's
-/// events go through ([`Platform::emit`], and the key source and token cache, which hold the
-/// platform's options and logger rather than the platform).
+/// Where the floors below the platform's owner (the key source, the token cache) write their
+/// events: the platform's options, logger and counters ([`Platform::observer`]).
+#[derive(Clone)]
+pub(crate) struct Observer {
+    options: Rc<EventOptions>,
+    logger: Rc<dyn Logger>,
+    metrics: Option<Rc<dyn Metrics>>,
+}
+
+impl Observer {
+    /// Writes the event `name` (no request: no correlation id); see [`write_event`].
+    pub(crate) fn emit(&self, name: &'static str, level: Level, fill: impl FnOnce(Event) -> Event) {
+        write_event(
+            Some(&self.options),
+            self.metrics.as_deref(),
+            self.logger.as_ref(),
+            name,
+            level,
+            None,
+            fill,
+        );
+    }
+}
+
+/// Counts the event `name` in `metrics` (every one) and writes it to `logger` if `options`
+/// keep it for the request `correlation`: `fill` adds its members, and runs only when either
+/// happens. The one place every floor's events go through ([`Platform::emit`] and
+/// [`Observer::emit`]).
 pub(crate) fn write_event(
     options: Option<&EventOptions>,
+    metrics: Option<&dyn Metrics>,
     logger: &dyn Logger,
     name: &'static str,
     level: Level,
@@ -387,11 +412,17 @@ pub(crate) fn write_event(
     fill: impl FnOnce(Event) -> Event,
 ) {
     let Some(options) = options else { return };
-    if !options.keeps(level, correlation) {
+    let keep = options.keeps(level, correlation);
+    if !keep && metrics.is_none() {
         return;
     }
     let event = fill(Event::new(name, level, correlation.map(Rc::from)));
-    logger.event(&event.to_json_line());
+    if let Some(metrics) = metrics {
+        metrics.record(&event.metric());
+    }
+    if keep {
+        logger.event(&event.to_json_line());
+    }
 }
 
 /// A [`Logger`] that discards everything.
@@ -540,9 +571,13 @@ pub struct Platform {
     /// (their owner, their end, their refresh token) live there, immediate everywhere. It is used
     /// only with a sealed store ([`with_store`](Platform::with_store)): what it holds is sealed.
     pub coordinator: Option<Rc<dyn Coordinator>>,
-    /// Which structured events are written to the logger ([`Event`]); `None`: none, and
-    /// nothing is built for them.
+    /// Which structured events are written to the logger ([`Event`]) and whether requests are
+    /// observed at all (events, [`metrics`](Platform::metrics) or `Server-Timing`); `None`:
+    /// nothing is observed, and nothing is built for it.
     pub events: Option<Rc<EventOptions>>,
+    /// Where every event is counted ([`Metrics`]: on Workers, an Analytics Engine dataset), if
+    /// anywhere. Counting does not depend on `events`' level or sampling.
+    pub metrics: Option<Rc<dyn Metrics>>,
     /// What everything built on this platform (and its clones) shares in the isolate (one
     /// discovery document and key set per authority, for validation and acquisition alike):
     /// typed by the floor that owns it, which the seam does not name (see [`Platform::shared`]).
@@ -562,14 +597,35 @@ impl Platform {
             memory_per_request: false,
             coordinator: None,
             events: None,
+            metrics: None,
             shared: Rc::default(),
         }
     }
 
-    /// The same platform, writing the structured events `options` keeps to its logger.
+    /// The same platform, writing the structured events `options` keeps to its logger (and
+    /// answering with `Server-Timing` where they say so).
     pub fn with_events(mut self, options: EventOptions) -> Self {
-        self.events = (options.level != Level::Off).then(|| Rc::new(options));
+        let observed = options.level != Level::Off || options.server_timing;
+        self.events = (observed || self.metrics.is_some()).then(|| Rc::new(options));
         self
+    }
+
+    /// The same platform, counting every event in `metrics` (whatever the events' level).
+    pub fn with_metrics(mut self, metrics: Rc<dyn Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        if self.events.is_none() {
+            self.events = Some(Rc::new(EventOptions::default()));
+        }
+        self
+    }
+
+    /// Where the key source and the token cache write their events, if requests are observed.
+    pub(crate) fn observer(&self) -> Option<Observer> {
+        Some(Observer {
+            options: self.events.clone()?,
+            logger: self.logger.clone(),
+            metrics: self.metrics.clone(),
+        })
     }
 
     /// Writes the event `name` for the request `correlation` if the options keep it: `fill`
@@ -581,7 +637,15 @@ impl Platform {
         correlation: Option<&str>,
         fill: impl FnOnce(Event) -> Event,
     ) {
-        write_event(self.events.as_deref(), self.logger.as_ref(), name, level, correlation, fill);
+        write_event(
+            self.events.as_deref(),
+            self.metrics.as_deref(),
+            self.logger.as_ref(),
+            name,
+            level,
+            correlation,
+            fill,
+        );
     }
 
     /// The value of type `T` shared by this platform and its clones for which `is_it` holds,

@@ -157,6 +157,13 @@ impl ValidatedToken {
         self.2.as_deref()
     }
 
+    /// The `Server-Timing` value of the request so far (its validation, and the token
+    /// acquisitions and downstream calls made for it), where `Events.ServerTiming` is on: for
+    /// an answer the route builds itself (`pass_through` answers carry it already).
+    pub fn server_timing(&self) -> Option<String> {
+        self.2.as_deref().and_then(Trace::server_timing)
+    }
+
     /// The request's correlation id, where events are on.
     pub fn correlation_id(&self) -> Option<&str> {
         self.2.as_deref().map(|t| t.correlation_id.as_str())

@@ -6,6 +6,7 @@
 use std::fmt;
 
 use crate::error_response::{json_response, quote_safe};
+use crate::event::{Trace, SERVER_TIMING_HEADER};
 use crate::validation::dpop::DPOP_NONCE_HEADER;
 use crate::validation::error::ValidationError;
 use crate::validation::options::{DpopMode, DpopOptions};
@@ -46,6 +47,7 @@ struct Answer {
     challenges: Vec<String>,
     dpop_nonce: Option<String>,
     correlation_id: Option<String>,
+    server_timing: Option<String>,
     body_members: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -86,14 +88,22 @@ impl Refusal {
         self.answer.correlation_id.as_deref()
     }
 
-    /// The same refusal, for the request with `correlation_id`.
-    pub(crate) fn correlated(mut self, correlation_id: Option<&str>) -> Refusal {
-        self.answer.correlation_id = correlation_id.map(str::to_owned);
+    /// The same refusal, for the request traced by `trace`: its correlation id, and its
+    /// `Server-Timing` where the API answers with one.
+    pub(crate) fn traced(mut self, trace: &Trace) -> Refusal {
+        self.answer.correlation_id = Some(trace.correlation_id.clone());
+        self.answer.server_timing = trace.server_timing();
         self
     }
 
+    /// The answer's `Server-Timing` value, where `Events.ServerTiming` is on.
+    pub fn server_timing(&self) -> Option<&str> {
+        self.answer.server_timing.as_deref()
+    }
+
     /// The complete HTTP answer: the error's status and JSON body (with `correlation_id` where
-    /// events are on), every challenge, and the `DPoP-Nonce` where one is given.
+    /// events are on), every challenge, the `DPoP-Nonce` where one is given, and
+    /// `Server-Timing` where `Events.ServerTiming` is on.
     pub fn to_response(&self) -> http::Response<Vec<u8>> {
         let mut body = self.error.body();
         if let Some(obj) = body.as_object_mut() {
@@ -115,6 +125,11 @@ impl Refusal {
         if let Some(nonce) = self.answer.dpop_nonce.as_deref() {
             if let Ok(value) = http::HeaderValue::from_str(nonce) {
                 headers.insert(DPOP_NONCE_HEADER, value);
+            }
+        }
+        if let Some(timing) = self.answer.server_timing.as_deref() {
+            if let Ok(value) = http::HeaderValue::from_str(timing) {
+                headers.insert(SERVER_TIMING_HEADER, value);
             }
         }
         response

@@ -25,10 +25,10 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::base64url;
-use crate::event::{Event, EventOptions, Level};
+use crate::event::{Event, Level};
 use crate::platform::{
-    lock_mutex, millis, write_event, Clock, HttpClient, KeyValueStore, Logger, ResponseLimit,
-    SealedStore, SignatureVerifier, VerifyingKey,
+    lock_mutex, millis, Clock, HttpClient, KeyValueStore, Observer, ResponseLimit, SealedStore,
+    SignatureVerifier, VerifyingKey,
 };
 use crate::validation::authority::{is_metadata_url, Authority};
 use crate::validation::error::{KeySourceError, ValidationError};
@@ -210,9 +210,9 @@ pub struct KeySource {
     last_error: RefCell<Option<KeySourceError>>,
     fetch_lock: Mutex<()>,
     join_poll: Option<Duration>,
-    /// Where events are on: the platform's options and logger (`keys.fetched`,
+    /// Where requests are observed: the platform's (`Platform::observer`: `keys.fetched`,
     /// `keys.fetch_failed`, `keys.served_stale`).
-    events: Option<(Rc<EventOptions>, Rc<dyn Logger>)>,
+    events: Option<Observer>,
 }
 
 impl KeySource {
@@ -246,8 +246,8 @@ impl KeySource {
 
     /// Writes the event `name` where events are on and keep it (no request: no correlation id).
     fn emit(&self, name: &'static str, level: Level, fill: impl FnOnce(Event) -> Event) {
-        if let Some((options, logger)) = &self.events {
-            write_event(Some(options), logger.as_ref(), name, level, None, fill);
+        if let Some(observer) = &self.events {
+            observer.emit(name, level, fill);
         }
     }
 
@@ -711,7 +711,7 @@ impl crate::platform::Platform {
                     self.store.clone(),
                 )
                 .with_join_poll_interval(self.join_poll_interval);
-                source.events = self.events.clone().map(|options| (options, self.logger.clone()));
+                source.events = self.observer();
                 source
             },
         )

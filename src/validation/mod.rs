@@ -39,7 +39,7 @@ mod verified;
 
 use std::rc::Rc;
 
-use crate::event::{Level, Trace};
+use crate::event::{Level, Step, Trace};
 use crate::platform::Platform;
 use crate::secret::SealSecret;
 use crate::validation::challenge::{Refusal, Scheme};
@@ -178,13 +178,17 @@ impl TokenValidator {
             (Ok(token), None) => Ok(token),
             (Err(error), None) => Err(self.hooked(self.refusal(error, presented, request))),
             (Ok(token), Some((trace, started))) => {
-                self.emit_validated(&token, &trace, started);
+                let elapsed = self.platform.clock.now_millis().saturating_sub(started);
+                trace.add_timing(Step::Validation, elapsed);
+                self.emit_validated(&token, &trace, elapsed);
                 Ok(token.traced(trace))
             }
             (Err(error), Some((trace, started))) => {
+                let elapsed = self.platform.clock.now_millis().saturating_sub(started);
+                trace.add_timing(Step::Validation, elapsed);
                 let refusal = self.refusal(error, presented, request);
-                self.emit_refused(&refusal, presented, &trace, started);
-                Err(self.hooked(refusal.correlated(Some(&trace.correlation_id))))
+                self.emit_refused(&refusal, presented, &trace, elapsed);
+                Err(self.hooked(refusal.traced(&trace)))
             }
         }
     }
@@ -248,13 +252,13 @@ impl TokenValidator {
             first("client-request-id").as_deref(),
             random,
         );
-        std::sync::Arc::new(trace)
+        let answered = self.platform.events.as_ref().is_some_and(|e| e.server_timing);
+        std::sync::Arc::new(trace.answered_with_server_timing(answered))
     }
 
-    fn emit_validated(&self, token: &ValidatedToken, trace: &Trace, started: u64) {
+    fn emit_validated(&self, token: &ValidatedToken, trace: &Trace, elapsed: u64) {
         let options = self.platform.events.clone();
         let claims = options.as_ref().map(|e| e.claims.as_slice()).unwrap_or_default();
-        let elapsed = self.platform.clock.now_millis().saturating_sub(started);
         self.platform.emit(
             "request.validated",
             Level::Info,
@@ -284,9 +288,8 @@ impl TokenValidator {
         refusal: &Refusal,
         presented: Option<Scheme>,
         trace: &Trace,
-        started: u64,
+        elapsed: u64,
     ) {
-        let elapsed = self.platform.clock.now_millis().saturating_sub(started);
         self.platform.emit("request.refused", Level::Warn, Some(&trace.correlation_id), |event| {
             event
                 .with("code", refusal.code())
@@ -415,7 +418,11 @@ impl TokenValidator {
         let caller = self.validate_request(request).await?;
         if let Err(error) = requirement.check(&caller) {
             let refusal = self.refusal(error, Some(caller.scheme()), request);
-            return Err(self.hooked(refusal.correlated(caller.correlation_id())));
+            let refusal = match caller.trace() {
+                Some(trace) => refusal.traced(trace),
+                None => refusal,
+            };
+            return Err(self.hooked(refusal));
         }
         Ok(caller)
     }

@@ -128,6 +128,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
                         status: parts.status,
                         headers: parts.headers,
                         body,
+                        server_timing: None,
                     })
                 }
                 Err(HttpError::Timeout) => Response::error("timeout", 504),
