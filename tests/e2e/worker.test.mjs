@@ -27,8 +27,8 @@ function newOid() {
   return `00000000-0000-4000-8000-${String(oidCounter).padStart(12, '0')}`;
 }
 
-function worker({ config, secrets = { CLIENT_SECRET, TOKEN_CACHE_KEY: CACHE_KEY }, kvPersist, logs } = {}) {
-  const mf = new Miniflare({
+function worker({ config, secrets = { CLIENT_SECRET, TOKEN_CACHE_KEY: CACHE_KEY }, kvPersist, logs, extra = {}, others = [] } = {}) {
+  const main = {
     ...(kvPersist ? { kvPersist } : {}),
     // With `logs` (an array), the worker's console output is collected there.
     ...(logs ? {
@@ -51,7 +51,12 @@ function worker({ config, secrets = { CLIENT_SECRET, TOKEN_CACHE_KEY: CACHE_KEY 
       })),
       ...secrets,
     },
-  });
+    ...extra,
+  };
+  // With `others`, the example is the first of several workers (its bindings may name them).
+  const mf = new Miniflare(others.length
+    ? { workers: [{ name: 'example', ...main }, ...others], ...(logs ? { handleRuntimeStdio: main.handleRuntimeStdio } : {}) }
+    : main);
   workers.push(mf);
   return mf;
 }
@@ -544,6 +549,106 @@ describe('the example worker writing its decisions as JSON lines', () => {
       assert.ok(!all.includes(secret), `a held-out value appears in the logs: ${secret.slice(0, 12)}…`);
       for (const part of secret.split('.').filter((p) => p.length > 20)) assert.ok(!all.includes(part));
     }
+  });
+});
+
+// Counters (issue 23, item 4): the example with an Analytics Engine dataset bound as
+// IDENTITY_METRICS, which `web_api(&env, ctx)` picks up. Miniflare's own local dataset drops
+// every point, so the binding here is a recorder worker (a wrapped binding) that takes a point
+// only within the limits Cloudflare documents for `writeDataPoint` (developers.cloudflare.com,
+// Analytics Engine "Limits": at most 20 blobs and 20 doubles, one index of at most 96 bytes,
+// 16 KB of blobs) and throws otherwise, and prints what it took.
+const RECORDER = `
+export default function () {
+  return {
+    writeDataPoint(point = {}) {
+      const { indexes = [], blobs = [], doubles = [] } = point;
+      const bytes = (v) => new TextEncoder().encode(String(v)).length;
+      if (indexes.length > 1 || indexes.some((i) => bytes(i) > 96)) throw new Error('one index of at most 96 bytes');
+      if (blobs.length > 20 || doubles.length > 20) throw new Error('at most 20 blobs and 20 doubles');
+      if (blobs.reduce((n, b) => n + bytes(b), 0) > 16 * 1024) throw new Error('blobs over 16 KB');
+      if (!doubles.every((d) => typeof d === 'number' && Number.isFinite(d))) throw new Error('doubles are numbers');
+      console.log('AE-POINT ' + JSON.stringify({ indexes, blobs, doubles }));
+    },
+  };
+}`;
+
+describe('the example worker counting its decisions in Analytics Engine, with Server-Timing', () => {
+  let mf;
+  const logs = [];
+  before(() => {
+    const config = {
+      ...exampleConfig({ issuer: idp.issuer, profileUrl: api.profileUrl, partnerUrl: api.partnerUrl, azureAd: { ClockSkewSeconds: 0 } }),
+      // Events stay off: counters and Server-Timing do not depend on them.
+      Events: { ServerTiming: true },
+    };
+    mf = worker({
+      config,
+      logs,
+      extra: { wrappedBindings: { IDENTITY_METRICS: { scriptName: 'metrics-recorder' } } },
+      others: [{ name: 'metrics-recorder', modules: true, script: RECORDER }],
+    });
+  });
+
+  const points = () => logs.join('').split('\n')
+    .filter((line) => line.includes('AE-POINT '))
+    .map((line) => JSON.parse(line.slice(line.indexOf('AE-POINT ') + 9)));
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
+
+  test('a refusal, a first and a repeat request are counted by outcome, and no token or claim reaches the dataset', async () => {
+    const oid = newOid();
+    const token = await idp.mint({ claims: { oid } });
+    const expired = await idp.mint({ claims: { oid: newOid() }, expiresIn: -120 });
+    assert.equal((await call(mf, 'GET', '/api/me', expired)).status, 401);
+    for (let i = 0; i < 2; i++) {
+      const response = await call(mf, 'GET', '/api/me', token);
+      assert.equal(response.status, 200, await response.clone().text());
+      await response.arrayBuffer();
+    }
+    await settle();
+    const taken = points();
+    const rows = taken.map(({ blobs }) => blobs.join(' '));
+    assert.deepEqual(rows, [
+      'keys.fetched ok ',
+      'request.refused token_expired Bearer',
+      'request.validated ok Bearer',
+      'token.acquired provider on_behalf_of',
+      'downstream.call 2xx Profile',
+      'request.validated ok Bearer',
+      'token.acquired memory on_behalf_of',
+      'downstream.call 2xx Profile',
+    ], JSON.stringify(taken));
+    for (const { indexes, blobs, doubles } of taken) {
+      assert.deepEqual(indexes, [blobs[0]], 'the event is the sampling key');
+      assert.equal(doubles[0], 1, 'double1 counts');
+      assert.ok(doubles[1] >= 0, 'double2 is the duration');
+    }
+    const all = JSON.stringify(taken);
+    const claims = claimsOfToken(token);
+    for (const held of [token, expired, oid, claims.tid, claims.sub, CLIENT_SECRET, CACHE_KEY]) {
+      assert.ok(!all.includes(held), `a held-out value reached the dataset: ${String(held).slice(0, 12)}…`);
+    }
+    assert.ok(!logs.join('').includes('"source":"edge-identity"'), 'events off: no JSON lines');
+  });
+
+  test('answers carry Server-Timing: validation, token and downstream on a pass-through, validation on a refusal', async () => {
+    const ok = await call(mf, 'GET', '/api/me', await idp.mint({ claims: { oid: newOid() } }));
+    assert.equal(ok.status, 200);
+    await ok.arrayBuffer();
+    assert.match(ok.headers.get('server-timing') ?? '', /^identity-validation;dur=\d+, identity-token;dur=\d+, identity-downstream;dur=\d+$/);
+    const refused = await call(mf, 'GET', '/api/me', 'not-a-token');
+    assert.equal(refused.status, 401);
+    assert.match(refused.headers.get('server-timing') ?? '', /^identity-validation;dur=\d+$/);
+  });
+
+  test("without ServerTiming no answer carries it, and Miniflare's own local dataset is taken too", async () => {
+    const plain = worker({ extra: { analyticsEngineDatasets: { IDENTITY_METRICS: { dataset: 'edge_identity' } } } });
+    const response = await call(plain, 'GET', '/api/me', await idp.mint({ claims: { oid: newOid() } }));
+    assert.equal(response.status, 200, await response.clone().text());
+    await response.arrayBuffer();
+    assert.equal(response.headers.get('server-timing'), null);
+    const refused = await call(plain, 'GET', '/api/me', 'not-a-token');
+    assert.equal(refused.headers.get('server-timing'), null);
   });
 });
 

@@ -4,6 +4,7 @@
 //! isolate's [`WebApi`](crate::WebApi) from the worker's bindings, and [`axum`] (feature `axum`)
 //! serves an axum router with it.
 
+mod analytics_engine;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
@@ -11,6 +12,7 @@ pub mod axum;
 #[cfg_attr(docsrs, doc(cfg(feature = "coordinator")))]
 pub mod coordinator;
 mod coordinator_client;
+pub use analytics_engine::AnalyticsEngineMetrics;
 pub use coordinator_client::WorkerCoordinator;
 
 use std::rc::Rc;
@@ -266,7 +268,8 @@ impl HttpClient for WorkerFetch {
 /// The route's response for a downstream answer from
 /// [`ReadyCall::pass_through`](crate::ReadyCall::pass_through): its status, its `Content-Type`,
 /// and its body, streamed through as it came when the SDK left it unread, with
-/// `X-Content-Type-Options: nosniff`. Other headers of the
+/// `X-Content-Type-Options: nosniff` (and this request's `Server-Timing` where
+/// `Events.ServerTiming` is on). Other headers of the
 /// downstream answer (cookies, caching, CORS) are not passed on; read them from
 /// `passed.headers` first if the route wants any.
 pub fn pass_on(passed: crate::PassedResponse) -> worker::Result<worker::Response> {
@@ -279,6 +282,9 @@ pub fn pass_on(passed: crate::PassedResponse) -> worker::Result<worker::Response
         if let Ok(content_type) = content_type.to_str() {
             builder = builder.with_header("content-type", content_type)?;
         }
+    }
+    if let Some(timing) = &passed.server_timing {
+        builder = builder.with_header(crate::SERVER_TIMING_HEADER, timing)?;
     }
     Ok(match passed.body {
         PassedBody::Bytes(bytes) => builder.fixed(bytes),
@@ -479,6 +485,9 @@ pub struct Bindings {
     /// [`coordinator`](crate::platform::worker::WorkerCoordinator)). Default
     /// `IDENTITY_COORDINATOR`.
     pub coordinator: Option<String>,
+    /// The Analytics Engine dataset binding the SDK's counters are written to, used if it is
+    /// bound ([`AnalyticsEngineMetrics`]). Default `IDENTITY_METRICS`.
+    pub metrics: Option<String>,
 }
 
 /// The default KV binding (the settings' own names are `HostSettings`'s).
@@ -486,6 +495,9 @@ const TOKEN_CACHE: &str = "TOKEN_CACHE";
 
 /// The default binding of the coordinator's Durable Object namespace.
 const IDENTITY_COORDINATOR: &str = "IDENTITY_COORDINATOR";
+
+/// The default binding of the Analytics Engine dataset counters go to.
+const IDENTITY_METRICS: &str = "IDENTITY_METRICS";
 
 impl Default for Bindings {
     fn default() -> Self {
@@ -496,6 +508,7 @@ impl Default for Bindings {
             previous_seal_secret: TOKEN_CACHE_KEY_PREVIOUS.into(),
             kv: Some(TOKEN_CACHE.into()),
             coordinator: Some(IDENTITY_COORDINATOR.into()),
+            metrics: Some(IDENTITY_METRICS.into()),
         }
     }
 }
@@ -510,6 +523,7 @@ impl Bindings {
             && self.previous_seal_secret == TOKEN_CACHE_KEY_PREVIOUS
             && self.kv.as_deref() == Some(TOKEN_CACHE)
             && self.coordinator.as_deref() == Some(IDENTITY_COORDINATOR)
+            && self.metrics.as_deref() == Some(IDENTITY_METRICS)
     }
 }
 
@@ -576,6 +590,13 @@ pub fn web_api_with(
                 .and_then(|name| env.durable_object(name).ok())
             {
                 platform = platform.with_coordinator(Rc::new(WorkerCoordinator::new(namespace)));
+            }
+            // Counters, where the worker binds an Analytics Engine dataset.
+            if let Some(dataset) =
+                bindings.metrics.as_deref().and_then(|name| env.analytics_engine(name).ok())
+            {
+                let metrics = AnalyticsEngineMetrics::new(dataset, platform.logger.clone());
+                platform = platform.with_metrics(Rc::new(metrics));
             }
             let api = crate::WebApi::new(settings, platform)?;
             WEB_API.with(|kept| *kept.borrow_mut() = Some((bindings.clone(), api.clone())));
