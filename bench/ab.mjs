@@ -6,7 +6,9 @@
 //
 // bench/events.sh runs it on one build with two configurations instead: AB_DIR_A / AB_DIR_B
 // name the builds, AB_EVENTS_A / AB_EVENTS_B each side's `Events` section (JSON); the workers'
-// console output is drained, not printed, on both sides.
+// console output is drained, not printed, on both sides. bench/metrics.sh sets AB_METRICS_A /
+// AB_METRICS_B to 1 to bind that side's IDENTITY_METRICS to Miniflare's own local Analytics
+// Engine dataset (its writeDataPoint keeps nothing: what is measured is the SDK's side).
 import autocannon from 'autocannon';
 import { Miniflare } from 'miniflare';
 import { startIdentityProvider } from '../tests/e2e/identity-provider.mjs';
@@ -21,8 +23,9 @@ const idp = await startIdentityProvider({ clientSecret: CLIENT_SECRET });
 const api = await startDownstreamApi({ issuer: idp.issuer });
 const config = exampleConfig({ issuer: idp.issuer, profileUrl: api.profileUrl, partnerUrl: api.partnerUrl });
 const token = await idp.mint({});
-async function serve(dir, events) {
+async function serve(dir, events, metrics) {
   const mf = new Miniflare({
+    ...(metrics === '1' ? { analyticsEngineDatasets: { IDENTITY_METRICS: { dataset: 'edge_identity' } } } : {}),
     host: '127.0.0.1', port: 0, compatibilityDate: '2025-09-01', kvNamespaces: ['TOKEN_CACHE'],
     modules: true, scriptPath: `${dir}/index.js`, modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
     bindings: {
@@ -38,8 +41,8 @@ async function serve(dir, events) {
 }
 const draining = Boolean(process.env.AB_EVENTS_A || process.env.AB_EVENTS_B);
 const targets = {
-  a: await serve(process.env.AB_DIR_A ?? 'bench/build/ab-a', process.env.AB_EVENTS_A),
-  b: await serve(process.env.AB_DIR_B ?? 'bench/build/ab-b', process.env.AB_EVENTS_B),
+  a: await serve(process.env.AB_DIR_A ?? 'bench/build/ab-a', process.env.AB_EVENTS_A, process.env.AB_METRICS_A),
+  b: await serve(process.env.AB_DIR_B ?? 'bench/build/ab-b', process.env.AB_EVENTS_B, process.env.AB_METRICS_B),
 };
 const rps = { a: [], b: [] };
 for (let run = 0; run < RUNS; run++) {
