@@ -501,6 +501,34 @@ Events off, the warm route pays nothing for their existence: against the revisio
 (62bdab9), \`AB_RUNS=10 bash bench/ab.sh 62bdab9 51e0705\` reads 1.01 (two 6-run pairs before it
 read 0.95 and 0.93 in both orders, inside this machine's ±10 % swing).
 
+### Counters and \`Server-Timing\` (issue 23, item 4)
+
+\`AB_RUNS=10 AB_CASE=<case> bash bench/metrics.sh\` (the same harness: one build, two workerd
+instances, A with neither, B with the case; events \`Off\` on both sides, so no line is written).
+Counters are bound to Miniflare's own local Analytics Engine dataset, whose \`writeDataPoint\`
+keeps nothing: what is measured is the SDK's side (the trace, each event built and derived into
+a \`Metric\`, three data points per request crossing into JavaScript through workers-rs's
+\`AnalyticsEngineDataPointBuilder\`). These runs shared the machine's two cores with another
+build, so the swing was wider than usual:
+
+| B against A (neither) | B/A |
+|---|---|
+| neither again (the harness's noise) | 1.11, 0.96 (10-run pairs), 0.93 (6-run pair) |
+| counters: \`IDENTITY_METRICS\` bound, three points per request | 0.99, 1.04 (10-run pairs), 0.85 (6-run pair) |
+| \`Events.ServerTiming: true\` | 1.00 (10 runs), 0.99 (6 runs) |
+
+Neither costs anything this harness can tell from its noise. One 6-run pair read 0.85 for
+counters, so the points were also tried written by one inline JavaScript function (one crossing
+per point instead of about fifteen): 0.89–0.95 in four pairs, no better than workers-rs's
+builder in two 10-run pairs, which the SDK keeps.
+
+Both off, the warm route and validation pay nothing for their existence, against the revision
+before them (8f7da3d):
+- \`AB_RUNS=10 bash bench/ab.sh 8f7da3d 6d89c73\`: 1.06; the reverse order (\`6d89c73 8f7da3d\`,
+  old/new) 1.06 too: the side measured second reads 6 % higher whichever it is, parity.
+- \`BENCH_ROUNDS=21 bash bench/ab-validation.sh 8f7da3d 6d89c73\`: first sight 45.4 → 46.3 µs
+  (B/A 1.01), parse only 9.1 → 8.8 µs, a repeat token 0.65 → 0.64 µs.
+
 ## 4. End to end under load (autocannon, ${loadResult.connections} connections)
 
 \`GET /api/me\` of the example worker against the local stack (identity provider and downstream
