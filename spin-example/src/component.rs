@@ -3,12 +3,15 @@
 use edge_identity::platform::spin::web_api;
 use edge_identity::{Error, Requirement};
 use serde_json::{json, Value};
-use spin_sdk::http::{IncomingRequest, Method};
+use spin_sdk::http::{FullBody, Request};
 
 use crate::{PARTNER, PROFILE};
 
-fn json_response(status: u16, value: &Value) -> http::Response<Vec<u8>> {
-    let mut response = http::Response::new(serde_json::to_vec(value).unwrap_or_default());
+type Response = http::Response<FullBody<bytes::Bytes>>;
+
+fn json_response(status: u16, value: &Value) -> Response {
+    let body = bytes::Bytes::from(serde_json::to_vec(value).unwrap_or_default());
+    let mut response = http::Response::new(FullBody::new(body));
     *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
     response
         .headers_mut()
@@ -16,19 +19,19 @@ fn json_response(status: u16, value: &Value) -> http::Response<Vec<u8>> {
     response
 }
 
-/// Spin runs one request per component instance, so the API is built per request
-/// (`web_api()`: Spin variables and the `default` key-value store, which carries keys and
-/// tokens from one request to the next). `?` answers an SDK error as it is.
-#[spin_sdk::http_component]
-async fn handle(req: IncomingRequest) -> Result<http::Response<Vec<u8>>, Error> {
-    let path_and_query = req.path_with_query().unwrap_or_default();
-    let path = path_and_query.split('?').next().unwrap_or_default().trim_matches('/').to_owned();
-    let get = matches!(req.method(), Method::Get);
+/// `web_api()` is built from Spin variables and the `default` key-value store on the instance's
+/// first request and kept while the host reuses the instance (Spin 4 / WASI 0.3): later
+/// requests, and requests at once, share its key sets and caches. `?` answers an SDK error as
+/// it is.
+#[spin_sdk::http_service]
+async fn handle(req: Request) -> Result<Response, Error> {
+    let path = req.uri().path().trim_matches('/').to_owned();
+    let get = req.method() == http::Method::GET;
     if get && path == "healthz" {
         return Ok(json_response(200, &json!({"status": "ok"})));
     }
     // A bare 500 for the caller; the field is named here, for the operator.
-    let api = web_api().inspect_err(|e| eprintln!("edge-identity spin example: {e}"))?;
+    let api = web_api().await.inspect_err(|e| eprintln!("edge-identity spin example: {e}"))?;
     // The token, then the route, then the scope: an anonymous caller learns no route.
     let caller = api.authorize(&req, Requirement::Authenticated).await?;
     if !get || !matches!(path.as_str(), "api/me" | "api/dashboard") {
