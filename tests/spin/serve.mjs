@@ -13,15 +13,16 @@ export const TOKEN_CACHE_KEY = 'spin-e2e-token-cache-key-of-32-characters';
  * Serves the component with `config` (IDENTITY_CONFIG) and the key-value directory `dir` on a
  * free port, once it answers. Returns `{ url, proc, events }`: `events()` is every structured
  * event line (JSON with `"source": "edge-identity"`) the component has written to stderr so far.
+ * `component` serves another build (bench/spin.mjs: the revision before WASI 0.3).
  */
-export async function serve(config, dir, { sealed = true, args = [] } = {}) {
+export async function serve(config, dir, { sealed = true, args = [], component = 'target/spin-e2e/composed.wasm' } = {}) {
   const port = await freePort();
   const proc = spawn(WASMTIME, [
     'serve', '--addr', `127.0.0.1:${port}`, '-S', 'cli=y', '--dir', `${dir}::/kv`, ...args,
     '--env', `SPIN_VARIABLE_IDENTITY_CONFIG=${JSON.stringify(config)}`,
     '--env', `SPIN_VARIABLE_CLIENT_SECRET=${CLIENT_SECRET}`,
     ...(sealed ? ['--env', `SPIN_VARIABLE_TOKEN_CACHE_KEY=${TOKEN_CACHE_KEY}`] : []),
-    'target/spin-e2e/composed.wasm',
+    component,
   ], { stdio: ['ignore', 'inherit', 'pipe'] });
   const lines = [];
   let partial = '';
