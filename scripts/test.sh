@@ -37,9 +37,9 @@ build_worker examples/long-running-job
 build_worker examples/axum
 node --test tests/e2e/examples.test.mjs
 
-say "the Spin example component under wasmtime serve, against the local stack (node --test)"
+say "the Spin example component (WASI 0.3) under wasmtime serve, against the local stack; requests at once in one reused instance (node --test)"
 build_spin_component
-WASMTIME="$WASMTIME" node --test tests/spin/spin.test.mjs
+WASMTIME="$WASMTIME" node --test tests/spin/spin.test.mjs tests/spin/reuse.test.mjs
 
 say "the core and every adapter build for their targets"
 cargo check --lib --target wasm32-unknown-unknown --features worker

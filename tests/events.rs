@@ -75,6 +75,10 @@ fn a_users_request_is_one_line_per_decision_under_its_callers_trace() {
     assert_eq!(validated["oid_hash"].as_str().map(str::len), Some(16));
     assert!(validated.get("oid").is_none() && validated.get("sub").is_none());
     assert!(validated["validation_ms"].is_u64());
+    // The first sight is verified; the repeat comes from the verified-token cache (issue 22:
+    // what the Spin reuse tests read from outside the component).
+    assert_eq!(validated["verified_cache"], false);
+    assert_eq!(lines[3]["verified_cache"], true, "the repeat token was taken from the cache");
     assert_eq!(
         (lines[1]["grant"].as_str(), lines[1]["tier"].as_str()),
         (Some("on_behalf_of"), Some("provider"))

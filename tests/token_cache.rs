@@ -448,9 +448,9 @@ fn a_throttled_provider_is_not_asked_again_until_its_retry_after() {
     assert_eq!(iso.web.token_requests().len(), asked + 1);
 }
 
-/// Spin runs every request in a new instance (spin-sdk's `#[http_component]`: one component
-/// instance per request), so memory forgets a `Retry-After` before the next request. Each
-/// "request" below is a new isolate on the same store, web and clock, as Spin's are.
+/// A Spin host may run any request in a new instance (Spin 3 ran every one so; Spin 4 reuses
+/// instances but may still start one), so memory forgets a `Retry-After` before the next
+/// request. Each "request" below is a new isolate on the same store, web and clock, as Spin's are.
 fn request_scoped(iso: &Isolate, store: &Rc<MemoryStore>) -> TokenAcquirer {
     let options = AcquisitionOptions::from_config(&config(json!({}), json!({}))).unwrap();
     let isolate =

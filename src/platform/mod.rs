@@ -560,8 +560,8 @@ pub struct Platform {
     /// waiting request's own timer. Workers needs the latter: workerd cancels a request that
     /// waits only on I/O owned by another request as hung. `worker::platform()` sets 10 ms.
     pub join_poll_interval: Option<Duration>,
-    /// Whether the SDK's isolate memory lasts only one request (Spin: every request is a new
-    /// instance). The SDK then keeps in the shared store what it would otherwise remember in
+    /// Whether the SDK's isolate memory may last only one request (Spin: any request may start a
+    /// new instance). The SDK then keeps in the shared store what it would otherwise remember in
     /// memory between requests: a provider's back-off (its `Retry-After`), so the next request
     /// does not ask a throttled provider again. `spin::platform()` sets it.
     pub memory_per_request: bool,

@@ -90,7 +90,12 @@ impl<'a> Requirement<'a> {
 /// Cheap to clone (clones share the claims): the isolate's verified-token cache hands out the
 /// same one for every request that presents the same token.
 #[derive(Clone)]
-pub struct ValidatedToken(Arc<Validated>, Scheme, Option<Arc<Trace>>);
+pub struct ValidatedToken(Arc<Validated>, Scheme, Option<Arc<Trace>>, Remembered);
+
+/// Whether a [`ValidatedToken`] was handed out by the verified-token cache (a repeat sight) or
+/// verified by this request (first sight): told in the `request.validated` event.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Remembered(pub(crate) bool);
 
 struct Validated {
     token: BearerToken,
@@ -142,7 +147,21 @@ impl ValidatedToken {
             }),
             Scheme::Bearer,
             None,
+            Remembered(false),
         )
+    }
+
+    /// The same token, as the verified-token cache keeps it: every request it is handed to is a
+    /// repeat sight.
+    pub(crate) fn remembered(mut self) -> Self {
+        self.3 = Remembered(true);
+        self
+    }
+
+    /// Whether this request's token came from the verified-token cache (seen and verified
+    /// before in this isolate) rather than being verified now.
+    pub(crate) fn is_remembered(&self) -> bool {
+        self.3 .0
     }
 
     /// The same token, for the request traced by `trace`.

@@ -71,8 +71,8 @@ fn not_token68() -> ValidationError {
 }
 
 /// A request whose `Authorization` headers can be read: `http::Request`, its `Parts` and
-/// `HeaderMap` (axum), and with their features `web_sys::Request` and workers-rs's `Request`
-/// (Workers) and Spin's `IncomingRequest`.
+/// `HeaderMap` (axum; and Spin's `Request`, which is an `http::Request`), and with their features
+/// `web_sys::Request` and workers-rs's `Request` (Workers).
 pub trait AuthorizationHeaders {
     /// Every value of the `Authorization` header, in order (several are refused with a 400).
     fn authorization(&self) -> Result<Vec<String>, ValidationError>;

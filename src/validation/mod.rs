@@ -267,6 +267,7 @@ impl TokenValidator {
                 let mut event = event
                     .with("scheme", token.scheme().name())
                     .with("app_only", token.is_app_only())
+                    .with("verified_cache", token.is_remembered())
                     .with("validation_ms", elapsed);
                 for name in claims {
                     if let Some(value) = token.claim_str(name) {

@@ -90,7 +90,8 @@ impl VerifiedTokens {
         let text = token.token().expose();
         // The token, its claims decoded (about the payload's size again), and bookkeeping.
         let size = text.len().saturating_mul(2).saturating_add(256);
-        let entry = Entry { token: token.clone(), keys: Rc::downgrade(keys), expires_at_ms };
+        let entry =
+            Entry { token: token.clone().remembered(), keys: Rc::downgrade(keys), expires_at_ms };
         self.entries.borrow_mut().insert(lookup_key(text), entry, size);
     }
 

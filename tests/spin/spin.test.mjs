@@ -5,18 +5,16 @@
 // target/spin-e2e/composed.wasm, and WASMTIME pointing at wasmtime 49.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createServer, request as httpRequest } from 'node:http';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { freePort } from '../e2e/free-port.mjs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startIdentityProvider } from '../e2e/identity-provider.mjs';
 import { startDownstreamApi } from '../e2e/downstream-api.mjs';
 import { CLIENT_SECRET, exampleConfig } from '../e2e/example-config.mjs';
+import { serve as serveComponent } from './serve.mjs';
 
 const OBO = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
-const WASMTIME = process.env.WASMTIME ?? 'wasmtime';
 
 let idp;
 let api;
@@ -26,27 +24,10 @@ let base;
 const servers = [];
 
 /** `wasmtime serve` of the composed component with `config`, on a free port, once it answers. */
-async function serve(config, dir, { sealed = true } = {}) {
-  const port = await freePort();
-  const proc = spawn(WASMTIME, [
-    'serve', '--addr', `127.0.0.1:${port}`, '-S', 'cli=y', '--dir', `${dir}::/kv`,
-    '--env', `SPIN_VARIABLE_IDENTITY_CONFIG=${JSON.stringify(config)}`,
-    '--env', `SPIN_VARIABLE_CLIENT_SECRET=${CLIENT_SECRET}`,
-    ...(sealed ? ['--env', 'SPIN_VARIABLE_TOKEN_CACHE_KEY=spin-e2e-token-cache-key-of-32-characters'] : []),
-    'target/spin-e2e/composed.wasm',
-  ], { stdio: ['ignore', 'inherit', 'inherit'] });
-  servers.push(proc);
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (i > 200) throw new Error('wasmtime serve did not answer');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return url;
+async function serve(config, dir, options) {
+  const served = await serveComponent(config, dir, options);
+  servers.push(served.proc);
+  return served.url;
 }
 
 before(async () => {
@@ -99,7 +80,9 @@ test('a valid token gets the downstream data through an OBO token for the same u
   assert.deepEqual([seen.length, seen[0].aud, seen[0].azp], [1, 'api://profile', 'edge-api']);
 });
 
-test('the second request is served from the key-value store: no provider call', async () => {
+test('the second request costs no provider call, and what the store keeps is sealed with its expiry', async () => {
+  // Under instance reuse the second request is served from memory; tests/spin/reuse.test.mjs
+  // checks the store's part with one instance per request.
   const token = await idp.mint({ claims: { oid: '00000000-0000-4000-8000-00000000051b' } });
   const before = idp.stats.byGrant[OBO] ?? 0;
   assert.equal((await get('/api/me', token)).status, 200);
@@ -208,4 +191,20 @@ test('two Authorization headers get 400 invalid_request', async () => {
   });
   assert.equal(status, 400);
   assert.match(challenge, /error="invalid_request"/);
+});
+
+test('the manifest is in Spin 4.1\'s shape and cannot start without a token cache key', () => {
+  // Shape: Spin 4.1's http-rust template (spinframework/spin templates/http-rust/content/spin.toml:
+  // the schema line, manifest version 2, [[trigger.http]] with route and component, build with
+  // watch) and issue 19 (the key defaulted to empty, so the store went unused). Read as text:
+  // the lines that matter, not a TOML parser's view of them.
+  const manifest = readFileSync('spin-example/spin.toml', 'utf8');
+  const lines = manifest.split('\n').map((line) => line.trim());
+  assert.equal(lines[0], '#:schema https://schemas.spinframework.dev/spin/manifest-v2/latest.json');
+  assert.ok(lines.includes('spin_manifest_version = 2'));
+  assert.match(manifest, /\[\[trigger\.http\]\]\nroute = "\/\.\.\."\ncomponent = "api"\n/);
+  assert.match(manifest, /\[component\.api\.build\][^[]*\nwatch = \[/);
+  const key = lines.find((line) => line.startsWith('token_cache_key ='));
+  assert.equal(key, 'token_cache_key = { required = true, secret = true }', 'required, with no default');
+  assert.ok(lines.includes('key_value_stores = ["default"]'));
 });

@@ -2,19 +2,22 @@
 //! can run under `wasmtime serve` (which has no Spin APIs): composed in with `wasm-tools
 //! compose`. It is test scaffolding, not Spin.
 //!
-//! - `fermyon:spin/key-value`: the store labelled `default`, one file per key (hex-encoded name)
-//!   in the preopened directory `/kv` (`wasmtime serve --dir HOST::/kv`), so values outlive the
-//!   per-request component instance as Spin's store does. No expiry, like Spin's.
-//! - `fermyon:spin/variables`: `SPIN_VARIABLE_<NAME>` from the environment (`--env`), as Spin's
-//!   environment-variable provider reads them.
+//! - `spin:key-value/key-value@3.0.0`: the store labelled `default`, one file per key
+//!   (hex-encoded name) in the preopened directory `/kv` (`wasmtime serve --dir HOST::/kv`), so
+//!   values outlive a component instance as Spin's store does. No expiry, like Spin's.
+//! - `spin:variables/variables@3.0.0`: `SPIN_VARIABLE_<NAME>` from the environment (`--env`), as
+//!   Spin's environment-variable provider reads them.
+//!
+//! Both interfaces are WASI 0.3 `async func`s; the shim answers each at once (its file access is
+//! synchronous), so it never parks a caller's task.
 #![cfg(target_os = "wasi")]
 
 use std::path::PathBuf;
 
-wit_bindgen::generate!({ path: "wit", world: "host-shim" });
+wit_bindgen::generate!({ path: "wit", world: "host-shim", generate_all });
 
-use exports::fermyon::spin::key_value::{Error as KvError, Guest as KeyValue, GuestStore, Store};
-use exports::fermyon::spin::variables::{Error as VariableError, Guest as Variables};
+use exports::spin::key_value::key_value::{Error as KvError, Guest as KeyValue, GuestStore, Store};
+use exports::spin::variables::variables::{Error as VariableError, Guest as Variables};
 
 struct Shim;
 
@@ -42,6 +45,11 @@ impl FileStore {
     fn path(&self, key: &str) -> PathBuf {
         self.dir.join(hex(key))
     }
+
+    fn keys(&self) -> Result<Vec<String>, KvError> {
+        let entries = std::fs::read_dir(&self.dir).map_err(other)?;
+        Ok(entries.filter_map(|e| e.ok()?.file_name().to_str().and_then(unhex)).collect())
+    }
 }
 
 impl KeyValue for Shim {
@@ -49,14 +57,14 @@ impl KeyValue for Shim {
 }
 
 impl GuestStore for FileStore {
-    fn open(label: String) -> Result<Store, KvError> {
+    async fn open(label: String) -> Result<Store, KvError> {
         if label != "default" {
             return Err(KvError::NoSuchStore);
         }
         Ok(Store::new(FileStore { dir: PathBuf::from("/kv") }))
     }
 
-    fn get(&self, key: String) -> Result<Option<Vec<u8>>, KvError> {
+    async fn get(&self, key: String) -> Result<Option<Vec<u8>>, KvError> {
         match std::fs::read(self.path(&key)) {
             Ok(value) => Ok(Some(value)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -64,29 +72,49 @@ impl GuestStore for FileStore {
         }
     }
 
-    fn set(&self, key: String, value: Vec<u8>) -> Result<(), KvError> {
-        std::fs::write(self.path(&key), value).map_err(other)
+    async fn set(&self, key: String, value: Vec<u8>) -> Result<(), KvError> {
+        // Written beside and renamed into place: a concurrent reader sees the old value or the
+        // new one, never half of one.
+        let path = self.path(&key);
+        let partial = path.with_extension("partial");
+        std::fs::write(&partial, value).map_err(other)?;
+        std::fs::rename(&partial, &path).map_err(other)
     }
 
-    fn delete(&self, key: String) -> Result<(), KvError> {
+    async fn delete(&self, key: String) -> Result<(), KvError> {
         match std::fs::remove_file(self.path(&key)) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(other(e)),
             _ => Ok(()),
         }
     }
 
-    fn exists(&self, key: String) -> Result<bool, KvError> {
+    async fn exists(&self, key: String) -> Result<bool, KvError> {
         Ok(self.path(&key).exists())
     }
 
-    fn get_keys(&self) -> Result<Vec<String>, KvError> {
-        let entries = std::fs::read_dir(&self.dir).map_err(other)?;
-        Ok(entries.filter_map(|e| e.ok()?.file_name().to_str().and_then(unhex)).collect())
+    async fn get_keys(
+        &self,
+    ) -> (wit_bindgen::StreamReader<String>, wit_bindgen::FutureReader<Result<(), KvError>>) {
+        let (mut keys_out, keys_in) = wit_stream::new::<String>();
+        let (result_out, result_in) = wit_future::new::<Result<(), KvError>>(|| Ok(()));
+        let listed = self.keys();
+        wit_bindgen::spawn(async move {
+            let result = match listed {
+                Ok(keys) => {
+                    keys_out.write_all(keys).await;
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            };
+            drop(keys_out);
+            let _ = result_out.write(result).await;
+        });
+        (keys_in, result_in)
     }
 }
 
 impl Variables for Shim {
-    fn get(name: String) -> Result<String, VariableError> {
+    async fn get(name: String) -> Result<String, VariableError> {
         std::env::var(format!("SPIN_VARIABLE_{}", name.to_uppercase()))
             .map_err(|_| VariableError::Undefined(name))
     }
