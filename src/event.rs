@@ -149,7 +149,8 @@ pub struct Metric<'a> {
     pub event: &'a str,
     /// Its outcome: the error's `code` where it has one, else the cache `tier` a token came
     /// from, else a downstream answer's status class (`2xx`, `4xx`, ...), else `warn` for a
-    /// warning (`store.failed`, `keys.served_stale`) and `ok` for the rest.
+    /// warning (`store.failed`, `keys.served_stale`), `verified_cache` for a request whose token
+    /// the verified-token cache answered, and `ok` for the rest.
     pub outcome: Cow<'a, str>,
     /// What it is broken down by: the downstream API's name, the grant, the scheme a token was
     /// presented with, or the store operation; empty where none applies.
@@ -168,6 +169,9 @@ impl Event {
             (None, Some(tier), _) => Cow::Borrowed(tier),
             (None, None, Some(status)) => Cow::Owned(format!("{}xx", status / 100)),
             (None, None, None) if self.level == Level::Warn => Cow::Borrowed("warn"),
+            (None, None, None) if member("verified_cache") == Some(&Value::Bool(true)) => {
+                Cow::Borrowed("verified_cache")
+            }
             (None, None, None) => Cow::Borrowed("ok"),
         };
         let dimension = ["api", "grant", "scheme", "operation"]

@@ -614,7 +614,7 @@ describe('the example worker counting its decisions in Analytics Engine, with Se
       'request.validated ok Bearer',
       'token.acquired provider on_behalf_of',
       'downstream.call 2xx Profile',
-      'request.validated ok Bearer',
+      'request.validated verified_cache Bearer',
       'token.acquired memory on_behalf_of',
       'downstream.call 2xx Profile',
     ], JSON.stringify(taken));
