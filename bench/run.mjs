@@ -503,6 +503,13 @@ against 0.43 ms, a larger instance to start). Requests at once share one provide
 token and one key-set fetch per instance (\`tests/spin/reuse.test.mjs\`); a request joining
 another's waits at most one 5 ms tick longer than the owner.
 
+The one change to the shared core (\`request.validated\`'s \`verified_cache\`, also the counters'
+outcome) costs Workers nothing: \`BENCH_ROUNDS=21 bash bench/ab-validation.sh 2189d0f 9e5be19\`
+reads first sight 1.08 and 1.07 (two runs) and the reverse order (\`9e5be19 2189d0f\`, old/new)
+1.06: the side measured second reads 6–8 % higher whichever it is; a repeat token 0.98 and 1.06,
+reverse 0.96. \`AB_RUNS=10 bash bench/ab.sh 2189d0f 9e5be19\` (the warm route) reads 0.95, and
+0.95 in the reverse order too: parity.
+
 **Size:** \`spin_example.wasm\` is 1473 KB raw, 491 KB gzipped (from 1436 KB and 481 KB: spin-sdk
 7's HTTP body types and async runtime, and the example's session routes).
 
