@@ -205,7 +205,7 @@ impl ReadyCall<'_> {
 
     /// Sends the call for a route that answers with a success answer as it came: the body is
     /// left unread where the host can keep it (Workers: the response stream, which
-    /// [`platform::worker::pass_on`](crate::platform::worker) turns into the route's response
+    /// `platform::worker::pass_on` turns into the route's response
     /// without copying it into wasm), and read otherwise. Other statuses are the errors
     /// [`bytes`](Self::bytes) gives, after the same claims-challenge retry. The response size
     /// limit applies only to bodies that are read.

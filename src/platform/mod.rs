@@ -125,7 +125,7 @@ pub trait HttpClient {
     /// own body object, for a route that passes it on to its client as it came
     /// ([`ReadyCall::pass_through`](crate::ReadyCall::pass_through)): nothing is copied into
     /// the SDK. Other statuses come with their body read (capped), as from `send`. The default
-    /// reads every body; Workers' [`WorkerFetch`](worker::WorkerFetch) hands over the stream.
+    /// reads every body; Workers' `platform::worker::WorkerFetch` hands over the stream.
     fn send_passing_body(
         &self,
         request: http::Request<Vec<u8>>,
@@ -461,7 +461,7 @@ pub struct Versioned {
 
 /// A strongly consistent place shared by every isolate and location: versioned values with a
 /// compare-and-swap, and leases. Workers: a Durable Object
-/// ([`worker::WorkerCoordinator`]). Where there is none, what the SDK shares goes through the
+/// (`platform::worker::WorkerCoordinator`). Where there is none, what the SDK shares goes through the
 /// [`KeyValueStore`] alone, which promises less (see `SECURITY.md`).
 ///
 /// Values are sealed by the SDK before they are put, and opened after they are read: a
