@@ -238,6 +238,9 @@ pub enum Step {
 }
 
 impl Step {
+    /// Every step, in the order `Server-Timing` names them.
+    pub const ALL: [Step; 3] = [Step::Validation, Step::Acquisition, Step::Downstream];
+
     /// The metric name written in `Server-Timing`.
     pub fn name(self) -> &'static str {
         match self {
@@ -267,7 +270,7 @@ impl Timings {
 impl Clone for Timings {
     fn clone(&self) -> Self {
         let copy = Timings::default();
-        for step in [Step::Validation, Step::Acquisition, Step::Downstream] {
+        for step in Step::ALL {
             copy.slot(step).store(self.slot(step).load(Ordering::Relaxed), Ordering::Relaxed);
         }
         copy
@@ -321,6 +324,11 @@ impl Trace {
         slot.fetch_add(millis, Ordering::Relaxed);
     }
 
+    /// What `step` took in this request so far, in milliseconds; `None` where it did not run.
+    pub fn step_ms(&self, step: Step) -> Option<u64> {
+        self.timings.slot(step).load(Ordering::Relaxed).checked_sub(1)
+    }
+
     /// The `Server-Timing` value (W3C Server Timing) of the steps this request ran so far,
     /// where its answers carry one: `identity-validation;dur=0, identity-token;dur=12,
     /// identity-downstream;dur=30`. Durations are the platform clock's (on Workers it advances
@@ -330,17 +338,14 @@ impl Trace {
             return None;
         }
         let mut value = String::new();
-        for step in [Step::Validation, Step::Acquisition, Step::Downstream] {
-            let recorded = self.timings.slot(step).load(Ordering::Relaxed);
-            if recorded == 0 {
-                continue;
-            }
+        for step in Step::ALL {
+            let Some(millis) = self.step_ms(step) else { continue };
             if !value.is_empty() {
                 value.push_str(", ");
             }
             value.push_str(step.name());
             value.push_str(";dur=");
-            value.push_str(&(recorded - 1).to_string());
+            value.push_str(&millis.to_string());
         }
         (!value.is_empty()).then_some(value)
     }
