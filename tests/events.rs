@@ -129,6 +129,32 @@ fn a_refused_request_is_a_warning_with_its_code_and_the_answer_carries_the_corre
 }
 
 #[test]
+fn a_route_requirement_refusing_a_valid_token_is_a_refusal_with_its_403_code() {
+    // RFC 6750 §3.1: a token valid but short of the route's scope is `insufficient_scope`, 403.
+    // The operator's "top refusal codes" (README, Operating it) count `request.refused` lines,
+    // so this refusal has one too, after the token's own `request.validated`.
+    let iso = isolate();
+    let api = api(&iso, json!({"Level": "Info"}));
+    let token = TestSigner::Rsa.sign("rsa", &entra_claims(T0));
+    let guid = "8e6c3a2b-1f4d-4c7e-9a0b-2d3e4f5a6b7c";
+    let refused = block_on(api.authorize(
+        &request(&token, &[("client-request-id", guid)]),
+        Requirement::scope(&["Admin.All"]),
+    ))
+    .unwrap_err();
+    assert_eq!(refused.to_response().status(), 403);
+    let lines = events(&iso);
+    let named: Vec<_> = lines.iter().map(|l| l["event"].as_str().unwrap_or_default()).collect();
+    assert_eq!(named, ["keys.fetched", "request.validated", "request.refused"], "{lines:?}");
+    let refusal = &lines[2];
+    assert_eq!(refusal["code"], "insufficient_scope");
+    assert_eq!(refusal["status"], 403);
+    assert_eq!(refusal["scheme"], "Bearer");
+    assert_eq!(refusal["correlation_id"], guid);
+    assert_eq!(refusal["validation_ms"], lines[1]["validation_ms"], "the token's own validation");
+}
+
+#[test]
 fn off_writes_nothing_and_sends_no_trace_headers() {
     let iso = isolate();
     let api = api(&iso, json!({}));

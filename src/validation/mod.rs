@@ -418,11 +418,14 @@ impl TokenValidator {
     ) -> Result<ValidatedToken, Refusal> {
         let caller = self.validate_request(request).await?;
         if let Err(error) = requirement.check(&caller) {
-            let refusal = self.refusal(error, Some(caller.scheme()), request);
-            let refusal = match caller.trace() {
-                Some(trace) => refusal.traced(trace),
-                None => refusal,
-            };
+            let mut refusal = self.refusal(error, Some(caller.scheme()), request);
+            if let Some(trace) = caller.trace() {
+                // The token was validated (its `request.validated` written); the route's
+                // requirement refused it, which is a refusal of its own (403 and its code).
+                let elapsed = trace.step_ms(Step::Validation).unwrap_or_default();
+                self.emit_refused(&refusal, Some(caller.scheme()), trace, elapsed);
+                refusal = refusal.traced(trace);
+            }
             return Err(self.hooked(refusal));
         }
         Ok(caller)

@@ -17,7 +17,7 @@ use crate::platform::Logger;
 /// |---|---|
 /// | `index1` | the event (`request.refused`): the sampling key |
 /// | `blob1` | the event |
-/// | `blob2` | its outcome: the error's code, the cache tier, the status class, `ok` or `warn` |
+/// | `blob2` | its outcome: the error's code, the cache tier, the status class, `verified_cache`, `ok` or `warn` |
 /// | `blob3` | its dimension: the downstream API, the grant, the scheme, or empty |
 /// | `double1` | 1 (a count: sum `_sample_interval * double1`) |
 /// | `double2` | its duration in milliseconds |
