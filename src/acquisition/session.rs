@@ -26,7 +26,7 @@ use super::{
     plan, AcquiredToken, AcquisitionError, OnBehalfOfGrant, Subject, TokenAcquirer, TokenRequest,
 };
 use crate::cache::key::{
-    allocated_session_key, canonical_scopes, session_record_key, token_key, TokenKind,
+    allocated_session_key, canonical_scopes, session_record_key, short_hash, token_key, TokenKind,
 };
 use crate::cache::{CacheKey, SessionRecord};
 use crate::event::Level;
@@ -155,36 +155,32 @@ impl TokenAcquirer {
         let started = self.inner.now();
         let outcome = self.start(user, start.into(), request).await;
         let key = outcome.as_ref().map(|session| session.key.as_str());
-        self.emit_session("session.started", user, key, outcome.as_ref().err(), started);
+        self.emit_session("session.started", user, key, started);
         outcome
     }
 
-    /// The `session.started` / `session.ended` event (where events are on): the session is
-    /// named by a hash of its key (the key itself may be derived from the user's token).
+    /// The `session.started` / `session.ended` event (where events are on) of the session
+    /// `outcome` names, or of its failure: the session is named by a hash of its key (the key
+    /// itself may be derived from the user's token).
     fn emit_session(
         &self,
         name: &'static str,
         caller: &ValidatedToken,
-        key: Result<&str, &AcquisitionError>,
-        error: Option<&AcquisitionError>,
+        outcome: Result<&str, &AcquisitionError>,
         started: u64,
     ) {
         let platform = &self.inner.platform;
         if platform.events.is_none() {
             return;
         }
-        let level = if error.is_some() { Level::Warn } else { Level::Info };
+        let level = if outcome.is_err() { Level::Warn } else { Level::Info };
         let elapsed = self.inner.now().saturating_sub(started);
         platform.emit(name, level, caller.correlation_id(), |event| {
-            let mut event =
+            let event =
                 event.with("acquisition_ms", elapsed).with("app_only", caller.is_app_only());
-            if let Ok(key) = key {
-                let hash = crate::cache::key::token_hash(key);
-                event = event.with("session_hash", hash.get(..16).unwrap_or_default());
-            }
-            match error {
-                Some(error) => event.with("code", error.code()),
-                None => event,
+            match outcome {
+                Ok(key) => event.with("session_hash", short_hash(key)),
+                Err(error) => event.with("code", error.code()),
             }
         });
     }
@@ -302,11 +298,8 @@ impl TokenAcquirer {
     ) -> Result<(), AcquisitionError> {
         let started = self.inner.now();
         let outcome = self.end(caller, key).await;
-        let named = match &outcome {
-            Ok(()) => Ok(key),
-            Err(error) => Err(error),
-        };
-        self.emit_session("session.ended", caller, named, outcome.as_ref().err(), started);
+        let named = outcome.as_ref().map(|()| key);
+        self.emit_session("session.ended", caller, named, started);
         outcome
     }
 

@@ -68,6 +68,14 @@ pub fn token_hash(token: &str) -> String {
     base64url::encode(&Sha256::digest(token.as_bytes()))
 }
 
+/// The first 16 characters of [`token_hash`]: how events name a user (`oid_hash`) or a
+/// session (`session_hash`) without the value itself.
+pub fn short_hash(value: &str) -> String {
+    let mut hash = token_hash(value);
+    hash.truncate(16);
+    hash
+}
+
 fn hashed(kind: &str, fields: &[&str]) -> CacheKey {
     let mut hasher = Sha256::new();
     hasher.update(kind.as_bytes());

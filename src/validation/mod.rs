@@ -48,7 +48,6 @@ use crate::validation::options::{DpopMode, ValidationOptions};
 use authorize::{Requirement, ValidatedToken};
 use keys::{KeyLookup, KeySnapshot, KeySource, KeySourcePolicy};
 use parse::Jws;
-use sha2::Digest as _;
 
 /// Most keys tried for a token without `kid` (bounds the work one request can cause).
 const MAX_KEYS_TRIED_WITHOUT_KID: usize = 4;
@@ -275,9 +274,7 @@ impl TokenValidator {
                     }
                 }
                 if let Some(oid) = token.object_id() {
-                    let digest = sha2::Sha256::digest(oid.as_bytes());
-                    let hash = crate::base64url::encode(&digest);
-                    event = event.with("oid_hash", hash.get(..16).unwrap_or_default());
+                    event = event.with("oid_hash", crate::cache::key::short_hash(oid));
                 }
                 event
             },
