@@ -334,7 +334,7 @@ fn a_session_is_continued_only_by_its_owner_and_the_apps_it_names() {
 }
 
 #[test]
-fn an_ended_session_stays_ended_in_every_isolate() {
+fn an_ended_session_is_refused_at_once_by_every_isolate_even_one_holding_its_token() {
     let (store, clock, iso, acquirer) = world();
     let request = TokenRequest::new([PARTNER]);
     let session = block_on(acquirer.start_session(
@@ -348,6 +348,12 @@ fn an_ended_session_stays_ended_in_every_isolate() {
     let other_acquirer = sealed(&other);
     block_on(other_acquirer.token_for_session(&scheduler(), &session.key, &request)).unwrap();
     block_on(acquirer.end_session(&user(), &session.key)).unwrap();
+
+    // At once: the other isolate still holds the record and a live token in memory, but the
+    // store says ended (Spin's reused instances, or two isolates in one Workers location).
+    let err = block_on(other_acquirer.token_for_session(&scheduler(), &session.key, &request))
+        .unwrap_err();
+    assert_eq!(err, AcquisitionError::SessionNotFound, "ended, though memory holds its token");
 
     // Hours later the other isolate's token has expired: it must not refresh (and so rewrite)
     // the ended session.

@@ -452,28 +452,21 @@ impl TokenAcquirer {
         )
     }
 
+    /// The live record of the session under `record_key`, read where sessions live: the
+    /// coordinator, else the store, else (no store) memory. Never from memory while there is a
+    /// store: another isolate or instance may have ended the session since this one last read
+    /// it, and memory would go on serving it (and its cached tokens) for the isolate's life.
+    /// With the store read each time, an end is seen by the next request of every isolate that
+    /// sees the store's write: at once on Spin's key-value store, within KV's delay on Workers,
+    /// everywhere at once with a coordinator.
     pub(super) async fn session_record(
         &self,
         record_key: &CacheKey,
     ) -> Result<Rc<SessionRecord>, AcquisitionError> {
-        if self.coordination().is_some() {
-            // The coordinator's record, every time: an end anywhere is seen on the next request.
-            return self
-                .fresh_record(record_key)
-                .await?
-                .filter(|r| !r.ended)
-                .ok_or(AcquisitionError::SessionNotFound);
-        }
-        let now = self.inner.now();
-        let cache = &self.inner.cache;
-        let record = match cache.get_memory::<SessionRecord>(record_key, now) {
-            Some(record) => Some(record),
-            None => cache
-                .read_store::<SessionRecord>(record_key, now)
-                .await
-                .map_err(|_| AcquisitionError::StoreUnavailable)?,
-        };
-        record.filter(|r| !r.ended).ok_or(AcquisitionError::SessionNotFound)
+        self.fresh_record(record_key)
+            .await?
+            .filter(|r| !r.ended)
+            .ok_or(AcquisitionError::SessionNotFound)
     }
 
     /// After a refresh: keeps a rotated refresh token, remembers the token's key (with the keys
