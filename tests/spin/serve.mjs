@@ -12,7 +12,10 @@ export const TOKEN_CACHE_KEY = 'spin-e2e-token-cache-key-of-32-characters';
 /**
  * Serves the component with `config` (IDENTITY_CONFIG) and the key-value directory `dir` on a
  * free port, once it answers. Returns `{ url, proc, events }`: `events()` is every structured
- * event line (JSON with `"source": "edge-identity"`) the component has written to stderr so far.
+ * event line (JSON with `"source": "edge-identity"`) the component has written to stderr so far,
+ * each with `instance`: the number in wasmtime's `stderr [N] ::` prefix, which names the
+ * instance that wrote it (wasmtime numbers a store, and so an instance, by the request that
+ * made it).
  * `component` serves another build (bench/spin.mjs: the revision before WASI 0.3).
  */
 export async function serve(config, dir, { sealed = true, args = [], component = 'target/spin-e2e/composed.wasm' } = {}) {
@@ -34,9 +37,10 @@ export async function serve(config, dir, { sealed = true, args = [], component =
     for (const line of complete) {
       // wasmtime prefixes what the guest writes (`stderr [0] :: ...`).
       const json = line.slice(line.indexOf('{'));
+      const instance = /^stderr \[(\d+)\] :: /.exec(line)?.[1];
       try {
         const event = JSON.parse(json);
-        if (event.source === 'edge-identity') lines.push(event);
+        if (event.source === 'edge-identity') lines.push({ ...event, instance: instance === undefined ? undefined : Number(instance) });
       } catch {
         // not an event line
       }
