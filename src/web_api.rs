@@ -106,6 +106,36 @@ impl WebApi {
         Ok(self.validator.authorize(request, requirement).await?)
     }
 
+    /// Checks `requirement` against `caller`, whom [`authorize`](Self::authorize) already
+    /// let in for `request` with a weaker requirement: for a route that asks users for a scope
+    /// and apps for an app role. A refusal is the same 403 `authorize` gives, and like it is
+    /// written as a `request.refused` event, counted, and passed through the hooks
+    /// ([`Requirement::check`] decides alike but observes nothing).
+    ///
+    /// ```no_run
+    /// # async fn route(api: edge_identity::WebApi, request: http::Request<Vec<u8>>)
+    /// #     -> Result<(), edge_identity::Error> {
+    /// use edge_identity::Requirement;
+    ///
+    /// let caller = api.authorize(&request, Requirement::Authenticated).await?;
+    /// let needed = if caller.is_app_only() {
+    ///     Requirement::app_role(&["Jobs.Resume"])
+    /// } else {
+    ///     Requirement::scope(&["access_as_user"])
+    /// };
+    /// api.require(&request, &caller, needed)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn require(
+        &self,
+        request: &impl AuthorizationHeaders,
+        caller: &ValidatedToken,
+        requirement: Requirement<'_>,
+    ) -> Result<(), Error> {
+        Ok(self.validator.require(request, caller, requirement)?)
+    }
+
     /// The answer to a request for this API's protected-resource metadata (RFC 9728) at
     /// `/.well-known/oauth-protected-resource` (followed by `AzureAd.PublicUrl`'s path where it
     /// has one); `None` for any other request. Route it first: clients read it without a token.

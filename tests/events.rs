@@ -155,6 +155,51 @@ fn a_route_requirement_refusing_a_valid_token_is_a_refusal_with_its_403_code() {
 }
 
 #[test]
+fn a_requirement_checked_after_authorize_is_refused_and_written_as_authorize_refuses() {
+    // A route whose requirement depends on who called (a scope for users, an app role for a
+    // scheduler: the Spin example's resume) lets the token in with `Authenticated` and checks
+    // the rest with `WebApi::require`: its 403 is authorize's own, and is written and counted.
+    let iso = isolate();
+    let api = api(&iso, json!({"Level": "Info"}));
+    let token = TestSigner::Rsa.sign("rsa", &entra_claims(T0));
+    let guid = "5f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e2f";
+    let req = request(&token, &[("client-request-id", guid)]);
+    let caller = block_on(api.authorize(&req, Requirement::Authenticated)).unwrap();
+    api.require(&req, &caller, Requirement::scope(&["access_as_user"])).unwrap();
+    assert_eq!(events(&iso).len(), 2, "a requirement met writes nothing more");
+
+    let refused = api.require(&req, &caller, Requirement::app_role(&["Jobs.Resume"])).unwrap_err();
+    let direct = block_on(api.authorize(&req, Requirement::app_role(&["Jobs.Resume"])))
+        .unwrap_err()
+        .to_response();
+    let answer = refused.to_response();
+    assert_eq!(answer.status(), 403);
+    assert_eq!(
+        answer.headers().get("www-authenticate"),
+        direct.headers().get("www-authenticate"),
+        "the same challenge as authorize's"
+    );
+    let lines = events(&iso);
+    let named: Vec<_> = lines.iter().map(|l| l["event"].as_str().unwrap_or_default()).collect();
+    assert_eq!(
+        named,
+        [
+            "keys.fetched",
+            "request.validated",
+            "request.refused",
+            "request.validated",
+            "request.refused"
+        ],
+        "{lines:?}"
+    );
+    assert_eq!(lines[2]["code"], "insufficient_scope");
+    assert_eq!(lines[2]["status"], 403);
+    assert_eq!(lines[2]["correlation_id"], guid);
+    let body: Value = serde_json::from_slice(answer.body()).unwrap();
+    assert_eq!(body["correlation_id"], guid, "the refusal carries the request's id");
+}
+
+#[test]
 fn off_writes_nothing_and_sends_no_trace_headers() {
     let iso = isolate();
     let api = api(&iso, json!({}));

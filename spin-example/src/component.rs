@@ -90,11 +90,8 @@ async fn start_job(api: &WebApi, req: Request) -> Answer {
 /// (an app-only token with the role `Jobs.Resume`). Anyone else: 404, as if there were none.
 async fn resume_job(api: &WebApi, req: &Request, key: &str) -> Answer {
     let caller = api.authorize(req, Requirement::Authenticated).await?;
-    if caller.is_app_only() {
-        Requirement::AppRole(&["Jobs.Resume"]).check(&caller)?;
-    } else {
-        USER.check(&caller)?;
-    }
+    let needed = if caller.is_app_only() { Requirement::AppRole(&["Jobs.Resume"]) } else { USER };
+    api.require(req, &caller, needed)?;
     let call = api
         .call_api(PARTNER)
         .post("api/process/complete")

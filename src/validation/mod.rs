@@ -414,18 +414,34 @@ impl TokenValidator {
         requirement: Requirement<'_>,
     ) -> Result<ValidatedToken, Refusal> {
         let caller = self.validate_request(request).await?;
-        if let Err(error) = requirement.check(&caller) {
-            let mut refusal = self.refusal(error, Some(caller.scheme()), request);
-            if let Some(trace) = caller.trace() {
-                // The token was validated (its `request.validated` written); the route's
-                // requirement refused it, which is a refusal of its own (403 and its code).
-                let elapsed = trace.step_ms(Step::Validation).unwrap_or_default();
-                self.emit_refused(&refusal, Some(caller.scheme()), trace, elapsed);
-                refusal = refusal.traced(trace);
-            }
-            return Err(self.hooked(refusal));
-        }
+        self.require(request, &caller, requirement)?;
         Ok(caller)
+    }
+
+    /// Checks `requirement` against `caller`, a token already validated for `request` (by
+    /// [`authorize`](Self::authorize) with a weaker requirement): for a route whose requirement
+    /// depends on who called (a scope for users, an app role for apps). A refusal is what
+    /// `authorize` would have answered (403 `insufficient_scope` with its challenge), written as
+    /// `request.refused`, counted, and passed through the hooks. [`Requirement::check`] decides
+    /// the same but observes nothing.
+    pub fn require(
+        &self,
+        request: &impl bearer::AuthorizationHeaders,
+        caller: &ValidatedToken,
+        requirement: Requirement<'_>,
+    ) -> Result<(), Refusal> {
+        let Err(error) = requirement.check(caller) else {
+            return Ok(());
+        };
+        let mut refusal = self.refusal(error, Some(caller.scheme()), request);
+        if let Some(trace) = caller.trace() {
+            // The token was validated (its `request.validated` written); the route's
+            // requirement refused it, which is a refusal of its own (403 and its code).
+            let elapsed = trace.step_ms(Step::Validation).unwrap_or_default();
+            self.emit_refused(&refusal, Some(caller.scheme()), trace, elapsed);
+            refusal = refusal.traced(trace);
+        }
+        Err(self.hooked(refusal))
     }
 
     /// The protected-resource metadata (RFC 9728) of this API as `request` reaches it: the

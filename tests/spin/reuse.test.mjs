@@ -283,6 +283,15 @@ test('a session bound to one user is refused to another, with both in flight in 
   assert.equal(resumed.status, 200, await resumed.clone().text());
   assert.equal((await resumed.json()).for, oidOf(30));
   assert.equal((await s.call('DELETE', `/api/jobs/${sessionKey}`, bob)).status, 204);
+  // A user token without the example's scope: the route's own requirement (WebApi::require)
+  // answers 403 and writes the refusal, as authorize would.
+  const refusals = () => s.events().filter((e) => e.event === 'request.refused');
+  const before = refusals().length;
+  const unscoped = await s.call('POST', `/api/jobs/${sessionKey}/resume`, await idp.mint({ claims: { oid: oidOf(30), scp: 'other' } }));
+  assert.equal(unscoped.status, 403, await unscoped.clone().text());
+  await s.counted('request.refused', before + 1);
+  const refused = refusals()[before];
+  assert.deepEqual([refused.code, refused.status], ['insufficient_scope', 403]);
   assert.equal((await s.call('POST', `/api/jobs/${sessionKey}/resume`, alice)).status, 200, 'still alive');
   assert.equal((await s.call('DELETE', `/api/jobs/${sessionKey}`, alice)).status, 204);
   assert.equal((await s.call('POST', `/api/jobs/${sessionKey}/resume`, alice)).status, 404, 'ended');
