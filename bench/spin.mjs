@@ -13,6 +13,9 @@
 //   instance is reused).
 // - OBO cache hit: `GET /api/me` with one token again and again: validation, its OBO token
 //   from the cache (memory where reused, the key-value store otherwise), the downstream call.
+// - session continued: `POST /api/jobs/{key}/resume` by the user who started it, again and
+//   again: validation, the session's record read (from the store, every time, since 147ba96),
+//   its token from the cache, the downstream call.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,12 +33,12 @@ const config = exampleConfig({ issuer: idp.issuer, profileUrl: api.profileUrl, p
 
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 
-async function timed(url, path, tokens) {
+async function timed(url, path, tokens, method = 'GET') {
   const times = [];
   for (let i = 0; i < WARMUP + N; i++) {
     const token = tokens(i);
     const start = process.hrtime.bigint();
-    const response = await fetch(`${url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    const response = await fetch(`${url}${path}`, { method, headers: token ? { authorization: `Bearer ${token}` } : {} });
     await response.arrayBuffer();
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
     if (![200, 404].includes(response.status)) throw new Error(`${path}: ${response.status}`);
@@ -51,9 +54,11 @@ const modes = [
 ];
 // SPIN_BASELINE_COMPONENT: a composed build of another revision (e.g. the spin-sdk 5.2 / WASI 0.2
 // one before issue 22, which wasmtime serve runs one instance per request), measured as a third
-// column.
+// column; with SPIN_BASELINE_FIRST=1 it is measured first (the first server measured reads a
+// little slower on this machine, whatever it serves: compare both orders).
 const baseline = process.env.SPIN_BASELINE_COMPONENT;
-if (baseline) modes.push([`baseline: ${baseline}`, [], baseline]);
+if (baseline && process.env.SPIN_BASELINE_FIRST === '1') modes.unshift([`baseline: ${baseline}`, [], baseline]);
+else if (baseline) modes.push([`baseline: ${baseline}`, [], baseline]);
 const results = {};
 const procs = [];
 const dirs = [];
@@ -72,6 +77,14 @@ try {
       'repeat sight (validation, 404 route)': await timed(served.url, '/api/none', () => one),
       'OBO cache hit (`GET /api/me`)': await timed(served.url, '/api/me', () => one),
     };
+    const started = await fetch(`${served.url}/api/jobs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${one}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ jobId: 'bench-job' }),
+    });
+    if (started.status !== 202) throw new Error(`POST /api/jobs: ${started.status}`);
+    results[mode]['session continued (`POST /api/jobs/{key}/resume`)'] =
+      await timed(served.url, '/api/jobs/bench-job/resume', () => one, 'POST');
     served.proc.kill('SIGTERM');
   }
 } finally {
