@@ -204,8 +204,10 @@ test('requests at once in one instance share one key-set fetch and one OBO reque
     const known = seen.has(events[0].instance);
     const checks = events.filter((e) => e.event === 'request.validated');
     assert.ok(checks.slice(known ? 0 : 1).every((e) => e.verified_cache === true), JSON.stringify(checks));
+    // (In a new instance a request may also join the first one's read of the store.)
     const tiers = events.filter((e) => e.event === 'token.acquired').map((e) => e.tier);
-    assert.ok(tiers.slice(known ? 0 : 1).every((tier) => tier === 'memory'), JSON.stringify(tiers));
+    const allowed = known ? ['memory'] : ['memory', 'coalesced'];
+    assert.ok(tiers.slice(known ? 0 : 1).every((tier) => allowed.includes(tier)), JSON.stringify(tiers));
   }
   assert.ok(validated.filter((e) => seen.has(e.instance)).length > 0, 'some repeats in an instance that verified it');
   assert.equal(s.authority.counts.byGrant[OBO], fromProvider, 'no OBO request for a repeat');
