@@ -412,11 +412,7 @@ impl TokenAcquirer {
         record_key: &CacheKey,
     ) -> Result<super::response::TokenResponse, AcquisitionError> {
         let _one_at_a_time = self.lock_session(record_key).await;
-        let record = self
-            .fresh_record(record_key)
-            .await?
-            .filter(|r| !r.ended)
-            .ok_or(AcquisitionError::SessionNotFound)?;
+        let record = self.session_record(record_key).await?;
         let response = self.request_token(plan, Some(&record)).await?;
         // Ended in another isolate while the request ran: the token is not kept either. With a
         // coordinator the rotated refresh token is written only over the version just read, so
@@ -459,7 +455,7 @@ impl TokenAcquirer {
     /// With the store read each time, an end is seen by the next request of every isolate that
     /// sees the store's write: at once on Spin's key-value store, within KV's delay on Workers,
     /// everywhere at once with a coordinator.
-    pub(super) async fn session_record(
+    async fn session_record(
         &self,
         record_key: &CacheKey,
     ) -> Result<Rc<SessionRecord>, AcquisitionError> {
