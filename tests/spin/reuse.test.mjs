@@ -87,6 +87,14 @@ async function countingAuthority(idp) {
   return { url, counts, gate, close: () => { server.closeAllConnections(); server.close(); } };
 }
 
+/** Resolves once `done()` holds, checked every 5 ms; fails naming `what` after 10 s. */
+async function until(what, done) {
+  for (let waited = 0; !done(); waited += 5) {
+    if (waited > 10_000) throw new Error(`${what} within 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 /** A served component on its own key-value directory and its own counting authority. */
 async function fresh(args = []) {
   const authority = await countingAuthority(idp);
@@ -104,12 +112,7 @@ async function fresh(args = []) {
     body: body ? JSON.stringify(body) : undefined,
   });
   // Resolves once `count` events named `name` are out (wasmtime passes lines on after answers).
-  const counted = async (name, count) => {
-    for (let waited = 0; served.events().filter((e) => e.event === name).length < count; waited += 5) {
-      if (waited > 10_000) throw new Error(`${count} ${name} events within 10 s`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-  };
+  const counted = (name, count) => until(`${count} ${name} events`, () => served.events().filter((e) => e.event === name).length >= count);
   return { ...served, authority, call, counted };
 }
 
@@ -129,10 +132,7 @@ async function staggered(s, sends) {
   for (const send of sends) {
     const seen = decided();
     pending.push(send());
-    for (let waited = 0; decided() <= seen; waited += 5) {
-      if (waited > 10_000) throw new Error('a request was not validated within 10 s');
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await until('a request validated', () => decided() > seen);
   }
   return Promise.all(pending);
 }
@@ -308,12 +308,6 @@ test('a session ended in one instance is refused at once by another that holds i
   // record and token in X's memory); Y ends it while X is busy; X then continues it.
   const s = await fresh(['--max-instance-concurrent-reuse-count', '1']);
   const alice = await idp.mint({ claims: { oid: oidOf(50) } });
-  const until = async (what, done) => {
-    for (let waited = 0; !done(); waited += 5) {
-      if (waited > 10_000) throw new Error(`${what} within 10 s`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-  };
   // The first `name` event since event number `from`, once wasmtime has passed its line on.
   const eventOf = async (name, from) => {
     const find = () => s.events().slice(from).find((e) => e.event === name);
